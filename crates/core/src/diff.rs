@@ -1,0 +1,171 @@
+//! Property-level diffs of serialized args.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::value::{display_value, is_secret, is_unknown};
+
+/// One changed property, by dotted path (`tags.env`, `ingress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyChange {
+    /// Dotted path of the property within the args.
+    pub path: String,
+    /// The value in state (`None`: absent). Secrets stay marked and are redacted when shown.
+    pub old: Option<Value>,
+    /// The declared value (`None`: removed). May be unknown until apply.
+    pub new: Option<Value>,
+    /// Whether AWS must replace the resource to make this change.
+    pub replaces: bool,
+}
+
+impl PropertyChange {
+    /// One line for humans: `path: old → new`, secrets redacted, unknowns as
+    /// `(known after apply)`.
+    pub fn render(&self) -> String {
+        let show = |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), display_value);
+        let mark = if self.replaces { " (forces replacement)" } else { "" };
+        format!(
+            "{}: {} → {}{}",
+            self.path,
+            show(&self.old),
+            show(&self.new),
+            mark
+        )
+    }
+}
+
+/// Whether a change at `path` is covered by `rule` (a dotted path prefix).
+pub fn path_matches(path: &str, rule: &str) -> bool {
+    fn prefix(long: &str, short: &str) -> bool {
+        long == short
+            || (long.len() > short.len()
+                && long.starts_with(short)
+                && long.as_bytes().get(short.len()) == Some(&b'.'))
+    }
+    prefix(path, rule) || prefix(rule, path)
+}
+
+/// Compares old and new args property by property. A change under a path listed in
+/// `replace_on` forces replacement; any other change is in place.
+pub fn diff_values(old: &Value, new: &Value, replace_on: &[&str]) -> Vec<PropertyChange> {
+    let mut out = Vec::new();
+    walk("", Some(old), Some(new), &mut out);
+    for c in &mut out {
+        c.replaces = replace_on.iter().any(|r| path_matches(&c.path, r));
+    }
+    out
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<PropertyChange>) {
+    match (old, new) {
+        (Some(Value::Object(a)), Some(Value::Object(b)))
+            if !is_unknown(old.unwrap_or(&Value::Null))
+                && !is_unknown(new.unwrap_or(&Value::Null))
+                && !is_secret(old.unwrap_or(&Value::Null))
+                && !is_secret(new.unwrap_or(&Value::Null)) =>
+        {
+            for (k, va) in a {
+                walk(&join(path, k), Some(va), b.get(k), out);
+            }
+            for (k, vb) in b {
+                if !a.contains_key(k) {
+                    walk(&join(path, k), None, Some(vb), out);
+                }
+            }
+        }
+        (a, b) => {
+            // `null` and absent are the same to AWS.
+            let a = a.filter(|v| !v.is_null());
+            let b = b.filter(|v| !v.is_null());
+            let changed = match (a, b) {
+                (_, Some(n)) if is_unknown(n) => true,
+                (x, y) => x != y,
+            };
+            if changed {
+                out.push(PropertyChange {
+                    path: if path.is_empty() { "(args)".to_owned() } else { path.to_owned() },
+                    old: a.cloned(),
+                    new: b.cloned(),
+                    replaces: false,
+                });
+            }
+        }
+    }
+}
+
+/// Copies the values at `paths` from `old` into `new` (`ignore_changes`): the declared
+/// value of an ignored property never causes a change; the value in state is kept.
+pub fn keep_ignored(old: &Value, new: &mut Value, paths: &[String]) {
+    for p in paths {
+        let segs: Vec<&str> = p.split('.').collect();
+        let old_v = segs.iter().try_fold(old, |v, s| v.get(s));
+        set_path(new, &segs, old_v.cloned());
+    }
+}
+
+fn set_path(v: &mut Value, segs: &[&str], val: Option<Value>) {
+    let Some((last, parents)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = v;
+    for s in parents {
+        match cur.get_mut(*s) {
+            Some(next) => cur = next,
+            None => return,
+        }
+    }
+    if let Value::Object(m) = cur {
+        match val {
+            Some(x) => {
+                m.insert((*last).to_owned(), x);
+            }
+            None => {
+                m.remove(*last);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::unknown;
+    use serde_json::json;
+
+    #[test]
+    fn nested_changes_are_classified() {
+        let old = json!({"cidr": "10.0.0.0/16", "tags": {"env": "dev", "x": "1"}, "dns": true});
+        let new = json!({"cidr": "10.1.0.0/16", "tags": {"env": "prod"}, "dns": true});
+        let d = diff_values(&old, &new, &["cidr"]);
+        let paths: Vec<_> = d.iter().map(|c| (c.path.as_str(), c.replaces)).collect();
+        assert_eq!(paths, vec![("cidr", true), ("tags.env", false), ("tags.x", false)]);
+        assert!(d[0].render().contains("forces replacement"));
+    }
+
+    #[test]
+    fn unknown_is_always_a_change_and_null_equals_absent() {
+        let old = json!({"vpc": "vpc-1", "n": null});
+        let new = json!({"vpc": unknown()});
+        let d = diff_values(&old, &new, &[]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].render(), "vpc: \"vpc-1\" → (known after apply)");
+    }
+
+    #[test]
+    fn ignored_paths_keep_the_old_value() {
+        let old = json!({"a": 1, "t": {"x": "old"}});
+        let mut new = json!({"a": 2, "t": {"x": "new", "y": 1}});
+        keep_ignored(&old, &mut new, &["t.x".to_owned(), "a".to_owned()]);
+        assert_eq!(new, json!({"a": 1, "t": {"x": "old", "y": 1}}));
+        assert!(path_matches("tags.env", "tags"));
+        assert!(!path_matches("tagsx", "tags"));
+    }
+}

@@ -1,0 +1,1270 @@
+//! The engine: runs plans against providers with bounded, critical-path-first parallelism,
+//! checkpointing state after every step.
+//!
+//! The pure scheduling lives in [`crate::queue`]; this module is the async driver (a
+//! `JoinSet` with at most `parallel` jobs in flight), the step implementations and the
+//! checkpoint writer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::diff::{diff_values, PropertyChange};
+use crate::events::{Event, EventBus, Level, Summary};
+use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
+use crate::queue::{DependencyQueue, Policy};
+use crate::resource::{Context, Cx, ErasedResource, Registry};
+use crate::stack::SealedStack;
+use crate::state::{
+    now_rfc3339, Backend, PendingKind, PendingOperation, ResourceState, State, StateError,
+};
+use crate::urn::Urn;
+use crate::value::{contains_unknown, redact, resolve_template, Lookup, OutputSource};
+
+/// The default bound on steps running at once.
+pub const DEFAULT_PARALLEL: usize = 10;
+
+/// Stops a run: no new step starts; running steps finish; state is saved; the lock is
+/// released. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Cancels.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only these resources and what they depend on (for `destroy`: what depends on them).
+    pub targets: Vec<Urn>,
+    /// Refresh state from AWS before planning (`up --refresh`).
+    pub refresh: bool,
+    /// Cancels the run.
+    pub cancel: CancelToken,
+}
+
+/// What can stop a run as a whole (step failures are reported in the [`Summary`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// State or lock trouble.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The plan is refused.
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+    /// The state belongs to another stack.
+    #[error("state for stack {found:?} was returned for stack {expected:?}")]
+    WrongStack {
+        /// The stack asked for.
+        expected: String,
+        /// The stack in the document.
+        found: String,
+    },
+    /// Import failed.
+    #[error("import of {urn}: {message}")]
+    Import {
+        /// The URN the resource would get.
+        urn: Urn,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The outcome of a refresh.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshReport {
+    /// The run summary.
+    pub summary: Summary,
+    /// Per drifted resource: its property changes (state → live, redacted), or `None` if
+    /// it is gone.
+    pub drift: BTreeMap<Urn, Option<Vec<PropertyChange>>>,
+}
+
+/// Runs previews, applies, destroys, refreshes and imports for stacks in one backend.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    backend: Arc<dyn Backend>,
+    registry: Registry,
+    context: Context,
+    events: EventBus,
+    parallel: usize,
+    policy: Policy,
+    lock_timeout: Duration,
+}
+
+impl Engine {
+    /// An engine over `backend`, with an empty context and registry.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Engine {
+            backend,
+            registry: Registry::new(),
+            context: Context::new(),
+            events: EventBus::new(),
+            parallel: DEFAULT_PARALLEL,
+            policy: Policy::CriticalPath,
+            lock_timeout: Duration::ZERO,
+        }
+    }
+
+    /// Sets the provider context (AWS config, the in-memory cloud, …).
+    pub fn with_context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Adds resource types, for resources in state that the program no longer declares.
+    pub fn with_registry(mut self, registry: &Registry) -> Self {
+        self.registry.merge(registry);
+        self
+    }
+
+    /// Sets the bound on steps running at once (at least 1).
+    pub fn parallel(mut self, n: usize) -> Self {
+        self.parallel = n.max(1);
+        self
+    }
+
+    /// Sets the order of ready steps (critical path first by default).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How long to wait for a held lock before failing (default: fail at once).
+    pub fn lock_timeout(mut self, d: Duration) -> Self {
+        self.lock_timeout = d;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The event bus.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// Subscribes to events.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn registry_for(&self, stack: Option<&SealedStack>) -> Registry {
+        let mut r = self.registry.clone();
+        if let Some(s) = stack {
+            r.merge(s.registry());
+        }
+        r
+    }
+
+    /// The stack's state, or a new empty one.
+    pub async fn load_state(&self, stack: &str) -> Result<State, EngineError> {
+        match self.backend.load(stack).await? {
+            Some(s) if s.stack != stack => Err(EngineError::WrongStack {
+                expected: stack.to_owned(),
+                found: s.stack,
+            }),
+            Some(s) => Ok(s),
+            None => Ok(State::new(stack)),
+        }
+    }
+
+    /// Previews `up`: no lock, no mutating call.
+    pub async fn preview(&self, stack: &SealedStack, targets: &[Urn]) -> Result<Plan, EngineError> {
+        let state = self.load_state(stack.name()).await?;
+        Ok(plan(stack, &state, &self.registry_for(Some(stack)), targets)?)
+    }
+
+    async fn locked<T, F, Fut>(&self, stack: &str, op: &str, f: F) -> Result<T, EngineError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, EngineError>>,
+    {
+        let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
+        let result = f().await;
+        let released = self.backend.unlock(stack, &lock.id).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
+    /// Creates, updates, replaces and deletes until AWS matches the declaration.
+    pub async fn up(&self, stack: &SealedStack, opts: &RunOptions) -> Result<Summary, EngineError> {
+        self.locked(stack.name(), "up", || async {
+            let registry = self.registry_for(Some(stack));
+            let mut state = self.load_state(stack.name()).await?;
+            if opts.refresh {
+                let (s, _) = self.refresh_state(state, &registry, opts).await?;
+                state = s;
+            }
+            let plan = plan(stack, &state, &registry, &opts.targets)?;
+            self.apply(stack, plan, state, registry, opts).await
+        })
+        .await
+    }
+
+    /// Deletes every resource in state (or the targets and what depends on them), in
+    /// reverse dependency order.
+    pub async fn destroy(&self, stack: &str, opts: &RunOptions) -> Result<Summary, EngineError> {
+        self.locked(stack, "destroy", || async {
+            let state = self.load_state(stack).await?;
+            let registry = self.registry.clone();
+            self.run_destroy(state, registry, opts).await
+        })
+        .await
+    }
+
+    /// Reads every resource, reports drift property by property and updates state.
+    pub async fn refresh(&self, stack: &str, opts: &RunOptions) -> Result<RefreshReport, EngineError> {
+        self.locked(stack, "refresh", || async {
+            let state = self.load_state(stack).await?;
+            let registry = self.registry.clone();
+            let (_, report) = self.refresh_state(state, &registry, opts).await?;
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Adopts an existing resource, by its provider id, into state as `name`.
+    pub async fn import(
+        &self,
+        stack: &str,
+        type_name: &str,
+        name: &str,
+        id: &str,
+    ) -> Result<ResourceState, EngineError> {
+        let urn = Urn::new(stack, type_name, name);
+        let fail = |message: String| EngineError::Import {
+            urn: urn.clone(),
+            message,
+        };
+        let Some(ty) = self.registry.get(type_name) else {
+            return Err(fail(format!("unknown resource type {type_name:?}")));
+        };
+        self.locked(stack, "import", || async {
+            let mut state = self.load_state(stack).await?;
+            if state.resources.contains_key(&urn) {
+                return Err(fail("a resource with this URN is already in state".to_owned()));
+            }
+            let cx = Cx {
+                context: &self.context,
+                urn: &urn,
+                token: "",
+            };
+            let observed = ty
+                .read(&cx, id, None)
+                .await
+                .map_err(|e| fail(e.to_string()))?
+                .ok_or_else(|| fail(format!("no {type_name} with id {id:?} exists")))?;
+            let r = ResourceState {
+                urn: urn.clone(),
+                type_name: type_name.to_owned(),
+                id: id.to_owned(),
+                args: observed.args,
+                outputs: observed.outputs,
+                dependencies: Vec::new(),
+                options: Default::default(),
+            };
+            state.resources.insert(urn.clone(), r.clone());
+            state.serial += 1;
+            self.backend
+                .save(&state.stack, &state.lineage, state.to_bytes()?)
+                .await?;
+            self.events.emit(Event::Diagnostic {
+                level: Level::Info,
+                urn: Some(urn.clone()),
+                message: format!("imported {type_name} {id}"),
+            });
+            Ok(r)
+        })
+        .await
+    }
+
+    async fn apply(
+        &self,
+        stack: &SealedStack,
+        plan: Plan,
+        state: State,
+        registry: Registry,
+        opts: &RunOptions,
+    ) -> Result<Summary, EngineError> {
+        let graph = ApplyGraph::build(stack, &plan, &state);
+        let run = Arc::new(Run::new(self, state, registry));
+        let shared = Arc::new(ApplyShared {
+            nodes: stack
+                .nodes()
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let (t, o) = stack.template(i);
+                    NodeSpec {
+                        urn: n.urn.clone(),
+                        type_name: n.type_name,
+                        template: t.clone(),
+                        inputs: o.to_vec(),
+                        options: n.options.clone(),
+                        deps: stack.deps(i).iter().map(|&j| stack.nodes()[j].urn.clone()).collect(),
+                    }
+                })
+                .collect(),
+            deletions: plan.deletions.clone(),
+        });
+        let mut summary = Summary {
+            operation: "up".to_owned(),
+            ..Summary::default()
+        };
+        let steps = graph.jobs.iter().filter(|j| j.op != Op::Same).count();
+        self.events.emit(Event::RunStarted {
+            operation: "up".to_owned(),
+            stack: stack.name().to_owned(),
+            steps,
+        });
+        let started = Instant::now();
+        let exec = {
+            let run = run.clone();
+            let shared = shared.clone();
+            move |job: &Job| -> Exec {
+                match job.kind {
+                    JobKind::Apply(_) if job.op == Op::Same && !job.may_change => {
+                        Exec::Done(Ok(Op::Same))
+                    }
+                    JobKind::Apply(i) => {
+                        let (run, shared) = (run.clone(), shared.clone());
+                        Exec::Spawn(Box::pin(async move { run.apply_node(&shared.nodes[i]).await }))
+                    }
+                    JobKind::DeleteOld(i) => {
+                        let urn = shared.nodes[i].urn.clone();
+                        if !run.has_owed_delete(&urn) {
+                            return Exec::Done(Ok(Op::Same));
+                        }
+                        let run = run.clone();
+                        Exec::Spawn(Box::pin(async move { run.delete_owed(&urn).await }))
+                    }
+                    JobKind::Delete(k) => {
+                        let (run, shared) = (run.clone(), shared.clone());
+                        Exec::Spawn(Box::pin(async move {
+                            let d = &shared.deletions[k];
+                            run.delete_resource(&d.resource, d.retain, d.pending.is_some())
+                                .await
+                        }))
+                    }
+                }
+            }
+        };
+        drive(self, &run, graph, opts, exec, &mut summary).await;
+        // Stack outputs, from the final state.
+        run.with_state(|st| {
+            let src = StateSource(st);
+            let mut outs = BTreeMap::new();
+            for (name, o) in stack.exports() {
+                if let Ok(Some(v)) = o.resolve(&src) {
+                    outs.insert(name.clone(), v);
+                }
+            }
+            if st.outputs != outs {
+                st.outputs = outs;
+                ((), true)
+            } else {
+                ((), false)
+            }
+        });
+        run.finish().await?;
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.events.emit(Event::Summary(summary.clone()));
+        Ok(summary)
+    }
+
+    async fn run_destroy(
+        &self,
+        state: State,
+        registry: Registry,
+        opts: &RunOptions,
+    ) -> Result<Summary, EngineError> {
+        // Targets and everything in state that depends on them; otherwise everything.
+        let mut dependents: HashMap<&Urn, Vec<&Urn>> = HashMap::new();
+        for r in state.resources.values() {
+            for d in &r.dependencies {
+                dependents.entry(d).or_default().push(&r.urn);
+            }
+        }
+        let mut selected: Vec<&ResourceState> = Vec::new();
+        if opts.targets.is_empty() {
+            selected.extend(state.resources.values());
+        } else {
+            let mut seen = std::collections::HashSet::new();
+            let mut todo: Vec<&Urn> = opts.targets.iter().collect();
+            while let Some(u) = todo.pop() {
+                if seen.insert(u) {
+                    if let Some(r) = state.resources.get(u) {
+                        selected.push(r);
+                    } else {
+                        return Err(PlanErrors(vec![PlanError::UnknownTarget(u.to_string())]).into());
+                    }
+                    todo.extend(dependents.get(u).into_iter().flatten().copied());
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for r in &selected {
+            if r.options.protect {
+                errors.push(PlanError::Protected {
+                    urn: r.urn.clone(),
+                    op: Op::Delete,
+                    fields: Vec::new(),
+                });
+            }
+            if !r.options.retain_on_delete && registry.get(&r.type_name).is_none() {
+                errors.push(PlanError::UnknownType {
+                    urn: r.urn.clone(),
+                    type_name: r.type_name.clone(),
+                    action: "deleted",
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PlanErrors(errors).into());
+        }
+        let mut deletions: Vec<crate::plan::Deletion> = selected
+            .iter()
+            .map(|r| crate::plan::Deletion {
+                resource: (*r).clone(),
+                retain: r.options.retain_on_delete,
+                pending: None,
+            })
+            .collect();
+        if opts.targets.is_empty() {
+            for (k, p) in state.pending.iter().enumerate() {
+                if let (PendingKind::Delete, Some(r)) = (p.kind, &p.resource) {
+                    deletions.push(crate::plan::Deletion {
+                        resource: r.clone(),
+                        retain: false,
+                        pending: Some(k),
+                    });
+                }
+            }
+        }
+        let index: HashMap<&Urn, usize> = deletions
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.pending.is_none())
+            .map(|(k, d)| (&d.resource.urn, k))
+            .collect();
+        let mut edges = Vec::new();
+        for (k, d) in deletions.iter().enumerate() {
+            // `d` goes after everything it depends on… no: before. Its dependencies wait
+            // for it.
+            for dep in &d.resource.dependencies {
+                if let Some(&j) = index.get(dep) {
+                    edges.push((k, j));
+                }
+            }
+        }
+        let jobs: Vec<Job> = deletions
+            .iter()
+            .enumerate()
+            .map(|(k, d)| Job {
+                kind: JobKind::Delete(k),
+                urn: d.resource.urn.clone(),
+                op: Op::Delete,
+                may_change: true,
+                cost: registry
+                    .get(&d.resource.type_name)
+                    .map_or(1, |t| t.estimate(&d.resource.args).as_millis() as u64),
+            })
+            .collect();
+        let graph = ApplyGraph { jobs, edges };
+        let run = Arc::new(Run::new(self, state, registry));
+        let deletions = Arc::new(deletions);
+        let mut summary = Summary {
+            operation: "destroy".to_owned(),
+            ..Summary::default()
+        };
+        self.events.emit(Event::RunStarted {
+            operation: "destroy".to_owned(),
+            stack: run.stack.clone(),
+            steps: graph.jobs.len(),
+        });
+        let started = Instant::now();
+        let exec = {
+            let run = run.clone();
+            move |job: &Job| -> Exec {
+                let JobKind::Delete(k) = job.kind else {
+                    return Exec::Done(Ok(Op::Same));
+                };
+                let (run, deletions) = (run.clone(), deletions.clone());
+                Exec::Spawn(Box::pin(async move {
+                    let d = &deletions[k];
+                    run.delete_resource(&d.resource, d.retain, d.pending.is_some())
+                        .await
+                }))
+            }
+        };
+        drive(self, &run, graph, opts, exec, &mut summary).await;
+        run.with_state(|st| {
+            if st.resources.is_empty() && !st.outputs.is_empty() {
+                st.outputs.clear();
+                ((), true)
+            } else {
+                ((), false)
+            }
+        });
+        run.finish().await?;
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.events.emit(Event::Summary(summary.clone()));
+        Ok(summary)
+    }
+
+    async fn refresh_state(
+        &self,
+        state: State,
+        registry: &Registry,
+        opts: &RunOptions,
+    ) -> Result<(State, RefreshReport), EngineError> {
+        let resources: Arc<Vec<ResourceState>> = Arc::new(state.resources.values().cloned().collect());
+        let jobs: Vec<Job> = resources
+            .iter()
+            .enumerate()
+            .map(|(k, r)| Job {
+                kind: JobKind::Delete(k),
+                urn: r.urn.clone(),
+                op: Op::Read,
+                may_change: true,
+                cost: 1,
+            })
+            .collect();
+        let graph = ApplyGraph { jobs, edges: Vec::new() };
+        let run = Arc::new(Run::new(self, state, registry.clone()));
+        let drift = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut summary = Summary {
+            operation: "refresh".to_owned(),
+            ..Summary::default()
+        };
+        self.events.emit(Event::RunStarted {
+            operation: "refresh".to_owned(),
+            stack: run.stack.clone(),
+            steps: graph.jobs.len(),
+        });
+        let started = Instant::now();
+        let exec = {
+            let (run, drift) = (run.clone(), drift.clone());
+            move |job: &Job| -> Exec {
+                let JobKind::Delete(k) = job.kind else {
+                    return Exec::Done(Ok(Op::Same));
+                };
+                let (run, resources, drift) = (run.clone(), resources.clone(), drift.clone());
+                Exec::Spawn(Box::pin(async move {
+                    let found = run.read_resource(&resources[k]).await?;
+                    if let Some(d) = found {
+                        if let Ok(mut m) = drift.lock() {
+                            m.insert(resources[k].urn.clone(), d);
+                        }
+                    }
+                    Ok(Op::Read)
+                }))
+            }
+        };
+        drive(self, &run, graph, opts, exec, &mut summary).await;
+        run.finish().await?;
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        self.events.emit(Event::Summary(summary.clone()));
+        let state = run.with_state(|st| (st.clone(), false));
+        let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
+        Ok((state, RefreshReport { summary, drift }))
+    }
+}
+
+/// Looks outputs up in state.
+struct StateSource<'a>(&'a State);
+
+impl OutputSource for StateSource<'_> {
+    fn outputs(&self, urn: &Urn) -> Lookup<'_> {
+        match self.0.resources.get(urn) {
+            Some(r) => Lookup::Known(&r.outputs),
+            None => Lookup::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum JobKind {
+    /// Bring declared resource `i` to its declaration (create, update, replace, or nothing).
+    Apply(usize),
+    /// Delete the old half of a create-before-delete replace of declared resource `i`.
+    DeleteOld(usize),
+    /// Deletion `k` (apply and destroy), or read `k` (refresh).
+    Delete(usize),
+}
+
+#[derive(Debug)]
+struct Job {
+    kind: JobKind,
+    urn: Urn,
+    op: Op,
+    /// Whether the op may turn out different from the plan at run time (a dependency
+    /// changes).
+    may_change: bool,
+    cost: u64,
+}
+
+struct ApplyGraph {
+    jobs: Vec<Job>,
+    /// (dependency, dependent)
+    edges: Vec<(usize, usize)>,
+}
+
+impl ApplyGraph {
+    fn build(stack: &SealedStack, plan: &Plan, state: &State) -> Self {
+        let n = stack.nodes().len();
+        let mut jobs = Vec::with_capacity(n + plan.deletions.len());
+        let mut edges = Vec::new();
+        let mut apply_job = vec![usize::MAX; n];
+        let mut old_job = vec![usize::MAX; n];
+        let mut may_change = vec![false; n];
+        for &i in stack.order() {
+            let Some(op) = plan.ops[i] else { continue };
+            let node = &stack.nodes()[i];
+            let meta_changed = state.resources.get(&node.urn).is_some_and(|r| {
+                r.options != node.options.stored()
+                    || r.dependencies.len() != stack.deps(i).len()
+                    || r
+                        .dependencies
+                        .iter()
+                        .zip(stack.deps(i))
+                        .any(|(u, &j)| *u != stack.nodes()[j].urn)
+            });
+            may_change[i] = op != Op::Same
+                || meta_changed
+                || stack
+                    .deps(i)
+                    .iter()
+                    .any(|&j| plan.ops[j].is_some() && may_change[j]);
+        }
+        for (i, node) in stack.nodes().iter().enumerate() {
+            let Some(op) = plan.ops[i] else { continue };
+            apply_job[i] = jobs.len();
+            let cost = if may_change[i] { node.estimate.as_millis() as u64 } else { 0 };
+            jobs.push(Job {
+                kind: JobKind::Apply(i),
+                urn: node.urn.clone(),
+                op,
+                may_change: may_change[i],
+                cost,
+            });
+        }
+        for (i, node) in stack.nodes().iter().enumerate() {
+            if apply_job[i] == usize::MAX
+                || !may_change[i]
+                || node.options.delete_before_replace
+                || !state.resources.contains_key(&node.urn)
+            {
+                continue;
+            }
+            old_job[i] = jobs.len();
+            jobs.push(Job {
+                kind: JobKind::DeleteOld(i),
+                urn: node.urn.clone(),
+                op: Op::Delete,
+                may_change: true,
+                cost: node.estimate.as_millis() as u64 / 2,
+            });
+            edges.push((apply_job[i], old_job[i]));
+        }
+        let mut delete_job = vec![usize::MAX; plan.deletions.len()];
+        for (k, d) in plan.deletions.iter().enumerate() {
+            delete_job[k] = jobs.len();
+            jobs.push(Job {
+                kind: JobKind::Delete(k),
+                urn: d.resource.urn.clone(),
+                op: Op::Delete,
+                may_change: true,
+                cost: 1000,
+            });
+        }
+        // Forward edges between applies.
+        for i in 0..n {
+            if apply_job[i] == usize::MAX {
+                continue;
+            }
+            for &j in stack.deps(i) {
+                if apply_job[j] != usize::MAX {
+                    edges.push((apply_job[j], apply_job[i]));
+                }
+                // Old `j` goes only after its new dependents moved off it.
+                if old_job[j] != usize::MAX {
+                    edges.push((apply_job[i], old_job[j]));
+                }
+            }
+        }
+        // What in state depends on what: a resource is deleted only after everything that
+        // depended on it is deleted, replaced or updated away.
+        let mut old_of: HashMap<&Urn, usize> = HashMap::new();
+        for (k, d) in plan.deletions.iter().enumerate() {
+            if d.pending.is_none() {
+                old_of.insert(&d.resource.urn, delete_job[k]);
+            }
+        }
+        for (i, node) in stack.nodes().iter().enumerate() {
+            if old_job[i] != usize::MAX {
+                old_of.insert(&node.urn, old_job[i]);
+            }
+        }
+        for r in state.resources.values() {
+            // The job that removes or changes `r` itself.
+            let own_delete = old_of.get(&r.urn).copied();
+            let own_apply = stack
+                .index_of(&r.urn)
+                .map(|i| apply_job[i])
+                .filter(|&j| j != usize::MAX);
+            for dep in &r.dependencies {
+                let Some(&dep_job) = old_of.get(dep) else { continue };
+                if let Some(j) = own_delete {
+                    if j != dep_job {
+                        edges.push((j, dep_job));
+                    }
+                }
+                if let Some(j) = own_apply {
+                    edges.push((j, dep_job));
+                }
+            }
+        }
+        ApplyGraph { jobs, edges }
+    }
+}
+
+struct NodeSpec {
+    urn: Urn,
+    type_name: &'static str,
+    template: Value,
+    inputs: Vec<crate::value::ErasedOutput>,
+    options: crate::options::ResourceOptions,
+    deps: Vec<Urn>,
+}
+
+struct ApplyShared {
+    nodes: Vec<NodeSpec>,
+    deletions: Vec<crate::plan::Deletion>,
+}
+
+type StepFuture = Pin<Box<dyn Future<Output = Result<Op, String>> + Send>>;
+
+enum Exec {
+    /// Finished without any call.
+    Done(Result<Op, String>),
+    /// Run this.
+    Spawn(StepFuture),
+}
+
+/// Runs `graph` with at most `engine.parallel` jobs in flight, longest remaining path
+/// first; a failure skips exactly its dependents; cancellation starts nothing new.
+async fn drive<F>(
+    engine: &Engine,
+    run: &Run,
+    graph: ApplyGraph,
+    opts: &RunOptions,
+    mut exec: F,
+    summary: &mut Summary,
+) where
+    F: FnMut(&Job) -> Exec,
+{
+    let costs: Vec<u64> = graph.jobs.iter().map(|j| j.cost).collect();
+    let mut queue = DependencyQueue::new(&costs, &graph.edges, engine.policy);
+    let jobs = graph.jobs;
+    let mut set: JoinSet<(usize, Result<Op, String>)> = JoinSet::new();
+    let mut stopped = false;
+    let record = |summary: &mut Summary, queue: &mut DependencyQueue, i: usize, r: Result<Op, String>| {
+        let job = &jobs[i];
+        match r {
+            Ok(op) => {
+                queue.finish(i);
+                if op == Op::Same {
+                    if matches!(job.kind, JobKind::Apply(_)) {
+                        summary.unchanged += 1;
+                    }
+                } else {
+                    summary.succeeded.push((job.urn.clone(), op));
+                }
+            }
+            Err(e) => {
+                engine.events.emit(Event::StepFailed {
+                    urn: job.urn.clone(),
+                    op: job.op,
+                    error: e.clone(),
+                });
+                summary.failed.push((job.urn.clone(), job.op, e));
+                for s in queue.fail(i) {
+                    let reason = format!("dependency {} failed", job.urn);
+                    skip(engine, summary, &jobs[s], reason);
+                }
+            }
+        }
+    };
+    loop {
+        if !stopped && (opts.cancel.is_cancelled() || run.failed_checkpoint()) {
+            stopped = true;
+            summary.cancelled = true;
+            for s in queue.skip_rest() {
+                skip(engine, summary, &jobs[s], "cancelled".to_owned());
+            }
+        }
+        while !stopped && set.len() < engine.parallel {
+            let Some(i) = queue.pop() else { break };
+            match exec(&jobs[i]) {
+                Exec::Done(r) => record(summary, &mut queue, i, r),
+                Exec::Spawn(fut) => {
+                    let job = &jobs[i];
+                    let span = tracing::info_span!("step", urn = %job.urn, op = %job.op);
+                    set.spawn(async move { (i, fut.await) }.instrument(span));
+                }
+            }
+        }
+        match set.join_next().await {
+            Some(Ok((i, r))) => record(summary, &mut queue, i, r),
+            Some(Err(e)) => {
+                // A step panicked or was aborted: the panic is a bug in a provider; report
+                // it as a failure of an unknown step and stop starting new ones.
+                engine.events.emit(Event::Diagnostic {
+                    level: Level::Error,
+                    urn: None,
+                    message: format!("a step task ended abnormally: {e}"),
+                });
+                opts.cancel.cancel();
+            }
+            None => {
+                if queue.open() == 0 || stopped {
+                    break;
+                }
+                // Nothing running and nothing ready: only left-over jobs on a cycle (which
+                // sealing rules out) remain.
+                for s in queue.skip_rest() {
+                    skip(engine, summary, &jobs[s], "unreachable".to_owned());
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn skip(engine: &Engine, summary: &mut Summary, job: &Job, reason: String) {
+    if job.op == Op::Same && !job.may_change {
+        return;
+    }
+    engine.events.emit(Event::StepSkipped {
+        urn: job.urn.clone(),
+        op: job.op,
+        reason: reason.clone(),
+    });
+    summary.skipped.push((job.urn.clone(), job.op, reason));
+}
+
+/// One run's shared state: the state document being updated and its checkpoint writer.
+struct Run {
+    stack: String,
+    registry: Registry,
+    context: Context,
+    events: EventBus,
+    state: Arc<Mutex<State>>,
+    dirty: watch::Sender<(u64, bool)>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    write_error: Arc<Mutex<Option<StateError>>>,
+    changed: AtomicBool,
+    backend: Arc<dyn Backend>,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Run {
+    fn new(engine: &Engine, state: State, registry: Registry) -> Self {
+        let stack = state.stack.clone();
+        let state = Arc::new(Mutex::new(state));
+        // (generation, stop)
+        let (dirty, mut rx) = watch::channel((0u64, false));
+        let write_error = Arc::new(Mutex::new(None));
+        let writer = {
+            let (state, backend, write_error) =
+                (state.clone(), engine.backend.clone(), write_error.clone());
+            // Coalescing checkpoint writer: one write in flight; whatever changed while it
+            // ran is written next, as one snapshot.
+            tokio::spawn(async move {
+                while rx.changed().await.is_ok() {
+                    if rx.borrow_and_update().1 {
+                        break;
+                    }
+                    if let Err(e) = save(&state, backend.as_ref()).await {
+                        if let Ok(mut w) = write_error.lock() {
+                            w.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            })
+        };
+        Run {
+            stack,
+            registry,
+            context: engine.context.clone(),
+            events: engine.events.clone(),
+            state,
+            dirty,
+            writer: Mutex::new(Some(writer)),
+            write_error,
+            changed: AtomicBool::new(false),
+            backend: engine.backend.clone(),
+        }
+    }
+
+    fn failed_checkpoint(&self) -> bool {
+        self.write_error.lock().map(|w| w.is_some()).unwrap_or(true)
+    }
+
+    /// Runs `f` on the state; if it returns `true`, a checkpoint is scheduled.
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> (T, bool)) -> T
+    where
+        T: Sized,
+    {
+        let (value, changed) = f(&mut lock(&self.state));
+        if changed {
+            self.changed.store(true, Ordering::SeqCst);
+            self.dirty.send_modify(|v| v.0 += 1);
+        }
+        value
+    }
+
+    /// Stops the writer and makes the final state durable.
+    async fn finish(&self) -> Result<(), StateError> {
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        // The writer stops after its in-flight write (never in the middle of one); then the
+        // final snapshot is written here.
+        self.dirty.send_modify(|v| v.1 = true);
+        if let Some(h) = handle {
+            let _ = h.await;
+        }
+        if let Some(e) = self.write_error.lock().ok().and_then(|mut w| w.take()) {
+            return Err(e);
+        }
+        if self.changed.load(Ordering::SeqCst) {
+            save(&self.state, self.backend.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    fn ty(&self, type_name: &str) -> Result<Arc<dyn ErasedResource>, String> {
+        self.registry
+            .get(type_name)
+            .ok_or_else(|| format!("no provider is registered for type {type_name}"))
+    }
+
+    fn begin(&self, kind: PendingKind, urn: &Urn, type_name: &str, resource: Option<ResourceState>) -> String {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let op = PendingOperation {
+            kind,
+            urn: urn.clone(),
+            type_name: type_name.to_owned(),
+            token: token.clone(),
+            started: now_rfc3339(),
+            resource,
+        };
+        self.with_state(|st| {
+            st.pending.push(op);
+            ((), true)
+        });
+        token
+    }
+
+    fn emit_start(&self, urn: &Urn, op: Op) -> Instant {
+        self.events.emit(Event::StepStarted {
+            urn: urn.clone(),
+            op,
+        });
+        Instant::now()
+    }
+
+    fn emit_finish(&self, urn: &Urn, op: Op, t: Instant) {
+        self.events.emit(Event::StepFinished {
+            urn: urn.clone(),
+            op,
+            elapsed_ms: t.elapsed().as_millis() as u64,
+        });
+    }
+
+    async fn apply_node(&self, node: &NodeSpec) -> Result<Op, String> {
+        let ty = self.ty(node.type_name)?;
+        let (resolved, old) = {
+            let st = lock(&self.state);
+            let v = resolve_template(&node.template, &node.inputs, &StateSource(&st))
+                .map_err(|e| e.to_string())?;
+            (v, st.resources.get(&node.urn).cloned())
+        };
+        if contains_unknown(&resolved) {
+            return Err("an input is unknown: a dependency has no outputs in state".to_owned());
+        }
+        let stored_options = node.options.stored();
+        let make = |id: String, args: Value, outputs: Value| ResourceState {
+            urn: node.urn.clone(),
+            type_name: node.type_name.to_owned(),
+            id,
+            args,
+            outputs,
+            dependencies: node.deps.clone(),
+            options: stored_options.clone(),
+        };
+        let Some(old) = old else {
+            let t = self.emit_start(&node.urn, Op::Create);
+            let created = self.create(&ty, &node.urn, &resolved).await?;
+            self.put(make(created.id, resolved, created.outputs), None);
+            self.emit_finish(&node.urn, Op::Create, t);
+            return Ok(Op::Create);
+        };
+        let (op, _, args) = classify(&old, &resolved, node.type_name, &node.options, &self.registry);
+        match op {
+            Op::Same => {
+                if old.dependencies != node.deps || old.options != stored_options {
+                    self.put(make(old.id, old.args, old.outputs), None);
+                }
+                Ok(Op::Same)
+            }
+            Op::Update => {
+                let t = self.emit_start(&node.urn, op);
+                let token = self.begin(PendingKind::Update, &node.urn, node.type_name, None);
+                let cx = Cx {
+                    context: &self.context,
+                    urn: &node.urn,
+                    token: &token,
+                };
+                let result = ty.update(&cx, &old.id, &old.args, &args, &old.outputs).await;
+                match result {
+                    Ok(outputs) => {
+                        self.put(make(old.id, args, outputs), Some(&token));
+                        self.emit_finish(&node.urn, op, t);
+                        Ok(op)
+                    }
+                    Err(e) => {
+                        self.clear(&token);
+                        Err(e.to_string())
+                    }
+                }
+            }
+            _ => {
+                if node.options.protect {
+                    return Err(format!("{} is protected and would be replaced", node.urn));
+                }
+                let t = self.emit_start(&node.urn, Op::Replace);
+                if node.options.delete_before_replace {
+                    self.delete_resource_inner(&ty, &old).await?;
+                    self.with_state(|st| (st.resources.remove(&node.urn), true));
+                    let created = self.create(&ty, &node.urn, &args).await?;
+                    self.put(make(created.id, args, created.outputs), None);
+                } else {
+                    let created = self.create(&ty, &node.urn, &args).await?;
+                    // The old resource is now owed a delete, recorded in the same snapshot.
+                    let new = make(created.id, args, created.outputs);
+                    let owed = PendingOperation {
+                        kind: PendingKind::Delete,
+                        urn: node.urn.clone(),
+                        type_name: old.type_name.clone(),
+                        token: uuid::Uuid::new_v4().simple().to_string(),
+                        started: now_rfc3339(),
+                        resource: Some(old),
+                    };
+                    self.with_state(|st| {
+                        st.resources.insert(new.urn.clone(), new);
+                        st.pending.push(owed);
+                        ((), true)
+                    });
+                }
+                self.emit_finish(&node.urn, Op::Replace, t);
+                Ok(Op::Replace)
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ty: &Arc<dyn ErasedResource>,
+        urn: &Urn,
+        args: &Value,
+    ) -> Result<crate::resource::Created<Value>, String> {
+        let token = self.begin(PendingKind::Create, urn, ty.type_name(), None);
+        let cx = Cx {
+            context: &self.context,
+            urn,
+            token: &token,
+        };
+        let r = ty.create(&cx, args).await;
+        self.clear(&token);
+        r.map_err(|e| e.to_string())
+    }
+
+    /// Records `r` in state and clears the pending operation `token`, in one snapshot.
+    fn put(&self, r: ResourceState, token: Option<&str>) {
+        self.with_state(|st| {
+            st.resources.insert(r.urn.clone(), r);
+            if let Some(t) = token {
+                st.pending.retain(|p| p.token != t);
+            }
+            ((), true)
+        });
+    }
+
+    fn clear(&self, token: &str) {
+        self.with_state(|st| {
+            st.pending.retain(|p| p.token != token);
+            ((), true)
+        });
+    }
+
+    fn has_owed_delete(&self, urn: &Urn) -> bool {
+        lock(&self.state)
+            .pending
+            .iter()
+            .any(|p| p.kind == PendingKind::Delete && &p.urn == urn && p.resource.is_some())
+    }
+
+    async fn delete_owed(&self, urn: &Urn) -> Result<Op, String> {
+        let owed = lock(&self.state)
+            .pending
+            .iter()
+            .find(|p| p.kind == PendingKind::Delete && &p.urn == urn)
+            .and_then(|p| p.resource.clone());
+        match owed {
+            Some(r) => self.delete_resource(&r, false, true).await.map(|_| Op::Same),
+            None => Ok(Op::Same),
+        }
+    }
+
+    async fn delete_resource_inner(
+        &self,
+        ty: &Arc<dyn ErasedResource>,
+        r: &ResourceState,
+    ) -> Result<(), String> {
+        let cx = Cx {
+            context: &self.context,
+            urn: &r.urn,
+            token: "",
+        };
+        ty.delete(&cx, &r.id, &r.args, &r.outputs)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Deletes `r` (or only drops it from state with `retain`). `owed`: it is the old half
+    /// of a replace, recorded as a pending delete rather than as a resource.
+    async fn delete_resource(&self, r: &ResourceState, retain: bool, owed: bool) -> Result<Op, String> {
+        let t = self.emit_start(&r.urn, Op::Delete);
+        if !retain {
+            let ty = self.ty(&r.type_name)?;
+            if !owed {
+                // Record the intent; the owed delete of a replace is already recorded.
+                let token = self.begin(PendingKind::Delete, &r.urn, &r.type_name, Some(r.clone()));
+                let res = self.delete_resource_inner(&ty, r).await;
+                self.with_state(|st| {
+                    st.pending.retain(|p| p.token != token);
+                    if res.is_ok() {
+                        st.resources.remove(&r.urn);
+                    }
+                    ((), true)
+                });
+                res?;
+            } else {
+                self.delete_resource_inner(&ty, r).await?;
+                self.with_state(|st| {
+                    st.pending.retain(|p| {
+                        !(p.kind == PendingKind::Delete
+                            && p.resource.as_ref().is_some_and(|o| o.id == r.id && o.urn == r.urn))
+                    });
+                    ((), true)
+                });
+            }
+        } else {
+            self.with_state(|st| (st.resources.remove(&r.urn), true));
+        }
+        self.emit_finish(&r.urn, Op::Delete, t);
+        Ok(Op::Delete)
+    }
+
+    /// Reads `r` and updates state. Returns the drift: `Some(None)` if it is gone,
+    /// `Some(Some(changes))` if it changed, `None` if it matches.
+    async fn read_resource(
+        &self,
+        r: &ResourceState,
+    ) -> Result<Option<Option<Vec<PropertyChange>>>, String> {
+        let ty = self.ty(&r.type_name)?;
+        let cx = Cx {
+            context: &self.context,
+            urn: &r.urn,
+            token: "",
+        };
+        let observed = ty
+            .read(&cx, &r.id, Some(&r.args))
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(o) = observed else {
+            self.with_state(|st| (st.resources.remove(&r.urn), true));
+            self.events.emit(Event::Drift {
+                urn: r.urn.clone(),
+                changes: Vec::new(),
+                deleted: true,
+            });
+            return Ok(Some(None));
+        };
+        let changes: Vec<PropertyChange> = diff_values(&r.args, &o.args, &[])
+            .into_iter()
+            .map(|c| PropertyChange {
+                old: c.old.as_ref().map(redact),
+                new: c.new.as_ref().map(redact),
+                ..c
+            })
+            .collect();
+        if changes.is_empty() && o.outputs == r.outputs {
+            return Ok(None);
+        }
+        self.with_state(|st| {
+            if let Some(cur) = st.resources.get_mut(&r.urn) {
+                cur.args = o.args;
+                cur.outputs = o.outputs;
+            }
+            ((), true)
+        });
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        self.events.emit(Event::Drift {
+            urn: r.urn.clone(),
+            changes: changes.clone(),
+            deleted: false,
+        });
+        Ok(Some(Some(changes)))
+    }
+}
+
+async fn save(state: &Mutex<State>, backend: &dyn Backend) -> Result<(), StateError> {
+    let (stack, lineage, bytes) = {
+        let mut st = lock(state);
+        st.serial += 1;
+        (st.stack.clone(), st.lineage.clone(), st.to_bytes()?)
+    };
+    backend.save(&stack, &lineage, bytes).await
+}

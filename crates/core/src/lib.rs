@@ -1,0 +1,35 @@
+//! strata-core: the model, graph, plan, engine, state, locking and events of strata.
+//!
+//! Most users reach this through the `strata` facade and its `prelude`. Resource crates
+//! implement [`Resource`] for each AWS resource type.
+
+pub mod diff;
+pub mod engine;
+pub mod events;
+pub mod options;
+pub mod plan;
+pub mod queue;
+pub mod resource;
+pub mod stack;
+pub mod state;
+pub mod testing;
+pub mod urn;
+pub mod value;
+
+pub use diff::PropertyChange;
+pub use engine::{CancelToken, Engine, EngineError, RefreshReport, RunOptions, DEFAULT_PARALLEL};
+pub use events::{Event, EventBus, Level, Summary};
+pub use options::{Reference, ResourceOptions};
+pub use plan::{plan, Op, Plan, PlanError, PlanErrors, PlannedStep};
+pub use queue::{DependencyQueue, Policy};
+pub use resource::{
+    Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Registry,
+    Resource, ResourceArgs,
+};
+pub use stack::{DeclarationError, DeclarationErrors, SealedStack, Stack};
+pub use state::{Backend, FileBackend, LockInfo, MemoryBackend, State, StateError};
+pub use urn::Urn;
+pub use value::{Input, Output, Secret};
+
+#[doc(hidden)]
+pub use async_trait::async_trait;

@@ -1,0 +1,411 @@
+//! Preview: what `up` would do, property by property, without any mutating call.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::diff::{diff_values, keep_ignored, path_matches, PropertyChange};
+use crate::resource::Registry;
+use crate::stack::SealedStack;
+use crate::state::{PendingKind, ResourceState, State};
+use crate::urn::Urn;
+use crate::value::{resolve_template, Lookup, OutputSource};
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Nothing to do.
+    Same,
+    /// Create a new resource.
+    Create,
+    /// Change in place.
+    Update,
+    /// Replace (create-before-delete unless `delete_before_replace`).
+    Replace,
+    /// Delete (or, with `retain_on_delete`, drop from state).
+    Delete,
+    /// Read (refresh).
+    Read,
+}
+
+impl Op {
+    /// The plan symbol: `+`, `~`, `+-`, `-`, ` `.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Same => " ",
+            Op::Create => "+",
+            Op::Update => "~",
+            Op::Replace => "+-",
+            Op::Delete => "-",
+            Op::Read => "?",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Same => "same",
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Replace => "replace",
+            Op::Delete => "delete",
+            Op::Read => "read",
+        })
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedStep {
+    /// The resource.
+    pub urn: Urn,
+    /// Its type token.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// What will happen.
+    pub op: Op,
+    /// The changed properties (for creates: every property).
+    pub changes: Vec<PropertyChange>,
+    /// For deletes: the resource stays in AWS and is only dropped from state.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
+    /// For replaces: delete first, then create.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delete_before_replace: bool,
+}
+
+/// Why a plan cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A protected resource would be deleted or replaced.
+    #[error("resource {urn} is protected, but the plan would {op} it{}", if .fields.is_empty() { String::new() } else { format!(" (because of {})", .fields.join(", ")) })]
+    Protected {
+        /// The resource.
+        urn: Urn,
+        /// Delete or replace.
+        op: Op,
+        /// The properties that force it.
+        fields: Vec<String>,
+    },
+    /// State holds a resource of a type this program does not register.
+    #[error("resource {urn} in state has type {type_name}, which this program does not register; it cannot be {action}")]
+    UnknownType {
+        /// The resource.
+        urn: Urn,
+        /// Its type.
+        type_name: String,
+        /// What was needed.
+        action: &'static str,
+    },
+    /// A `--target` names no declared resource and nothing in state.
+    #[error("--target {0} matches no resource of this stack")]
+    UnknownTarget(String),
+    /// An output could not be resolved.
+    #[error("resource {urn}: {message}")]
+    Resolve {
+        /// The resource.
+        urn: Urn,
+        /// Why.
+        message: String,
+    },
+}
+
+/// All plan errors, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the plan cannot be applied:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A deletion the plan makes: a resource no longer declared, or the old half of an earlier
+/// create-before-delete replace that did not finish.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Deletion {
+    pub resource: ResourceState,
+    pub retain: bool,
+    /// Index into `State::pending` when this is an owed delete.
+    pub pending: Option<usize>,
+}
+
+/// The result of a preview.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The stack.
+    pub stack: String,
+    /// Every step: declared resources in dependency order, then deletions.
+    pub steps: Vec<PlannedStep>,
+    /// Per declared resource (by index): its op, or `None` if `--target` excludes it.
+    pub(crate) ops: Vec<Option<Op>>,
+    pub(crate) deletions: Vec<Deletion>,
+}
+
+impl Plan {
+    /// Whether anything would change.
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.op != Op::Same)
+    }
+
+    /// The number of steps per op.
+    pub fn count(&self, op: Op) -> usize {
+        self.steps.iter().filter(|s| s.op == op).count()
+    }
+
+    /// The plan for humans: one line per changing step, then its properties.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for s in self.steps.iter().filter(|s| s.op != Op::Same) {
+            let extra = match (s.op, s.retain, s.delete_before_replace) {
+                (Op::Delete, true, _) => " (retain: dropped from state only)",
+                (Op::Replace, _, true) => " (delete before replace)",
+                _ => "",
+            };
+            out.push_str(&format!(
+                "{:>2} {:<8} {}{}\n",
+                s.op.symbol(),
+                s.op.to_string(),
+                s.urn,
+                extra
+            ));
+            if s.op != Op::Delete {
+                for c in &s.changes {
+                    out.push_str(&format!("       {}\n", c.render()));
+                }
+            }
+        }
+        let same = self.count(Op::Same);
+        out.push_str(&format!(
+            "plan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged\n",
+            self.count(Op::Create),
+            self.count(Op::Update),
+            self.count(Op::Replace),
+            self.count(Op::Delete),
+            same
+        ));
+        out
+    }
+}
+
+/// Output lookups during planning: state outputs, except for resources that are created
+/// or replaced by this plan, whose outputs are unknown.
+struct PlanSource<'a> {
+    state: &'a State,
+    unknown: &'a HashSet<Urn>,
+}
+
+impl OutputSource for PlanSource<'_> {
+    fn outputs(&self, urn: &Urn) -> Lookup<'_> {
+        if self.unknown.contains(urn) {
+            return Lookup::Unknown;
+        }
+        match self.state.resources.get(urn) {
+            Some(r) => Lookup::Known(&r.outputs),
+            None => Lookup::Unknown,
+        }
+    }
+}
+
+/// The declared resources selected by `targets` and everything they depend on; `None`
+/// when there are no targets (everything).
+pub(crate) fn target_closure(
+    stack: &SealedStack,
+    state: &State,
+    targets: &[Urn],
+) -> Result<Option<Vec<bool>>, PlanError> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut sel = vec![false; stack.nodes().len()];
+    let mut todo = Vec::new();
+    for t in targets {
+        match stack.index_of(t) {
+            Some(i) => todo.push(i),
+            None if state.resources.contains_key(t) => {}
+            None => return Err(PlanError::UnknownTarget(t.to_string())),
+        }
+    }
+    while let Some(i) = todo.pop() {
+        if !sel[i] {
+            sel[i] = true;
+            todo.extend_from_slice(stack.deps(i));
+        }
+    }
+    Ok(Some(sel))
+}
+
+/// Computes the plan. It reads nothing but `state` and makes no call.
+pub fn plan(
+    stack: &SealedStack,
+    state: &State,
+    registry: &Registry,
+    targets: &[Urn],
+) -> Result<Plan, PlanErrors> {
+    let mut errors = Vec::new();
+    let selected = target_closure(stack, state, targets).map_err(|e| PlanErrors(vec![e]))?;
+    let n = stack.nodes().len();
+    let mut ops: Vec<Option<Op>> = vec![None; n];
+    let mut steps: Vec<PlannedStep> = Vec::with_capacity(n);
+    let mut unknown: HashSet<Urn> = HashSet::new();
+    for &i in stack.order() {
+        if selected.as_ref().is_some_and(|s| !s[i]) {
+            continue;
+        }
+        let node = &stack.nodes()[i];
+        let (template, inputs) = stack.template(i);
+        let src = PlanSource {
+            state,
+            unknown: &unknown,
+        };
+        let new = match resolve_template(template, inputs, &src) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(PlanError::Resolve {
+                    urn: node.urn.clone(),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let (op, changes) = match state.resources.get(&node.urn) {
+            None => (
+                Op::Create,
+                diff_values(&Value::Object(Default::default()), &new, &[]),
+            ),
+            Some(old) => {
+                let (op, changes, _) = classify(old, &new, node.type_name, &node.options, registry);
+                (op, changes)
+            }
+        };
+        if op == Op::Replace && node.options.protect {
+            errors.push(PlanError::Protected {
+                urn: node.urn.clone(),
+                op,
+                fields: changes
+                    .iter()
+                    .filter(|c| c.replaces)
+                    .map(|c| c.path.clone())
+                    .collect(),
+            });
+        }
+        if matches!(op, Op::Create | Op::Replace) {
+            unknown.insert(node.urn.clone());
+        }
+        ops[i] = Some(op);
+        steps.push(PlannedStep {
+            urn: node.urn.clone(),
+            type_name: node.type_name.to_owned(),
+            op,
+            changes,
+            retain: false,
+            delete_before_replace: op == Op::Replace && node.options.delete_before_replace,
+        });
+    }
+
+    let targeted: BTreeSet<&Urn> = targets.iter().collect();
+    let mut deletions = Vec::new();
+    for (urn, r) in &state.resources {
+        if stack.index_of(urn).is_some() || (!targets.is_empty() && !targeted.contains(urn)) {
+            continue;
+        }
+        deletions.push(Deletion {
+            resource: r.clone(),
+            retain: r.options.retain_on_delete,
+            pending: None,
+        });
+    }
+    for (k, p) in state.pending.iter().enumerate() {
+        if let (PendingKind::Delete, Some(r)) = (p.kind, &p.resource) {
+            deletions.push(Deletion {
+                resource: r.clone(),
+                retain: false,
+                pending: Some(k),
+            });
+        }
+    }
+    for d in &deletions {
+        let r = &d.resource;
+        if d.pending.is_none() && r.options.protect {
+            errors.push(PlanError::Protected {
+                urn: r.urn.clone(),
+                op: Op::Delete,
+                fields: Vec::new(),
+            });
+        }
+        if !d.retain && registry.get(&r.type_name).is_none() {
+            errors.push(PlanError::UnknownType {
+                urn: r.urn.clone(),
+                type_name: r.type_name.clone(),
+                action: "deleted",
+            });
+        }
+        steps.push(PlannedStep {
+            urn: r.urn.clone(),
+            type_name: r.type_name.clone(),
+            op: Op::Delete,
+            changes: Vec::new(),
+            retain: d.retain,
+            delete_before_replace: false,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(PlanErrors(errors));
+    }
+    Ok(Plan {
+        stack: stack.name().to_owned(),
+        steps,
+        ops,
+        deletions,
+    })
+}
+
+/// Diffs a declared resource against its state: same, update or replace, with the
+/// property changes (after `ignore_changes`, with `replace_on_changes` applied), and the
+/// args to apply (the declared args with ignored properties kept as in state).
+pub(crate) fn classify(
+    old: &ResourceState,
+    new: &Value,
+    type_name: &str,
+    options: &crate::options::ResourceOptions,
+    registry: &Registry,
+) -> (Op, Vec<PropertyChange>, Value) {
+    let mut new = new.clone();
+    keep_ignored(&old.args, &mut new, &options.ignore_changes);
+    if old.type_name != type_name {
+        let mut changes = diff_values(&old.args, &new, &[]);
+        for c in &mut changes {
+            c.replaces = true;
+        }
+        return (Op::Replace, changes, new);
+    }
+    let mut changes = match registry.get(type_name) {
+        Some(t) => t.diff(&old.args, &new),
+        None => diff_values(&old.args, &new, &[]),
+    };
+    for c in &mut changes {
+        if options
+            .replace_on_changes
+            .iter()
+            .any(|p| path_matches(&c.path, p))
+        {
+            c.replaces = true;
+        }
+    }
+    let op = if changes.is_empty() {
+        Op::Same
+    } else if changes.iter().any(|c| c.replaces) {
+        Op::Replace
+    } else {
+        Op::Update
+    };
+    (op, changes, new)
+}

@@ -1,0 +1,486 @@
+//! The resource model: the [`Resource`] trait that every AWS resource type implements,
+//! the context its CRUD methods get, and the type-erased form the engine drives.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::{diff_values, PropertyChange};
+use crate::urn::Urn;
+use crate::value::{Output, Unresolved};
+
+/// A problem with one field of a resource's args, found by `validate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a dotted path (`cidr_block`, `rules.0.port`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a provider call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The args are invalid (AWS said so, or the provider found it).
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// The reason.
+        message: String,
+    },
+    /// The resource does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A transient failure (throttling, a 5xx) that survived the SDK's retries.
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// An AWS API call failed.
+    #[error("{operation} failed: {message}")]
+    Api {
+        /// The API operation, for example `ec2:CreateVpc`.
+        operation: String,
+        /// The AWS error code, when there is one.
+        code: Option<String>,
+        /// The AWS error message.
+        message: String,
+    },
+    /// The resource did not reach its ready state in time.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// How long the waiter waited.
+        after: Duration,
+        /// What it was waiting for.
+        what: String,
+    },
+    /// The engine's context lacks something the provider needs (an AWS config, a client).
+    #[error("the provider context has no {0}")]
+    MissingContext(&'static str),
+    /// Args or outputs could not be decoded.
+    #[error("cannot decode {what}: {source}")]
+    Decode {
+        /// What was decoded.
+        what: String,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+    /// An input was not resolved.
+    #[error(transparent)]
+    Unresolved(#[from] Unresolved),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Shared services for providers: AWS configuration, SDK clients, the in-memory cloud.
+///
+/// A type map: the program inserts what its providers need, providers look it up by type.
+#[derive(Clone, Default)]
+pub struct Context {
+    entries: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a service.
+    pub fn with<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.entries).insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    /// The service of type `T`, if present.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.entries
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+    }
+}
+
+/// What a provider call knows about the step it runs in.
+#[derive(Debug, Clone)]
+pub struct Cx<'a> {
+    /// Shared services.
+    pub context: &'a Context,
+    /// The resource's URN.
+    pub urn: &'a Urn,
+    /// The idempotency token for this operation. Creates pass it to APIs that take one
+    /// (EC2 `ClientToken`, Route 53 `CallerReference`, …) so a retried create returns the
+    /// same resource.
+    pub token: &'a str,
+}
+
+impl Cx<'_> {
+    /// A service from the context, or [`ProviderError::MissingContext`].
+    pub fn require<T: Any + Send + Sync>(&self) -> Result<&T, ProviderError> {
+        self.context
+            .get::<T>()
+            .ok_or(ProviderError::MissingContext(std::any::type_name::<T>()))
+    }
+
+    /// The tags every taggable resource carries: `strata:stack` and `strata:urn`.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("strata:stack".to_owned(), self.urn.stack().to_owned()),
+            ("strata:urn".to_owned(), self.urn.to_string()),
+        ])
+    }
+}
+
+/// What a create returns: the provider id and the outputs.
+#[derive(Debug, Clone)]
+pub struct Created<O> {
+    /// The provider's id for the resource (`vpc-0abc…`, an ARN, a name).
+    pub id: String,
+    /// The outputs.
+    pub outputs: O,
+}
+
+/// What a read observes of a live resource.
+#[derive(Debug, Clone)]
+pub struct Observed<A, O> {
+    /// The live properties, as args.
+    pub args: A,
+    /// The live outputs.
+    pub outputs: O,
+}
+
+/// An AWS resource type.
+///
+/// Implementors are usually unit structs; `Args` are the desired properties (fields of
+/// type [`crate::Input`] where a value may come from another resource) and `Outputs` what
+/// AWS returns. The engine calls `validate` when the stack is sealed, `diff` when planning,
+/// and the CRUD methods during apply, destroy, refresh and import.
+#[async_trait]
+pub trait Resource: Send + Sync + Sized + 'static {
+    /// The type token, for example `aws:ec2/vpc`. It is part of every URN and of state.
+    const TYPE: &'static str;
+    /// Top-level args fields (or dotted paths) whose change forces replacement. Every other
+    /// change, tags included, is made in place.
+    const REPLACE_ON: &'static [&'static str] = &[];
+
+    /// The desired properties.
+    type Args: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// What AWS returns.
+    type Outputs: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// Checks args before any API call. Inputs that are still outputs are unknown here and
+    /// are skipped ([`crate::Input::known`]).
+    fn validate(_args: &Self::Args) -> Vec<FieldError> {
+        Vec::new()
+    }
+
+    /// How long a create (or replace) of these args typically takes on AWS. The scheduler
+    /// starts the longest remaining path first.
+    fn estimate(_args: &Self::Args) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    /// Classifies every changed property as in-place or replacing. `old` is the args in
+    /// state, `new` the declared args; `new` may contain unknowns during preview. The
+    /// default uses [`Resource::REPLACE_ON`].
+    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
+        diff_values(old, new, Self::REPLACE_ON)
+    }
+
+    /// Creates the resource and waits until it is usable.
+    async fn create(cx: &Cx<'_>, args: &Self::Args) -> Result<Created<Self::Outputs>, ProviderError>;
+
+    /// Reads the live resource, or `None` if it is gone. `args` are the args in state, when
+    /// there are any (not during import).
+    async fn read(
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&Self::Args>,
+    ) -> Result<Option<Observed<Self::Args, Self::Outputs>>, ProviderError>;
+
+    /// Changes in place what AWS can change in place.
+    async fn update(
+        cx: &Cx<'_>,
+        id: &str,
+        old: &Self::Args,
+        new: &Self::Args,
+        outputs: &Self::Outputs,
+    ) -> Result<Self::Outputs, ProviderError>;
+
+    /// Deletes the resource and waits until it is gone. An already-gone resource counts as
+    /// deleted.
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        args: &Self::Args,
+        outputs: &Self::Outputs,
+    ) -> Result<(), ProviderError>;
+}
+
+/// Ties an args type to its resource type, so `stack.add(name, args)` infers the type.
+pub trait ResourceArgs: Serialize + Send + 'static {
+    /// The resource type these args declare.
+    type Resource: Resource<Args = Self>;
+}
+
+/// A declared resource in a stack: cheap to clone, with typed output accessors.
+pub struct Handle<R> {
+    urn: Urn,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        Handle {
+            urn: self.urn.clone(),
+            _r: PhantomData,
+        }
+    }
+}
+
+impl<R> fmt::Debug for Handle<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Handle").field(&self.urn).finish()
+    }
+}
+
+impl<R: Resource> Handle<R> {
+    pub(crate) fn new(urn: Urn) -> Self {
+        Handle {
+            urn,
+            _r: PhantomData,
+        }
+    }
+
+    /// The resource's URN.
+    pub fn urn(&self) -> &Urn {
+        &self.urn
+    }
+
+    /// An output computed from this resource's outputs. Resource crates build their typed
+    /// accessors (`vpc.id()`) on this; see [`crate::outputs!`].
+    pub fn output<T, F>(&self, f: F) -> Output<T>
+    where
+        T: Serialize + 'static,
+        F: Fn(&R::Outputs) -> T + Send + Sync + 'static,
+    {
+        Output::project::<R::Outputs, F>(self.urn.clone(), f)
+    }
+}
+
+/// Declares typed output accessors for a resource's handle, as an extension trait.
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use strata_core::*;
+/// # struct Vpc;
+/// # #[derive(Serialize, Deserialize)] struct VpcArgs;
+/// #[derive(Serialize, Deserialize)]
+/// pub struct VpcOutputs { pub id: String, pub arn: String }
+/// # #[async_trait::async_trait] impl Resource for Vpc {
+/// #   const TYPE: &'static str = "aws:ec2/vpc"; type Args = VpcArgs; type Outputs = VpcOutputs;
+/// #   async fn create(_: &Cx<'_>, _: &VpcArgs) -> Result<Created<VpcOutputs>, ProviderError> { Err(ProviderError::Other("".into())) }
+/// #   async fn read(_: &Cx<'_>, _: &str, _: Option<&VpcArgs>) -> Result<Option<Observed<VpcArgs, VpcOutputs>>, ProviderError> { Ok(None) }
+/// #   async fn update(_: &Cx<'_>, _: &str, _: &VpcArgs, _: &VpcArgs, o: &VpcOutputs) -> Result<VpcOutputs, ProviderError> { Err(ProviderError::Other("".into())) }
+/// #   async fn delete(_: &Cx<'_>, _: &str, _: &VpcArgs, _: &VpcOutputs) -> Result<(), ProviderError> { Ok(()) }
+/// # }
+/// strata_core::outputs!(Vpc => VpcHandle { id: String, arn: String });
+/// // `vpc.id()` is now an `Output<String>` for any `vpc: Handle<Vpc>`.
+/// ```
+#[macro_export]
+macro_rules! outputs {
+    ($res:ty => $trait:ident { $( $(#[$m:meta])* $field:ident : $t:ty ),* $(,)? }) => {
+        /// Typed output accessors.
+        pub trait $trait {
+            $( $(#[$m])* fn $field(&self) -> $crate::Output<$t>; )*
+        }
+        impl $trait for $crate::Handle<$res> {
+            $( fn $field(&self) -> $crate::Output<$t> { self.output(|o| o.$field.clone()) } )*
+        }
+    };
+}
+
+/// The engine's view of a resource type: args and outputs as JSON.
+#[async_trait]
+pub trait ErasedResource: Send + Sync {
+    /// The type token.
+    fn type_name(&self) -> &'static str;
+    /// See [`Resource::diff`].
+    fn diff(&self, old: &Value, new: &Value) -> Vec<PropertyChange>;
+    /// See [`Resource::estimate`]; a default when the args do not decode.
+    fn estimate(&self, args: &Value) -> Duration;
+    /// See [`Resource::create`].
+    async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError>;
+    /// See [`Resource::read`].
+    async fn read(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&Value>,
+    ) -> Result<Option<Observed<Value, Value>>, ProviderError>;
+    /// See [`Resource::update`].
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        outputs: &Value,
+    ) -> Result<Value, ProviderError>;
+    /// See [`Resource::delete`].
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: &Value,
+        outputs: &Value,
+    ) -> Result<(), ProviderError>;
+}
+
+struct Adapter<R>(PhantomData<fn() -> R>);
+
+fn de<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, ProviderError> {
+    serde_json::from_value(v.clone()).map_err(|source| ProviderError::Decode {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+fn ser<T: Serialize>(v: &T, what: &str) -> Result<Value, ProviderError> {
+    serde_json::to_value(v).map_err(|source| ProviderError::Decode {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+#[async_trait]
+impl<R: Resource> ErasedResource for Adapter<R> {
+    fn type_name(&self) -> &'static str {
+        R::TYPE
+    }
+
+    fn diff(&self, old: &Value, new: &Value) -> Vec<PropertyChange> {
+        R::diff(old, new)
+    }
+
+    fn estimate(&self, args: &Value) -> Duration {
+        de::<R::Args>(args, "args").map_or(Duration::from_secs(2), |a| R::estimate(&a))
+    }
+
+    async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError> {
+        let args: R::Args = de(args, "args")?;
+        let c = R::create(cx, &args).await?;
+        Ok(Created {
+            id: c.id,
+            outputs: ser(&c.outputs, "outputs")?,
+        })
+    }
+
+    async fn read(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&Value>,
+    ) -> Result<Option<Observed<Value, Value>>, ProviderError> {
+        let args: Option<R::Args> = args.map(|a| de(a, "args")).transpose()?;
+        match R::read(cx, id, args.as_ref()).await? {
+            None => Ok(None),
+            Some(o) => Ok(Some(Observed {
+                args: ser(&o.args, "args")?,
+                outputs: ser(&o.outputs, "outputs")?,
+            })),
+        }
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        old: &Value,
+        new: &Value,
+        outputs: &Value,
+    ) -> Result<Value, ProviderError> {
+        let (old, new): (R::Args, R::Args) = (de(old, "old args")?, de(new, "args")?);
+        let outputs: R::Outputs = de(outputs, "outputs")?;
+        ser(&R::update(cx, id, &old, &new, &outputs).await?, "outputs")
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: &Value,
+        outputs: &Value,
+    ) -> Result<(), ProviderError> {
+        let args: R::Args = de(args, "args")?;
+        let outputs: R::Outputs = de(outputs, "outputs")?;
+        R::delete(cx, id, &args, &outputs).await
+    }
+}
+
+/// The resource types a program knows, by type token. The engine needs the type of every
+/// resource in state, including ones no longer declared (to delete them).
+#[derive(Clone, Default)]
+pub struct Registry {
+    types: HashMap<&'static str, Arc<dyn ErasedResource>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.types.keys().collect();
+        names.sort();
+        f.debug_struct("Registry").field("types", &names).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `R`.
+    pub fn register<R: Resource>(&mut self) -> &mut Self {
+        self.types
+            .entry(R::TYPE)
+            .or_insert_with(|| Arc::new(Adapter::<R>(PhantomData)));
+        self
+    }
+
+    /// The type registered under `type_name`.
+    pub fn get(&self, type_name: &str) -> Option<Arc<dyn ErasedResource>> {
+        self.types.get(type_name).cloned()
+    }
+
+    /// Adds every type of `other`.
+    pub fn merge(&mut self, other: &Registry) {
+        for (k, v) in &other.types {
+            self.types.entry(k).or_insert_with(|| v.clone());
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Declaring a stack and sealing it into a dependency graph.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::Value;
+
+use crate::options::{Reference, ResourceOptions};
+use crate::resource::{Handle, Registry, Resource, ResourceArgs};
+use crate::urn::Urn;
+use crate::value::{to_template, ErasedOutput, Output, OUTPUT_KEY};
+
+/// One declaration error. Every variant names the resource, and the field where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeclarationError {
+    /// Two resources share a logical name.
+    #[error("duplicate resource name {name:?}: declared as {first} and again as {second}")]
+    Duplicate {
+        /// The name.
+        name: String,
+        /// The first declaration.
+        first: Urn,
+        /// The repeated declaration.
+        second: Urn,
+    },
+    /// A logical name is empty or contains `::`.
+    #[error("resource {urn}: invalid name {name:?} (it must be non-empty and must not contain \"::\")")]
+    InvalidName {
+        /// The URN.
+        urn: Urn,
+        /// The name.
+        name: String,
+    },
+    /// `validate` rejected a field.
+    #[error("resource {urn}: field `{field}`: {message}")]
+    Invalid {
+        /// The resource.
+        urn: Urn,
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// A field or `depends_on` refers to a resource this stack does not declare.
+    #[error("resource {urn}: field `{field}` refers to {target}, which this stack does not declare")]
+    UnknownReference {
+        /// The resource.
+        urn: Urn,
+        /// The field (`depends_on` for explicit dependencies).
+        field: String,
+        /// What it refers to.
+        target: String,
+    },
+    /// A stack output refers to a resource this stack does not declare.
+    #[error("stack output {name:?} refers to {target}, which this stack does not declare")]
+    UnknownExport {
+        /// The output's name.
+        name: String,
+        /// What it refers to.
+        target: String,
+    },
+    /// The args could not be serialized.
+    #[error("resource {urn}: args cannot be serialized: {message}")]
+    Serialize {
+        /// The resource.
+        urn: Urn,
+        /// The serde error.
+        message: String,
+    },
+    /// Dependencies form a cycle.
+    #[error("dependency cycle: {}", .members.iter().map(ToString::to_string).collect::<Vec<_>>().join(" → "))]
+    Cycle {
+        /// Every resource on the cycle.
+        members: Vec<Urn>,
+    },
+}
+
+/// All declaration errors of a stack, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DeclarationErrors(pub Vec<DeclarationError>);
+
+impl fmt::Display for DeclarationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the stack has {} declaration error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A declared resource.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its URN.
+    pub urn: Urn,
+    /// Its type token.
+    pub type_name: &'static str,
+    /// Its args, with output placeholders.
+    pub(crate) template: Value,
+    /// The outputs its args use.
+    pub(crate) inputs: Vec<ErasedOutput>,
+    /// Its options.
+    pub options: ResourceOptions,
+    /// The estimated create duration.
+    pub estimate: Duration,
+    /// Explicit dependencies (`depends_on`), resolved when the stack is sealed.
+    pub(crate) explicit: Vec<Reference>,
+}
+
+impl Node {
+    /// The logical name.
+    pub fn name(&self) -> &str {
+        self.urn.name()
+    }
+}
+
+/// A stack being declared. Tiers are plain functions that take `&mut Stack` and return
+/// typed handles.
+#[derive(Debug)]
+pub struct Stack {
+    name: String,
+    nodes: Vec<Node>,
+    by_urn: HashMap<Urn, usize>,
+    by_name: HashMap<String, usize>,
+    errors: Vec<DeclarationError>,
+    exports: BTreeMap<String, ErasedOutput>,
+    registry: Registry,
+}
+
+impl Stack {
+    /// A new, empty stack called `name` (`dev`, `prod`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Stack {
+            name: name.into(),
+            nodes: Vec::new(),
+            by_urn: HashMap::new(),
+            by_name: HashMap::new(),
+            errors: Vec::new(),
+            exports: BTreeMap::new(),
+            registry: Registry::new(),
+        }
+    }
+
+    /// The stack's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Declares a resource with default options. Errors are collected and reported by
+    /// [`Stack::seal`]; the handle is usable either way.
+    pub fn add<A: ResourceArgs>(&mut self, name: impl Into<String>, args: A) -> Handle<A::Resource> {
+        self.add_with(name, args, ResourceOptions::default())
+    }
+
+    /// Declares a resource with options.
+    pub fn add_with<A: ResourceArgs>(
+        &mut self,
+        name: impl Into<String>,
+        args: A,
+        options: ResourceOptions,
+    ) -> Handle<A::Resource> {
+        type R<A> = <A as ResourceArgs>::Resource;
+        let name = name.into();
+        let type_name = <R<A> as Resource>::TYPE;
+        let urn = Urn::new(&self.name, type_name, &name);
+        self.registry.register::<R<A>>();
+        let handle = Handle::new(urn.clone());
+        if name.is_empty() || name.contains("::") {
+            self.errors.push(DeclarationError::InvalidName {
+                urn: urn.clone(),
+                name: name.clone(),
+            });
+        }
+        if let Some(&first) = self.by_name.get(&name) {
+            self.errors.push(DeclarationError::Duplicate {
+                name,
+                first: self.nodes[first].urn.clone(),
+                second: urn,
+            });
+            return handle;
+        }
+        for e in <R<A> as Resource>::validate(&args) {
+            self.errors.push(DeclarationError::Invalid {
+                urn: urn.clone(),
+                field: e.field,
+                message: e.message,
+            });
+        }
+        let estimate = <R<A> as Resource>::estimate(&args);
+        let (template, inputs) = match to_template(&args) {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors.push(DeclarationError::Serialize {
+                    urn: urn.clone(),
+                    message: e.to_string(),
+                });
+                (Value::Null, Vec::new())
+            }
+        };
+        let idx = self.nodes.len();
+        self.by_name.insert(name, idx);
+        self.by_urn.insert(urn.clone(), idx);
+        self.nodes.push(Node {
+            urn,
+            type_name,
+            template,
+            inputs,
+            explicit: options.depends_on.clone(),
+            options,
+            estimate,
+        });
+        handle
+    }
+
+    /// Exports a stack output (shown by `up` and `output`).
+    pub fn export<T: 'static>(&mut self, name: impl Into<String>, value: Output<T>) {
+        self.exports.insert(name.into(), value.erased().clone());
+    }
+
+    /// The resource types this stack declares.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Checks the whole declaration and builds the dependency graph. Every error is
+    /// reported together: duplicates, invalid fields, unknown references and cycles.
+    pub fn seal(mut self) -> Result<SealedStack, DeclarationErrors> {
+        let mut errors = std::mem::take(&mut self.errors);
+        let mut deps: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let mut d = Vec::new();
+            let paths = placeholder_paths(&node.template);
+            for (i, out) in node.inputs.iter().enumerate() {
+                for src in out.sources() {
+                    match self.by_urn.get(src) {
+                        Some(&j) => d.push(j),
+                        None => errors.push(DeclarationError::UnknownReference {
+                            urn: node.urn.clone(),
+                            field: paths.get(&i).cloned().unwrap_or_else(|| "args".to_owned()),
+                            target: src.to_string(),
+                        }),
+                    }
+                }
+            }
+            for r in &node.explicit {
+                let found = match r {
+                    Reference::Urn(u) => self.by_urn.get(u),
+                    Reference::Name(n) => self.by_name.get(n),
+                };
+                match found {
+                    Some(&j) => d.push(j),
+                    None => errors.push(DeclarationError::UnknownReference {
+                        urn: node.urn.clone(),
+                        field: "depends_on".to_owned(),
+                        target: match r {
+                            Reference::Urn(u) => u.to_string(),
+                            Reference::Name(n) => format!("{n:?}"),
+                        },
+                    }),
+                }
+            }
+            d.sort_unstable();
+            d.dedup();
+            deps.push(d);
+        }
+        for (name, out) in &self.exports {
+            for src in out.sources() {
+                if !self.by_urn.contains_key(src) {
+                    errors.push(DeclarationError::UnknownExport {
+                        name: name.clone(),
+                        target: src.to_string(),
+                    });
+                }
+            }
+        }
+
+        let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(self.nodes.len(), 0);
+        for i in 0..self.nodes.len() {
+            graph.add_node(i);
+        }
+        for (i, d) in deps.iter().enumerate() {
+            for &j in d {
+                graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), ());
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&graph) {
+            let self_loop = scc.len() == 1 && deps[scc[0].index()].contains(&scc[0].index());
+            if scc.len() > 1 || self_loop {
+                let mut members: Vec<Urn> = scc
+                    .iter()
+                    .map(|n| self.nodes[n.index()].urn.clone())
+                    .collect();
+                members.sort();
+                errors.push(DeclarationError::Cycle { members });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(DeclarationErrors(errors));
+        }
+        let order = petgraph::algo::toposort(&graph, None)
+            .map_err(|c| {
+                DeclarationErrors(vec![DeclarationError::Cycle {
+                    members: vec![self.nodes[c.node_id().index()].urn.clone()],
+                }])
+            })?
+            .into_iter()
+            .map(NodeIndex::index)
+            .collect();
+        Ok(SealedStack {
+            name: self.name,
+            index: self.by_urn,
+            nodes: self.nodes,
+            deps,
+            order,
+            exports: self.exports,
+            registry: self.registry,
+        })
+    }
+}
+
+/// Maps each output placeholder index to the dotted path of the field that holds it.
+fn placeholder_paths(template: &Value) -> HashMap<usize, String> {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut HashMap<usize, String>) {
+        match v {
+            Value::Object(m) => {
+                if let (1, Some(i)) = (m.len(), m.get(OUTPUT_KEY).and_then(Value::as_u64)) {
+                    out.insert(i as usize, path.join("."));
+                    return;
+                }
+                for (k, v) in m {
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = HashMap::new();
+    walk(template, &mut Vec::new(), &mut out);
+    out
+}
+
+/// A checked stack: its resources, their dependencies and a topological order.
+#[derive(Debug)]
+pub struct SealedStack {
+    name: String,
+    nodes: Vec<Node>,
+    index: HashMap<Urn, usize>,
+    deps: Vec<Vec<usize>>,
+    order: Vec<usize>,
+    exports: BTreeMap<String, ErasedOutput>,
+    registry: Registry,
+}
+
+impl SealedStack {
+    /// The stack's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The declared resources, in declaration order.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    /// The indices of the resources `i` depends on.
+    pub fn deps(&self, i: usize) -> &[usize] {
+        &self.deps[i]
+    }
+    /// A topological order (dependencies first).
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+    /// The index of a URN.
+    pub fn index_of(&self, urn: &Urn) -> Option<usize> {
+        self.index.get(urn).copied()
+    }
+    /// The stack outputs.
+    pub fn exports(&self) -> &BTreeMap<String, ErasedOutput> {
+        &self.exports
+    }
+    /// The resource types the stack declares.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+    pub(crate) fn template(&self, i: usize) -> (&Value, &[ErasedOutput]) {
+        (&self.nodes[i].template, &self.nodes[i].inputs)
+    }
+}

@@ -1,0 +1,257 @@
+//! The file backend: `DIR/STACK.json`, written atomically (write, fsync, rename, fsync the
+//! directory), and a lock file `DIR/STACK.lock` created exclusively.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Backend, LockInfo, State, StateError};
+
+/// State in a local directory (the default: `.strata` in the working directory).
+#[derive(Debug)]
+pub struct FileBackend {
+    dir: PathBuf,
+    /// The lineage of each stack as last loaded or written: a save of another lineage is
+    /// refused.
+    lineages: Mutex<HashMap<String, String>>,
+    bytes: AtomicU64,
+    writes: AtomicU64,
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError::Io {
+        op,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl FileBackend {
+    /// A backend rooted at `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileBackend {
+            dir: dir.into(),
+            lineages: Mutex::new(HashMap::new()),
+            bytes: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    /// The state file of `stack`.
+    pub fn state_path(&self, stack: &str) -> PathBuf {
+        self.dir.join(format!("{stack}.json"))
+    }
+
+    fn lock_path(&self, stack: &str) -> PathBuf {
+        self.dir.join(format!("{stack}.lock"))
+    }
+
+    fn remember(&self, stack: &str, lineage: &str) {
+        if let Ok(mut l) = self.lineages.lock() {
+            l.insert(stack.to_owned(), lineage.to_owned());
+        }
+    }
+
+    fn read_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
+        let path = self.lock_path(stack);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt {
+                    location: path.display().to_string(),
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading", &path)(e)),
+        }
+    }
+}
+
+fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+    f.write_all(bytes).map_err(io("writing", &tmp))?;
+    f.sync_all().map_err(io("syncing", &tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io("renaming into", path))?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Backend for FileBackend {
+    async fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
+        let path = self.state_path(stack);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("reading", &path)(e)),
+        };
+        let state = State::from_bytes(&bytes, &path.display().to_string())?;
+        self.remember(&state.stack, &state.lineage);
+        Ok(Some(state))
+    }
+
+    async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let path = self.state_path(stack);
+        let known = self.lineages.lock().ok().and_then(|l| l.get(stack).cloned());
+        let stored = match known {
+            Some(l) => Some(l),
+            // First write from this process: check what is there, and refuse to replace
+            // anything unreadable or of another lineage.
+            None => match tokio::fs::read(&path).await {
+                Ok(b) => Some(State::from_bytes(&b, &path.display().to_string())?.lineage),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(io("reading", &path)(e)),
+            },
+        };
+        if let Some(theirs) = stored {
+            if theirs != lineage {
+                return Err(StateError::LineageMismatch {
+                    location: path.display().to_string(),
+                    ours: lineage.to_owned(),
+                    theirs,
+                });
+            }
+        }
+        let len = bytes.len() as u64;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&dir, &path, &bytes))
+            .await
+            .map_err(|e| StateError::Io {
+                op: "writing",
+                path: self.dir.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        self.remember(stack, lineage);
+        self.bytes.fetch_add(len, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn lock(
+        &self,
+        stack: &str,
+        operation: &str,
+        timeout: Duration,
+    ) -> Result<LockInfo, StateError> {
+        let info = LockInfo::new(operation);
+        let path = self.lock_path(stack);
+        let deadline = Instant::now() + timeout;
+        std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    let body = serde_json::to_vec_pretty(&info).map_err(StateError::Encode)?;
+                    f.write_all(&body).map_err(io("writing", &path))?;
+                    f.sync_all().map_err(io("syncing", &path))?;
+                    return Ok(info);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if Instant::now() >= deadline {
+                        let holder = self.read_lock(stack)?.unwrap_or_else(|| LockInfo {
+                            id: "(unreadable)".to_owned(),
+                            ..LockInfo::new("unknown")
+                        });
+                        return Err(StateError::Locked {
+                            stack: stack.to_owned(),
+                            holder: Box::new(holder),
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(io("creating", &path)(e)),
+            }
+        }
+    }
+
+    async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
+        let path = self.lock_path(stack);
+        match self.read_lock(stack)? {
+            Some(l) if l.id == lock_id => {
+                std::fs::remove_file(&path).map_err(io("removing", &path))
+            }
+            Some(l) => Err(StateError::LockMismatch {
+                stack: stack.to_owned(),
+                given: lock_id.to_owned(),
+                current: l.id,
+            }),
+            None => Err(StateError::LockMismatch {
+                stack: stack.to_owned(),
+                given: lock_id.to_owned(),
+                current: "none: the stack is not locked".to_owned(),
+            }),
+        }
+    }
+
+    async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
+        self.read_lock(stack)
+    }
+
+    fn write_stats(&self) -> (u64, u64) {
+        (
+            self.bytes.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lineage_mismatch_is_refused_and_nothing_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        let a = State::new("dev");
+        b.save("dev", &a.lineage, a.to_bytes().unwrap()).await.unwrap();
+        let before = std::fs::read(b.state_path("dev")).unwrap();
+        let other = State::new("dev");
+        let err = b.save("dev", &other.lineage, other.to_bytes().unwrap()).await.unwrap_err();
+        assert!(matches!(err, StateError::LineageMismatch { .. }), "{err}");
+        // A fresh process (no remembered lineage) refuses too.
+        let b2 = FileBackend::new(dir.path());
+        assert!(b2.save("dev", &other.lineage, other.to_bytes().unwrap()).await.is_err());
+        assert_eq!(std::fs::read(b.state_path("dev")).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn corrupt_state_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        std::fs::write(b.state_path("dev"), b"{not json").unwrap();
+        assert!(b.load("dev").await.is_err());
+        let s = State::new("dev");
+        assert!(b.save("dev", &s.lineage, s.to_bytes().unwrap()).await.is_err());
+        assert_eq!(std::fs::read(b.state_path("dev")).unwrap(), b"{not json");
+    }
+
+    #[tokio::test]
+    async fn held_lock_names_the_holder_and_unlock_needs_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        let held = b.lock("dev", "up", Duration::ZERO).await.unwrap();
+        let err = b.lock("dev", "destroy", Duration::from_millis(300)).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&held.id) && msg.contains("`up`"), "{msg}");
+        assert!(msg.contains("state unlock"), "{msg}");
+        assert!(b.unlock("dev", "wrong").await.is_err());
+        b.unlock("dev", &held.id).await.unwrap();
+        assert!(b.current_lock("dev").await.unwrap().is_none());
+        b.lock("dev", "up", Duration::ZERO).await.unwrap();
+    }
+}

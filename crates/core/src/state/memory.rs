@@ -1,0 +1,130 @@
+//! An in-memory backend: for tests, benchmarks and embedding programs that keep state
+//! themselves. It enforces the same rules as the file backend.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Backend, LockInfo, State, StateError};
+
+#[derive(Debug, Default)]
+struct Inner {
+    states: HashMap<String, Vec<u8>>,
+    locks: HashMap<String, LockInfo>,
+}
+
+/// State held in memory. Clones share the same store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBackend {
+    inner: Arc<Mutex<Inner>>,
+    bytes: Arc<AtomicU64>,
+    writes: Arc<AtomicU64>,
+}
+
+impl MemoryBackend {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        match self.inner.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// The raw bytes stored for `stack`.
+    pub fn raw(&self, stack: &str) -> Option<Vec<u8>> {
+        self.with(|i| i.states.get(stack).cloned())
+    }
+
+    /// Replaces the raw bytes stored for `stack` (to test corrupt or foreign state).
+    pub fn set_raw(&self, stack: &str, bytes: Vec<u8>) {
+        self.with(|i| i.states.insert(stack.to_owned(), bytes));
+    }
+}
+
+#[async_trait]
+impl Backend for MemoryBackend {
+    async fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
+        self.raw(stack)
+            .map(|b| State::from_bytes(&b, &format!("memory:{stack}")))
+            .transpose()
+    }
+
+    async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let location = format!("memory:{stack}");
+        if let Some(old) = self.raw(stack) {
+            let stored = State::from_bytes(&old, &location)?;
+            if stored.lineage != lineage {
+                return Err(StateError::LineageMismatch {
+                    location,
+                    ours: lineage.to_owned(),
+                    theirs: stored.lineage,
+                });
+            }
+        }
+        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.with(|i| i.states.insert(stack.to_owned(), bytes));
+        Ok(())
+    }
+
+    async fn lock(
+        &self,
+        stack: &str,
+        operation: &str,
+        timeout: Duration,
+    ) -> Result<LockInfo, StateError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let info = LockInfo::new(operation);
+            let held = self.with(|i| match i.locks.get(stack) {
+                Some(h) => Some(h.clone()),
+                None => {
+                    i.locks.insert(stack.to_owned(), info.clone());
+                    None
+                }
+            });
+            match held {
+                None => return Ok(info),
+                Some(holder) if Instant::now() >= deadline => {
+                    return Err(StateError::Locked {
+                        stack: stack.to_owned(),
+                        holder: Box::new(holder),
+                    })
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
+        self.with(|i| match i.locks.get(stack) {
+            Some(l) if l.id == lock_id => {
+                i.locks.remove(stack);
+                Ok(())
+            }
+            other => Err(StateError::LockMismatch {
+                stack: stack.to_owned(),
+                given: lock_id.to_owned(),
+                current: other.map_or_else(|| "none".to_owned(), |l| l.id.clone()),
+            }),
+        })
+    }
+
+    async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
+        Ok(self.with(|i| i.locks.get(stack).cloned()))
+    }
+
+    fn write_stats(&self) -> (u64, u64) {
+        (
+            self.bytes.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+}

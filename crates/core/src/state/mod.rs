@@ -1,0 +1,352 @@
+//! The state document, its backends and locking.
+//!
+//! On disk a state document is an envelope
+//! `{"schema_version":1,"checksum":"sha256:…","state":{…}}` whose checksum covers the
+//! exact bytes of `state`. Loading refuses a newer schema version and a checksum mismatch;
+//! saving refuses a document of another lineage than the one stored. Nothing that could
+//! not be read is ever overwritten.
+
+mod file;
+mod memory;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::options::StoredOptions;
+use crate::urn::Urn;
+
+pub use file::FileBackend;
+pub use memory::MemoryBackend;
+
+/// The schema version this build writes and the newest it reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One resource as recorded in state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// Its URN.
+    pub urn: Urn,
+    /// Its type token.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The provider's id.
+    pub id: String,
+    /// The resolved args it was last created or updated with.
+    pub args: Value,
+    /// Its outputs.
+    pub outputs: Value,
+    /// The resources it depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Urn>,
+    /// Its options.
+    #[serde(default)]
+    pub options: StoredOptions,
+}
+
+/// The kind of a pending operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// A create was started.
+    Create,
+    /// An update was started.
+    Update,
+    /// A delete was started, or is owed (the old half of a create-before-delete replace).
+    Delete,
+}
+
+/// An operation started (or owed) but not known to be finished. Recorded before the
+/// mutating call; cleared when it completes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    /// What kind.
+    pub kind: PendingKind,
+    /// The resource.
+    pub urn: Urn,
+    /// Its type token.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The idempotency token passed to the provider.
+    pub token: String,
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// For deletes: the resource being deleted (the old one, for a replace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceState>,
+}
+
+/// A stack's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The stack.
+    pub stack: String,
+    /// Fixed when the state is first created; a document of another lineage is refused.
+    pub lineage: String,
+    /// Bumped on every write.
+    pub serial: u64,
+    /// The resources, by URN.
+    pub resources: BTreeMap<Urn, ResourceState>,
+    /// Stack outputs.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+    /// Operations started and not known to be finished.
+    #[serde(default)]
+    pub pending: Vec<PendingOperation>,
+}
+
+impl State {
+    /// A new, empty state with a fresh lineage.
+    pub fn new(stack: &str) -> Self {
+        State {
+            stack: stack.to_owned(),
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Serializes into the on-disk envelope with its checksum.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
+        let body = serde_json::to_string(self).map_err(StateError::Encode)?;
+        let sum = checksum(body.as_bytes());
+        let mut out = Vec::with_capacity(body.len() + 128);
+        out.extend_from_slice(b"{\"schema_version\":");
+        out.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+        out.extend_from_slice(b",\"checksum\":\"");
+        out.extend_from_slice(sum.as_bytes());
+        out.extend_from_slice(b"\",\"state\":");
+        out.extend_from_slice(body.as_bytes());
+        out.push(b'}');
+        Ok(out)
+    }
+
+    /// Parses an envelope, refusing a newer schema or a checksum mismatch. `what` names
+    /// the location in errors.
+    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<State, StateError> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
+        }
+        #[derive(Deserialize)]
+        struct Envelope<'a> {
+            checksum: String,
+            #[serde(borrow)]
+            state: &'a RawValue,
+        }
+        let corrupt = |e: serde_json::Error| StateError::Corrupt {
+            location: what.to_owned(),
+            message: e.to_string(),
+        };
+        let v: Version = serde_json::from_slice(bytes).map_err(corrupt)?;
+        if v.schema_version > SCHEMA_VERSION {
+            return Err(StateError::NewerSchema {
+                location: what.to_owned(),
+                found: v.schema_version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let env: Envelope<'_> = serde_json::from_slice(bytes).map_err(corrupt)?;
+        let actual = checksum(env.state.get().as_bytes());
+        if actual != env.checksum {
+            return Err(StateError::ChecksumMismatch {
+                location: what.to_owned(),
+                expected: env.checksum,
+                actual,
+            });
+        }
+        serde_json::from_str(env.state.get()).map_err(corrupt)
+    }
+}
+
+fn checksum(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// State and lock errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state was written by a newer strata.
+    #[error("state at {location} has schema version {found}, newer than this strata supports ({supported}); upgrade strata. Nothing was changed.")]
+    NewerSchema {
+        /// Where.
+        location: String,
+        /// The version found.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// The checksum does not match the content.
+    #[error("state at {location} is corrupt: checksum {actual} does not match the recorded {expected}. Nothing was changed; restore it from a backup.")]
+    ChecksumMismatch {
+        /// Where.
+        location: String,
+        /// The recorded checksum.
+        expected: String,
+        /// The computed checksum.
+        actual: String,
+    },
+    /// The state could not be parsed.
+    #[error("state at {location} cannot be read: {message}. Nothing was changed.")]
+    Corrupt {
+        /// Where.
+        location: String,
+        /// The parse error.
+        message: String,
+    },
+    /// A write would replace state of another lineage.
+    #[error("refusing to write state of lineage {ours} over {location}, which holds lineage {theirs}: they are different stacks' states")]
+    LineageMismatch {
+        /// Where.
+        location: String,
+        /// The lineage being written.
+        ours: String,
+        /// The lineage stored.
+        theirs: String,
+    },
+    /// The stack is locked by someone else.
+    #[error("stack {stack:?} is locked by {holder}. If that run is gone, release it with `state unlock {}`.", holder.id)]
+    Locked {
+        /// The stack.
+        stack: String,
+        /// Who holds the lock.
+        holder: Box<LockInfo>,
+    },
+    /// `unlock` named a lock id that is not the current one.
+    #[error("stack {stack:?}: the lock id {given} does not match the current lock ({current})")]
+    LockMismatch {
+        /// The stack.
+        stack: String,
+        /// The id given.
+        given: String,
+        /// The current lock, if any.
+        current: String,
+    },
+    /// The state could not be serialized.
+    #[error("cannot encode state: {0}")]
+    Encode(serde_json::Error),
+    /// An I/O error.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The backend URL is not understood.
+    #[error("unsupported backend {0:?}: use file://DIR (s3:// arrives with the S3 backend)")]
+    UnsupportedBackend(String),
+}
+
+/// Who holds a lock, for what, since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// The lock id (`state unlock <id>`).
+    pub id: String,
+    /// The user.
+    pub who: String,
+    /// The host.
+    pub host: String,
+    /// The process id.
+    pub pid: u32,
+    /// The operation (`up`, `destroy`, …).
+    pub operation: String,
+    /// When it was taken (RFC 3339).
+    pub created: String,
+}
+
+impl LockInfo {
+    /// A new lock record for this process.
+    pub fn new(operation: &str) -> Self {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            who: std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "unknown".to_owned()),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            operation: operation.to_owned(),
+            created: now_rfc3339(),
+        }
+    }
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}@{} (pid {}) running `{}` since {} (lock id {})",
+            self.who, self.host, self.pid, self.operation, self.created, self.id
+        )
+    }
+}
+
+/// The current time, RFC 3339 in UTC.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Where state lives, and its lock.
+#[async_trait]
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// The stack's state, or `None` if it has none yet.
+    async fn load(&self, stack: &str) -> Result<Option<State>, StateError>;
+    /// Durably writes a snapshot of `stack` (serialized with [`State::to_bytes`]). Refuses
+    /// to replace state of another lineage, or state it cannot read.
+    async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError>;
+    /// Takes the stack's lock for `operation`, polling up to `timeout` while someone else
+    /// holds it.
+    async fn lock(&self, stack: &str, operation: &str, timeout: Duration)
+        -> Result<LockInfo, StateError>;
+    /// Releases the lock if (and only if) its id is `lock_id`. `state unlock` uses this to
+    /// force-release another run's lock.
+    async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError>;
+    /// The current lock, if any.
+    async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError>;
+    /// Total bytes and writes so far (for checkpoint reporting).
+    fn write_stats(&self) -> (u64, u64);
+}
+
+/// Opens the backend at `url` (`file://DIR`, or a bare directory path).
+pub fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
+    if let Some(dir) = url.strip_prefix("file://") {
+        return Ok(Box::new(FileBackend::new(dir)));
+    }
+    if url.contains("://") {
+        return Err(StateError::UnsupportedBackend(url.to_owned()));
+    }
+    Ok(Box::new(FileBackend::new(url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_schema_and_bad_checksum_are_refused() {
+        let s = State::new("dev");
+        let bytes = s.to_bytes().unwrap();
+        assert_eq!(State::from_bytes(&bytes, "x").unwrap(), s);
+        let newer = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replacen("\"schema_version\":1", "\"schema_version\":9", 1);
+        assert!(matches!(
+            State::from_bytes(newer.as_bytes(), "x"),
+            Err(StateError::NewerSchema { found: 9, .. })
+        ));
+        let tampered = String::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"serial\":0", "\"serial\":7", 1);
+        let err = State::from_bytes(tampered.as_bytes(), "x").unwrap_err();
+        assert!(matches!(err, StateError::ChecksumMismatch { .. }), "{err}");
+    }
+}

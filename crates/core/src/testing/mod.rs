@@ -1,0 +1,477 @@
+//! Testing support for stack programs and for the engine itself.
+//!
+//! [`MemCloud`] is a deterministic in-memory cloud; [`Mock`] is a resource type that lives
+//! in it. A `MemCloud` can inject failures and latency (tokio's clock, so tests with a
+//! paused clock run in virtual time), counts calls in flight, and logs every call with a
+//! sequence number so tests can check ordering. With [`MemCloud::persistent`] it survives
+//! the process (for kill tests).
+//!
+//! With the `proptest` feature, [`strategies`] generates random DAG stacks of mocks.
+
+#[cfg(feature = "proptest")]
+pub mod strategies;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::resource::{Created, Cx, FieldError, Observed, ProviderError, Resource, ResourceArgs};
+use crate::value::{Input, Secret};
+
+/// A kind of provider call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Call {
+    /// create
+    Create,
+    /// read
+    Read,
+    /// update
+    Update,
+    /// delete
+    Delete,
+}
+
+/// One logged call: `start < end` are positions in one global sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The call.
+    pub call: Call,
+    /// The resource's logical name.
+    pub name: String,
+    /// The provider id (empty for a failed create).
+    pub id: String,
+    /// Sequence number when it started.
+    pub start: u64,
+    /// Sequence number when it ended.
+    pub end: u64,
+    /// Whether it failed.
+    pub failed: bool,
+}
+
+/// A resource living in the in-memory cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudResource {
+    /// Its id.
+    pub id: String,
+    /// Its logical name (from the URN).
+    pub name: String,
+    /// Its URN tag.
+    pub urn: String,
+    /// The idempotency token it was created with.
+    pub token: String,
+    /// The replace-only key.
+    pub key: Option<String>,
+    /// Its in-place properties.
+    pub props: BTreeMap<String, String>,
+    /// Its secret, if any (kept as given).
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Store {
+    next_id: u64,
+    resources: BTreeMap<String, CloudResource>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    store: Store,
+    seq: u64,
+    log: Vec<CallRecord>,
+    in_flight: usize,
+    max_in_flight: usize,
+    failures: HashSet<(String, Call)>,
+    latency: Option<Duration>,
+    persist: Option<PathBuf>,
+}
+
+/// A deterministic in-memory cloud. Clones share it. Put it in the engine's
+/// [`crate::Context`] with `Context::new().with(cloud.clone())`.
+#[derive(Debug, Clone, Default)]
+pub struct MemCloud {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MemCloud {
+    /// An empty cloud.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A cloud stored in `path` (loaded if it exists, rewritten after every change), so
+    /// that it outlives a killed process.
+    pub fn persistent(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let store = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(std::io::Error::other)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::default(),
+            Err(e) => return Err(e),
+        };
+        let cloud = MemCloud::new();
+        {
+            let mut g = cloud.lock();
+            g.store = store;
+            g.persist = Some(path);
+        }
+        Ok(cloud)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes every later `call` on the resource named `name` fail.
+    pub fn fail_on(&self, name: &str, call: Call) {
+        self.lock().failures.insert((name.to_owned(), call));
+    }
+
+    /// Removes every injected failure.
+    pub fn clear_failures(&self) {
+        self.lock().failures.clear();
+    }
+
+    /// Adds a latency to every call (in addition to each mock's own `duration`).
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().latency = Some(d);
+    }
+
+    /// Every resource, by id.
+    pub fn resources(&self) -> Vec<CloudResource> {
+        self.lock().store.resources.values().cloned().collect()
+    }
+
+    /// The resource with this id.
+    pub fn get(&self, id: &str) -> Option<CloudResource> {
+        self.lock().store.resources.get(id).cloned()
+    }
+
+    /// Changes a property out of band (drift).
+    pub fn tamper(&self, id: &str, prop: &str, value: &str) -> bool {
+        let mut g = self.lock();
+        let changed = match g.store.resources.get_mut(id) {
+            Some(r) => {
+                r.props.insert(prop.to_owned(), value.to_owned());
+                true
+            }
+            None => false,
+        };
+        Self::persist(&g);
+        changed
+    }
+
+    /// Deletes a resource out of band.
+    pub fn remove(&self, id: &str) -> bool {
+        let mut g = self.lock();
+        let removed = g.store.resources.remove(id).is_some();
+        Self::persist(&g);
+        removed
+    }
+
+    /// Every call so far.
+    pub fn log(&self) -> Vec<CallRecord> {
+        self.lock().log.clone()
+    }
+
+    /// The most calls that were ever in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
+    /// Forgets the log and the in-flight maximum.
+    pub fn reset_log(&self) {
+        let mut g = self.lock();
+        g.log.clear();
+        g.max_in_flight = 0;
+    }
+
+    fn persist(g: &Inner) {
+        if let Some(p) = &g.persist {
+            let tmp = p.with_extension("tmp");
+            if let Ok(b) = serde_json::to_vec(&g.store) {
+                if std::fs::write(&tmp, b).is_ok() {
+                    let _ = std::fs::rename(&tmp, p);
+                }
+            }
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        call: Call,
+        name: &str,
+        duration: Duration,
+        f: impl FnOnce(&mut Store) -> Result<(String, T), ProviderError>,
+    ) -> Result<T, ProviderError> {
+        let (start, latency) = {
+            let mut g = self.lock();
+            g.seq += 1;
+            g.in_flight += 1;
+            g.max_in_flight = g.max_in_flight.max(g.in_flight);
+            (g.seq, g.latency.unwrap_or_default())
+        };
+        let wait = duration + latency;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let mut g = self.lock();
+        g.seq += 1;
+        g.in_flight -= 1;
+        let end = g.seq;
+        let result = if g.failures.contains(&(name.to_owned(), call)) {
+            Err(ProviderError::Api {
+                operation: format!("mock:{call:?}"),
+                code: Some("InjectedFailure".to_owned()),
+                message: format!("injected failure of {call:?} on {name}"),
+            })
+        } else {
+            f(&mut g.store)
+        };
+        let (id, failed) = match &result {
+            Ok((id, _)) => (id.clone(), false),
+            Err(_) => (String::new(), true),
+        };
+        g.log.push(CallRecord {
+            call,
+            name: name.to_owned(),
+            id,
+            start,
+            end,
+            failed,
+        });
+        if !failed && call != Call::Read {
+            Self::persist(&g);
+        }
+        result.map(|(_, t)| t)
+    }
+}
+
+/// A resource type that lives in a [`MemCloud`].
+///
+/// `key` forces replacement when it changes; `props` change in place; `duration` is both
+/// the simulated API latency and the scheduler's estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Mock;
+
+/// The args of a [`Mock`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MockArgs {
+    /// Replace-only key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Input<String>>,
+    /// In-place properties; values may be other resources' outputs.
+    #[serde(default)]
+    pub props: BTreeMap<String, Input<String>>,
+    /// A secret property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Input<Secret<String>>>,
+    /// Simulated duration of each call, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+impl Mock {
+    /// Args with nothing set.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> MockArgs {
+        MockArgs::default()
+    }
+}
+
+impl MockArgs {
+    /// Sets an in-place property.
+    pub fn prop(mut self, k: impl Into<String>, v: impl Into<Input<String>>) -> Self {
+        self.props.insert(k.into(), v.into());
+        self
+    }
+    /// Sets the replace-only key.
+    pub fn key(mut self, v: impl Into<Input<String>>) -> Self {
+        self.key = Some(v.into());
+        self
+    }
+    /// Sets the secret.
+    pub fn secret(mut self, v: impl Into<Input<Secret<String>>>) -> Self {
+        self.secret = Some(v.into());
+        self
+    }
+    /// Sets the simulated duration.
+    pub fn duration(mut self, d: Duration) -> Self {
+        self.duration_ms = d.as_millis() as u64;
+        self
+    }
+}
+
+impl ResourceArgs for MockArgs {
+    type Resource = Mock;
+}
+
+/// The outputs of a [`Mock`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MockOutputs {
+    /// Its id (`mock-N`).
+    pub id: String,
+    /// An ARN-like name.
+    pub arn: String,
+    /// Its properties as stored.
+    pub props: BTreeMap<String, String>,
+}
+
+crate::outputs!(Mock => MockHandle {
+    /// The id.
+    id: String,
+    /// The ARN.
+    arn: String,
+});
+
+fn resolved(a: &MockArgs) -> Result<(Option<String>, BTreeMap<String, String>, Option<String>), ProviderError> {
+    let key = a.key.as_ref().map(|k| k.value().cloned()).transpose()?;
+    let props = a
+        .props
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.value()?.clone())))
+        .collect::<Result<_, ProviderError>>()?;
+    let secret = a
+        .secret
+        .as_ref()
+        .map(|s| s.value().map(|s| s.expose().clone()))
+        .transpose()?;
+    Ok((key, props, secret))
+}
+
+fn outputs_of(r: &CloudResource) -> MockOutputs {
+    MockOutputs {
+        id: r.id.clone(),
+        arn: format!("arn:mem:mock:{}", r.id),
+        props: r.props.clone(),
+    }
+}
+
+#[async_trait]
+impl Resource for Mock {
+    const TYPE: &'static str = "test:mock";
+    const REPLACE_ON: &'static [&'static str] = &["key"];
+    type Args = MockArgs;
+    type Outputs = MockOutputs;
+
+    fn validate(args: &MockArgs) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        for (k, v) in &args.props {
+            if k.is_empty() {
+                errs.push(FieldError::new("props", "property names must not be empty"));
+            }
+            if v.known().is_some_and(|v| v.len() > 256) {
+                errs.push(FieldError::new(format!("props.{k}"), "longer than 256 characters"));
+            }
+        }
+        errs
+    }
+
+    fn estimate(args: &MockArgs) -> Duration {
+        Duration::from_millis(args.duration_ms.max(1))
+    }
+
+    async fn create(cx: &Cx<'_>, args: &MockArgs) -> Result<Created<MockOutputs>, ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let (key, props, secret) = resolved(args)?;
+        let (urn, token) = (cx.urn.to_string(), cx.token.to_owned());
+        let d = Duration::from_millis(args.duration_ms);
+        cloud
+            .call(Call::Create, cx.urn.name(), d, move |s| {
+                // Idempotency: a create retried with the same token returns the same
+                // resource.
+                if let Some(r) = s.resources.values().find(|r| !token.is_empty() && r.token == token) {
+                    return Ok((r.id.clone(), outputs_of(r)));
+                }
+                s.next_id += 1;
+                let id = format!("mock-{}", s.next_id);
+                let r = CloudResource {
+                    id: id.clone(),
+                    name: Urn::parse(&urn).map(|u| u.name().to_owned()).unwrap_or_default(),
+                    urn,
+                    token,
+                    key,
+                    props,
+                    secret,
+                };
+                let out = outputs_of(&r);
+                s.resources.insert(id.clone(), r);
+                Ok((id, out))
+            })
+            .await
+            .map(|outputs| Created {
+                id: outputs.id.clone(),
+                outputs,
+            })
+    }
+
+    async fn read(
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&MockArgs>,
+    ) -> Result<Option<Observed<MockArgs, MockOutputs>>, ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let id = id.to_owned();
+        let duration_ms = args.map_or(0, |a| a.duration_ms);
+        let found = cloud
+            .call(Call::Read, cx.urn.name(), Duration::ZERO, move |s| {
+                Ok((id.clone(), s.resources.get(&id).cloned()))
+            })
+            .await?;
+        Ok(found.map(|r| Observed {
+            outputs: outputs_of(&r),
+            args: MockArgs {
+                key: r.key.map(Input::Value),
+                props: r.props.into_iter().map(|(k, v)| (k, Input::Value(v))).collect(),
+                secret: r.secret.map(|s| Input::Value(Secret::new(s))),
+                duration_ms,
+            },
+        }))
+    }
+
+    async fn update(
+        cx: &Cx<'_>,
+        id: &str,
+        _old: &MockArgs,
+        new: &MockArgs,
+        _outputs: &MockOutputs,
+    ) -> Result<MockOutputs, ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let (_, props, secret) = resolved(new)?;
+        let id = id.to_owned();
+        cloud
+            .call(Call::Update, cx.urn.name(), Duration::from_millis(new.duration_ms), move |s| {
+                let r = s
+                    .resources
+                    .get_mut(&id)
+                    .ok_or_else(|| ProviderError::NotFound(id.clone()))?;
+                r.props = props;
+                r.secret = secret;
+                Ok((id.clone(), outputs_of(r)))
+            })
+            .await
+    }
+
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        args: &MockArgs,
+        _outputs: &MockOutputs,
+    ) -> Result<(), ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let id = id.to_owned();
+        cloud
+            .call(Call::Delete, cx.urn.name(), Duration::from_millis(args.duration_ms), move |s| {
+                // Idempotent: already gone counts as deleted.
+                s.resources.remove(&id);
+                Ok((id.clone(), ()))
+            })
+            .await
+    }
+}
+
+use crate::urn::Urn;

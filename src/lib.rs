@@ -1,0 +1,1 @@
+//! strata facade (work in progress)
