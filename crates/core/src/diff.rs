@@ -3,16 +3,23 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::value::{display_value, is_secret, is_unknown};
+use crate::value::{display_value, is_secret, is_unknown, redact};
+
+fn redacted<S: serde::Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().map(redact).serialize(s)
+}
 
 /// One changed property, by dotted path (`tags.env`, `ingress`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyChange {
     /// Dotted path of the property within the args.
     pub path: String,
-    /// The value in state (`None`: absent). Secrets stay marked and are redacted when shown.
+    /// The value in state (`None`: absent). Secrets stay marked in memory and are
+    /// redacted when shown or serialized.
+    #[serde(serialize_with = "redacted")]
     pub old: Option<Value>,
     /// The declared value (`None`: removed). May be unknown until apply.
+    #[serde(serialize_with = "redacted")]
     pub new: Option<Value>,
     /// Whether AWS must replace the resource to make this change.
     pub replaces: bool,
@@ -64,14 +71,24 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
+/// A plain object (not an unknown or secret marker), to recurse into.
+fn plain(v: Option<&Value>) -> Option<&serde_json::Map<String, Value>> {
+    match v {
+        Some(o @ Value::Object(m)) if !is_unknown(o) && !is_secret(o) => Some(m),
+        _ => None,
+    }
+}
+
 fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<PropertyChange>) {
-    match (old, new) {
-        (Some(Value::Object(a)), Some(Value::Object(b)))
-            if !is_unknown(old.unwrap_or(&Value::Null))
-                && !is_unknown(new.unwrap_or(&Value::Null))
-                && !is_secret(old.unwrap_or(&Value::Null))
-                && !is_secret(new.unwrap_or(&Value::Null)) =>
-        {
+    let empty = serde_json::Map::new();
+    let objects = match (plain(old), plain(new)) {
+        (Some(a), Some(b)) => Some((a, b)),
+        (Some(a), None) if new.is_none() => Some((a, &empty)),
+        (None, Some(b)) if old.is_none() => Some((&empty, b)),
+        _ => None,
+    };
+    match objects {
+        Some((a, b)) => {
             for (k, va) in a {
                 walk(&join(path, k), Some(va), b.get(k), out);
             }
@@ -81,10 +98,10 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Prop
                 }
             }
         }
-        (a, b) => {
+        None => {
             // `null` and absent are the same to AWS.
-            let a = a.filter(|v| !v.is_null());
-            let b = b.filter(|v| !v.is_null());
+            let a = old.filter(|v| !v.is_null());
+            let b = new.filter(|v| !v.is_null());
             let changed = match (a, b) {
                 (_, Some(n)) if is_unknown(n) => true,
                 (x, y) => x != y,

@@ -335,7 +335,11 @@ impl Engine {
             operation: "up".to_owned(),
             ..Summary::default()
         };
-        let steps = graph.jobs.iter().filter(|j| j.op != Op::Same).count();
+        let steps = graph
+            .jobs
+            .iter()
+            .filter(|j| j.op != Op::Same && !matches!(j.kind, JobKind::DeleteOld(_)))
+            .count();
         self.events.emit(Event::RunStarted {
             operation: "up".to_owned(),
             stack: stack.name().to_owned(),

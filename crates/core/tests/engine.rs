@@ -1,0 +1,466 @@
+//! The engine against its own in-memory cloud.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_core::testing::{Call, MemCloud, Mock, MockHandle};
+use strata_core::*;
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register::<Mock>();
+    r
+}
+
+fn engine(cloud: &MemCloud, backend: &MemoryBackend) -> Engine {
+    Engine::new(Arc::new(backend.clone()))
+        .with_context(Context::new().with(cloud.clone()))
+        .with_registry(&registry())
+}
+
+fn seal(f: impl FnOnce(&mut Stack)) -> SealedStack {
+    let mut s = Stack::new("dev");
+    f(&mut s);
+    s.seal().expect("stack seals")
+}
+
+fn abc(s: &mut Stack, a_value: &str) {
+    let a = s.add("a", Mock::new().prop("v", a_value));
+    let b = s.add("b", Mock::new().prop("vpc", a.id()));
+    s.add("c", Mock::new().prop("b", b.arn()));
+    s.export("a_id", a.id());
+}
+
+fn pos(log: &[testing::CallRecord], call: Call, name: &str) -> (u64, u64) {
+    let r = log
+        .iter()
+        .find(|r| r.call == call && r.name == name && !r.failed)
+        .unwrap_or_else(|| panic!("no {call:?} of {name} in {log:#?}"));
+    (r.start, r.end)
+}
+
+#[tokio::test]
+async fn up_creates_in_order_and_a_second_up_changes_nothing() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let stack = seal(|s| abc(s, "1"));
+    let preview = e.preview(&stack, &[]).await.unwrap();
+    assert_eq!(preview.count(Op::Create), 3);
+    let rendered = preview.render();
+    assert!(rendered.contains("vpc: (none) → (known after apply)"), "{rendered}");
+    assert!(cloud.resources().is_empty(), "preview made a call");
+
+    let summary = e.up(&stack, &RunOptions::default()).await.unwrap();
+    assert!(summary.is_success(), "{summary:?}");
+    assert_eq!(summary.changed(), 3);
+    let log = cloud.log();
+    assert!(pos(&log, Call::Create, "a").1 < pos(&log, Call::Create, "b").0);
+    assert!(pos(&log, Call::Create, "b").1 < pos(&log, Call::Create, "c").0);
+    let res = cloud.resources();
+    let a = res.iter().find(|r| r.name == "a").unwrap();
+    let b = res.iter().find(|r| r.name == "b").unwrap();
+    assert_eq!(b.props["vpc"], a.id);
+    assert_eq!(b.urn, "urn:strata:dev::test:mock::b");
+
+    let state = e.load_state("dev").await.unwrap();
+    assert_eq!(state.outputs["a_id"], serde_json::json!(a.id));
+    assert!(state.pending.is_empty());
+    assert_eq!(
+        state.resources[&Urn::parse(&b.urn).unwrap()].dependencies,
+        vec![Urn::new("dev", "test:mock", "a")]
+    );
+
+    cloud.reset_log();
+    assert!(!e.preview(&stack, &[]).await.unwrap().has_changes());
+    let again = e.up(&stack, &RunOptions::default()).await.unwrap();
+    assert_eq!(again.changed(), 0);
+    assert_eq!(again.unchanged, 3);
+    assert!(cloud.log().is_empty(), "a no-op up called the provider");
+}
+
+#[tokio::test]
+async fn update_in_place_and_replace_create_before_delete() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
+    let id_a = cloud.resources().iter().find(|r| r.name == "a").unwrap().id.clone();
+
+    let plan = e.preview(&seal(|s| abc(s, "2")), &[]).await.unwrap();
+    let step = plan.steps.iter().find(|s| s.urn.name() == "a").unwrap();
+    assert_eq!(step.op, Op::Update);
+    assert_eq!(step.changes[0].render(), "props.v: \"1\" → \"2\"");
+    e.up(&seal(|s| abc(s, "2")), &RunOptions::default()).await.unwrap();
+    let a = cloud.get(&id_a).unwrap();
+    assert_eq!(a.props["v"], "2", "updated in place, same id");
+
+    // Changing the key replaces `a`; `b` follows the new id; the old `a` goes last.
+    cloud.reset_log();
+    let keyed = |s: &mut Stack| {
+        let a = s.add("a", Mock::new().prop("v", "2").key("k2"));
+        let b = s.add("b", Mock::new().prop("vpc", a.id()));
+        s.add("c", Mock::new().prop("b", b.arn()));
+        s.export("a_id", a.id());
+    };
+    let plan = e.preview(&seal(keyed), &[]).await.unwrap();
+    let ops: Vec<_> = plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect();
+    assert_eq!(
+        ops,
+        vec![("a".into(), Op::Replace), ("b".into(), Op::Update), ("c".into(), Op::Same)]
+    );
+    let sum = e.up(&seal(keyed), &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let log = cloud.log();
+    let create_a = pos(&log, Call::Create, "a");
+    let update_b = pos(&log, Call::Update, "b");
+    let delete_a = pos(&log, Call::Delete, "a");
+    assert!(create_a.1 < update_b.0 && update_b.1 < delete_a.0, "{log:#?}");
+    assert!(cloud.get(&id_a).is_none(), "old a deleted");
+    let new_a = cloud.resources().into_iter().find(|r| r.name == "a").unwrap();
+    assert_ne!(new_a.id, id_a);
+    let b = cloud.resources().into_iter().find(|r| r.name == "b").unwrap();
+    assert_eq!(b.props["vpc"], new_a.id);
+    assert!(e.load_state("dev").await.unwrap().pending.is_empty());
+}
+
+#[tokio::test]
+async fn delete_before_replace_deletes_first() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str| {
+        seal(move |s| {
+            s.add_with(
+                "x",
+                Mock::new().key(key),
+                ResourceOptions::new().delete_before_replace(),
+            );
+        })
+    };
+    e.up(&decl("1"), &RunOptions::default()).await.unwrap();
+    cloud.reset_log();
+    let plan = e.preview(&decl("2"), &[]).await.unwrap();
+    assert!(plan.render().contains("(delete before replace)"));
+    e.up(&decl("2"), &RunOptions::default()).await.unwrap();
+    let log = cloud.log();
+    assert!(pos(&log, Call::Delete, "x").1 < pos(&log, Call::Create, "x").0);
+    assert_eq!(cloud.resources().len(), 1);
+}
+
+#[tokio::test]
+async fn protect_refuses_delete_and_replace_at_plan_time() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str| {
+        seal(move |s| {
+            s.add_with("db", Mock::new().key(key), ResourceOptions::new().protect());
+        })
+    };
+    e.up(&decl("1"), &RunOptions::default()).await.unwrap();
+    cloud.reset_log();
+    let err = e.up(&decl("2"), &RunOptions::default()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("db") && msg.contains("protected") && msg.contains("key"), "{msg}");
+    let err = e.up(&seal(|_| {}), &RunOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("protected"), "{err}");
+    let err = e.destroy("dev", &RunOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("protected"), "{err}");
+    assert!(cloud.log().is_empty(), "a refused plan made calls");
+    assert_eq!(cloud.resources().len(), 1);
+    // The lock was released after the refusal.
+    assert!(be.current_lock("dev").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn retain_on_delete_only_drops_from_state() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(
+        &seal(|s| {
+            s.add_with("logs", Mock::new(), ResourceOptions::new().retain_on_delete());
+        }),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    let plan = e.preview(&seal(|_| {}), &[]).await.unwrap();
+    assert!(plan.render().contains("retain"), "{}", plan.render());
+    e.up(&seal(|_| {}), &RunOptions::default()).await.unwrap();
+    assert_eq!(cloud.resources().len(), 1);
+    assert!(e.load_state("dev").await.unwrap().resources.is_empty());
+}
+
+#[tokio::test]
+async fn ignore_changes_and_replace_on_changes() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |v: &'static str, w: &'static str| {
+        seal(move |s| {
+            s.add_with(
+                "x",
+                Mock::new().prop("v", v).prop("w", w),
+                ResourceOptions::new()
+                    .ignore_changes("props.v")
+                    .replace_on_changes("props.w"),
+            );
+        })
+    };
+    e.up(&decl("1", "1"), &RunOptions::default()).await.unwrap();
+    assert!(!e.preview(&decl("2", "1"), &[]).await.unwrap().has_changes());
+    let plan = e.preview(&decl("2", "2"), &[]).await.unwrap();
+    assert_eq!(plan.steps[0].op, Op::Replace);
+    assert_eq!(plan.steps[0].changes.len(), 1, "the ignored change is not shown");
+    e.up(&decl("2", "2"), &RunOptions::default()).await.unwrap();
+    let x = cloud.resources().pop().unwrap();
+    assert_eq!((x.props["v"].as_str(), x.props["w"].as_str()), ("1", "2"));
+}
+
+#[tokio::test]
+async fn depends_on_orders_without_data_and_may_refer_forward() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let stack = seal(|s| {
+        s.add_with("first", Mock::new(), ResourceOptions::new().depends_on("second"));
+        s.add("second", Mock::new().duration(Duration::from_millis(5)));
+    });
+    e.up(&stack, &RunOptions::default()).await.unwrap();
+    let log = cloud.log();
+    assert!(pos(&log, Call::Create, "second").1 < pos(&log, Call::Create, "first").0);
+    e.destroy("dev", &RunOptions::default()).await.unwrap();
+    let log = cloud.log();
+    assert!(pos(&log, Call::Delete, "first").1 < pos(&log, Call::Delete, "second").0);
+}
+
+#[test]
+fn declaration_errors_are_collected_and_name_resource_and_field() {
+    let mut other = Stack::new("other");
+    let foreign = other.add("foreign", Mock::new());
+    let mut s = Stack::new("dev");
+    s.add("a", Mock::new());
+    s.add("a", Mock::new());
+    s.add("long", Mock::new().prop("v", "x".repeat(300)));
+    s.add("refs", Mock::new().prop("vpc", foreign.id()));
+    s.add_with("p", Mock::new(), ResourceOptions::new().depends_on("q"));
+    s.add_with("q", Mock::new(), ResourceOptions::new().depends_on("p"));
+    s.add_with("r", Mock::new(), ResourceOptions::new().depends_on("missing"));
+    let errs = s.seal().unwrap_err();
+    let msg = errs.to_string();
+    assert_eq!(errs.0.len(), 5, "{msg}");
+    assert!(msg.contains("duplicate resource name \"a\""), "{msg}");
+    assert!(msg.contains("urn:strata:dev::test:mock::long: field `props.v`"), "{msg}");
+    assert!(msg.contains("refs: field `props.vpc` refers to urn:strata:other"), "{msg}");
+    assert!(msg.contains("field `depends_on` refers to \"missing\""), "{msg}");
+    assert!(
+        msg.contains("cycle: urn:strata:dev::test:mock::p → urn:strata:dev::test:mock::q"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn target_applies_only_the_targets_and_their_dependencies() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let stack = seal(|s| abc(s, "1"));
+    let opts = RunOptions {
+        targets: vec![Urn::new("dev", "test:mock", "b")],
+        ..Default::default()
+    };
+    e.up(&stack, &opts).await.unwrap();
+    let mut names: Vec<_> = cloud.resources().into_iter().map(|r| r.name).collect();
+    names.sort();
+    assert_eq!(names, vec!["a", "b"]);
+    let bad = RunOptions {
+        targets: vec![Urn::new("dev", "test:mock", "nope")],
+        ..Default::default()
+    };
+    assert!(e.up(&stack, &bad).await.unwrap_err().to_string().contains("--target"));
+}
+
+#[tokio::test]
+async fn destroy_runs_in_reverse_order_and_empties_everything() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
+    cloud.reset_log();
+    let sum = e.destroy("dev", &RunOptions::default()).await.unwrap();
+    assert_eq!(sum.succeeded.len(), 3);
+    let log = cloud.log();
+    assert!(pos(&log, Call::Delete, "c").1 < pos(&log, Call::Delete, "b").0);
+    assert!(pos(&log, Call::Delete, "b").1 < pos(&log, Call::Delete, "a").0);
+    assert!(cloud.resources().is_empty());
+    let st = e.load_state("dev").await.unwrap();
+    assert!(st.resources.is_empty() && st.outputs.is_empty());
+}
+
+#[tokio::test]
+async fn a_failure_skips_only_its_dependents_and_the_next_up_finishes() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = || {
+        seal(|s| {
+            abc(s, "1");
+            s.add("independent", Mock::new().duration(Duration::from_millis(20)));
+        })
+    };
+    cloud.fail_on("b", Call::Create);
+    let mut events = e.subscribe();
+    let sum = e.up(&decl(), &RunOptions::default()).await.unwrap();
+    assert!(!sum.is_success());
+    assert_eq!(sum.failed.len(), 1);
+    assert_eq!(sum.failed[0].0.name(), "b");
+    assert_eq!(sum.skipped.len(), 1);
+    assert_eq!(sum.skipped[0].0.name(), "c");
+    assert!(sum.skipped[0].2.contains("::b failed"));
+    let mut names: Vec<_> = cloud.resources().into_iter().map(|r| r.name).collect();
+    names.sort();
+    assert_eq!(names, vec!["a", "independent"]);
+    let mut kinds = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        kinds.push(serde_json::to_value(&ev).unwrap()["event"].as_str().unwrap().to_owned());
+    }
+    assert!(kinds.contains(&"step_failed".to_owned()) && kinds.contains(&"step_skipped".to_owned()));
+    assert_eq!(kinds.last().map(String::as_str), Some("summary"));
+
+    cloud.clear_failures();
+    let sum = e.up(&decl(), &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success());
+    assert_eq!(sum.changed(), 2);
+    assert_eq!(cloud.resources().len(), 4);
+}
+
+#[tokio::test]
+async fn refresh_reports_drift_property_by_property_and_updates_state() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let stack = seal(|s| abc(s, "1"));
+    e.up(&stack, &RunOptions::default()).await.unwrap();
+    let res = cloud.resources();
+    let a = res.iter().find(|r| r.name == "a").unwrap();
+    let c = res.iter().find(|r| r.name == "c").unwrap();
+    cloud.tamper(&a.id, "v", "edited");
+    cloud.remove(&c.id);
+
+    let report = e.refresh("dev", &RunOptions::default()).await.unwrap();
+    assert_eq!(report.drift.len(), 2);
+    let a_drift = report.drift[&Urn::new("dev", "test:mock", "a")].as_ref().unwrap();
+    assert_eq!(a_drift.len(), 1);
+    assert_eq!(a_drift[0].render(), "props.v: \"1\" → \"edited\"");
+    assert!(report.drift[&Urn::new("dev", "test:mock", "c")].is_none());
+
+    let plan = e.preview(&stack, &[]).await.unwrap();
+    let ops: Vec<_> = plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect();
+    assert_eq!(
+        ops,
+        vec![("a".into(), Op::Update), ("b".into(), Op::Same), ("c".into(), Op::Create)]
+    );
+    e.up(&stack, &RunOptions::default()).await.unwrap();
+    assert!(e.refresh("dev", &RunOptions::default()).await.unwrap().drift.is_empty());
+}
+
+#[tokio::test]
+async fn import_adopts_an_existing_resource() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    // Something made outside this stack.
+    let mut outside = Stack::new("outside");
+    outside.add("legacy", Mock::new().prop("v", "old"));
+    e.up(&outside.seal().unwrap(), &RunOptions::default()).await.unwrap();
+    let id = cloud.resources()[0].id.clone();
+
+    let r = e.import("dev", "test:mock", "legacy", &id).await.unwrap();
+    assert_eq!(r.urn, Urn::new("dev", "test:mock", "legacy"));
+    let stack = seal(|s| {
+        s.add("legacy", Mock::new().prop("v", "old"));
+    });
+    assert!(!e.preview(&stack, &[]).await.unwrap().has_changes());
+    let err = e.import("dev", "test:mock", "legacy", &id).await.unwrap_err();
+    assert!(err.to_string().contains("already in state"));
+    let err = e.import("dev", "test:mock", "ghost", "mock-999").await.unwrap_err();
+    assert!(err.to_string().contains("no test:mock with id \"mock-999\""), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_starts_nothing_new_and_saves_what_finished() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).parallel(1);
+    let stack = seal(|s| {
+        for i in 0..5 {
+            s.add(format!("r{i}"), Mock::new().duration(Duration::from_secs(1)));
+        }
+    });
+    let opts = RunOptions::default();
+    let mut events = e.subscribe();
+    let cancel = opts.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if matches!(ev, Event::StepStarted { .. }) {
+                cancel.cancel();
+            }
+        }
+    });
+    let sum = e.up(&stack, &opts).await.unwrap();
+    watcher.abort();
+    assert!(sum.cancelled);
+    assert_eq!(sum.succeeded.len(), 1, "the running step finished");
+    assert_eq!(sum.skipped.len(), 4);
+    assert_eq!(cloud.resources().len(), 1);
+    assert_eq!(e.load_state("dev").await.unwrap().resources.len(), 1);
+    assert!(be.current_lock("dev").await.unwrap().is_none(), "lock released");
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_plans_or_events() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |pw: &'static str| {
+        seal(move |s| {
+            s.add("db", Mock::new().secret(pw));
+        })
+    };
+    let mut events = e.subscribe();
+    e.up(&decl("hunter2-first"), &RunOptions::default()).await.unwrap();
+    let plan = e.preview(&decl("hunter2-second"), &[]).await.unwrap();
+    let text = plan.render();
+    assert!(text.contains("secret: [secret] → [secret]"), "{text}");
+    e.up(&decl("hunter2-second"), &RunOptions::default()).await.unwrap();
+    cloud.tamper(&cloud.resources()[0].id, "x", "y");
+    e.refresh("dev", &RunOptions::default()).await.unwrap();
+    let mut all = text;
+    all.push_str(&serde_json::to_string(&plan.steps).unwrap());
+    while let Ok(ev) = events.try_recv() {
+        all.push_str(&serde_json::to_string(&ev).unwrap());
+    }
+    assert!(!all.contains("hunter2"), "{all}");
+    assert_eq!(cloud.resources()[0].secret.as_deref(), Some("hunter2-second"));
+}
+
+#[tokio::test]
+async fn a_held_lock_fails_fast_naming_the_holder() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let held = be.lock("dev", "up", Duration::ZERO).await.unwrap();
+    let err = e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&held.id) && msg.contains(&held.host), "{msg}");
+    assert!(cloud.resources().is_empty());
+}
+
+#[tokio::test]
+async fn file_backend_checkpoints_survive_and_refuse_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = MemCloud::new();
+    let e = Engine::new(Arc::new(FileBackend::new(dir.path())))
+        .with_context(Context::new().with(cloud.clone()))
+        .with_registry(&registry());
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
+    let path = dir.path().join("dev.json");
+    let bytes = std::fs::read(&path).unwrap();
+    let st = State::from_bytes(&bytes, "x").unwrap();
+    assert_eq!(st.resources.len(), 3);
+    assert!(st.serial >= 1);
+    assert_eq!(st.to_bytes().unwrap(), bytes, "byte-stable round trip");
+    // A tampered file is refused and left as it is.
+    let tampered = String::from_utf8(bytes).unwrap().replacen("mock-1", "mock-9", 1);
+    std::fs::write(&path, &tampered).unwrap();
+    let err = e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), tampered);
+}
