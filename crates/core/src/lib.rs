@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod engine;
 pub mod events;
+pub mod graph;
 pub mod options;
 pub mod plan;
 pub mod queue;

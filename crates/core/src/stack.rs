@@ -128,6 +128,7 @@ pub struct Stack {
     errors: Vec<DeclarationError>,
     exports: BTreeMap<String, ErasedOutput>,
     registry: Registry,
+    config: BTreeMap<String, String>,
 }
 
 impl Stack {
@@ -141,7 +142,25 @@ impl Stack {
             errors: Vec::new(),
             exports: BTreeMap::new(),
             registry: Registry::new(),
+            config: BTreeMap::new(),
         }
+    }
+
+    /// Sets the stack's configuration (the CLI fills it from `--config KEY=VALUE` and
+    /// `STRATA_CONFIG_<KEY>` variables).
+    pub fn with_config(mut self, config: BTreeMap<String, String>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A configuration value.
+    pub fn config(&self, key: &str) -> Option<&str> {
+        self.config.get(key).map(String::as_str)
+    }
+
+    /// A configuration value, or `default`.
+    pub fn config_or(&self, key: &str, default: &str) -> String {
+        self.config(key).unwrap_or(default).to_owned()
     }
 
     /// The stack's name.

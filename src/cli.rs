@@ -1,0 +1,735 @@
+//! The command-line runner for stack programs.
+//!
+//! A stack program's `main` is one call: `strata::cli::run(build)` or, to set the provider
+//! context, `Program::new(build).context(ctx).run()`. It gets this interface:
+//!
+//! ```text
+//! <program> preview | up | destroy | refresh | import <type> <name> <id> | output [name]
+//!           | graph [--format dot|mermaid|svg] [--output FILE]
+//!           | state list | state show <urn> | state unlock <lock-id>
+//! --stack NAME (default dev)   --backend URL (default file://.strata; env STRATA_BACKEND)
+//! --parallel N   --yes (required for up/destroy without a terminal)   --json (JSON-lines events)
+//! --target URN (or logical name; repeatable)   --lock-timeout DURATION   --refresh
+//! --expect-no-changes   --config KEY=VALUE (repeatable; env STRATA_CONFIG_<KEY>)
+//! --show-secrets
+//! ```
+//!
+//! Exit codes: 0 ok; 1 failed (a step failed, state or lock trouble, declaration errors);
+//! 2 usage (including `up`/`destroy` without `--yes` and without a terminal); 3 changes
+//! planned with `--expect-no-changes` (nothing is applied then).
+//!
+//! On a terminal, `up`, `destroy` and `refresh` show a live progress bar; otherwise each
+//! event is one plain line, or one JSON object per line with `--json`. Ctrl-C stops
+//! starting new steps, lets running ones finish, saves state and releases the lock; a
+//! second Ctrl-C exits at once (state as of the last checkpoint).
+//!
+//! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn).
+
+// The runner's job is to talk to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use strata_core::graph::{service_group, to_dot, to_mermaid, to_svg};
+use strata_core::stack::Node;
+use strata_core::state::open_backend;
+use strata_core::value::{display_value, redact};
+use strata_core::{
+    Context, DeclarationErrors, Engine, EngineError, Event, Registry, RunOptions, SealedStack,
+    Stack, StateError, Summary, Urn,
+};
+
+/// Exit code: changes were planned under `--expect-no-changes`.
+pub const EXIT_CHANGES: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(about = "Preview, deploy and manage this strata stack", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// The stack (an independent copy of the infrastructure, with its own state).
+    #[arg(long, global = true, default_value = "dev")]
+    stack: String,
+    /// Where state lives: file://DIR (default) or a directory.
+    #[arg(long, global = true, env = "STRATA_BACKEND", default_value = "file://.strata")]
+    backend: String,
+    /// How many steps may run at once.
+    #[arg(long, global = true, default_value_t = strata_core::DEFAULT_PARALLEL)]
+    parallel: usize,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y', global = true)]
+    yes: bool,
+    /// Print events as JSON lines.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Only these resources (URN or logical name) and what they depend on.
+    #[arg(long = "target", global = true)]
+    targets: Vec<String>,
+    /// Wait this long for a held lock (for example 30s, 5m).
+    #[arg(long, global = true, value_parser = humantime_duration, default_value = "0s")]
+    lock_timeout: Duration,
+    /// Refresh state from the cloud before `up`.
+    #[arg(long, global = true)]
+    refresh: bool,
+    /// Fail with exit code 3, applying nothing, if `up` or `preview` would change anything.
+    #[arg(long, global = true)]
+    expect_no_changes: bool,
+    /// Stack configuration, KEY=VALUE (repeatable).
+    #[arg(long = "config", global = true, value_parser = key_value)]
+    config: Vec<(String, String)>,
+    /// Show secret values in `output` and `state show`.
+    #[arg(long, global = true)]
+    show_secrets: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what `up` would do, changing nothing.
+    Preview,
+    /// Create, update and delete resources until the cloud matches the program.
+    Up,
+    /// Delete every resource of the stack, in reverse dependency order.
+    Destroy,
+    /// Read every resource and report drift.
+    Refresh,
+    /// Adopt an existing resource into state.
+    Import {
+        /// The resource type token (for example aws:ec2/vpc).
+        type_name: String,
+        /// The logical name to give it.
+        name: String,
+        /// The provider id.
+        id: String,
+    },
+    /// Show stack outputs.
+    Output {
+        /// Only this output.
+        name: Option<String>,
+    },
+    /// Draw the stack's dependency graph.
+    Graph {
+        /// The format.
+        #[arg(long, value_enum, default_value = "svg")]
+        format: GraphFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Inspect state and locks.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Svg,
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// List the resources in state.
+    List,
+    /// Show one resource.
+    Show {
+        /// Its URN or logical name.
+        urn: String,
+    },
+    /// Release a lock left by a run that is gone.
+    Unlock {
+        /// The lock id (shown in the "locked by" message).
+        lock_id: String,
+    },
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+/// What can end a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The stack does not declare cleanly.
+    #[error(transparent)]
+    Declaration(#[from] DeclarationErrors),
+    /// The engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// State or lock trouble.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Wrong usage.
+    #[error("{0}")]
+    Usage(String),
+    /// Terminal or file I/O.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+type Build = Box<dyn Fn(&mut Stack) + Send + Sync>;
+type Group = Box<dyn Fn(&Node) -> String + Send + Sync>;
+
+/// A stack program: how to declare the stack, and the context its providers need.
+pub struct Program {
+    build: Build,
+    context: Context,
+    registry: Registry,
+    group: Group,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("context", &self.context)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the CLI for the stack that `build` declares, with the default context.
+pub fn run(build: impl Fn(&mut Stack) + Send + Sync + 'static) -> ExitCode {
+    Program::new(build).run()
+}
+
+impl Program {
+    /// A program declaring its stack with `build`.
+    pub fn new(build: impl Fn(&mut Stack) + Send + Sync + 'static) -> Self {
+        Program {
+            build: Box::new(build),
+            context: Context::new(),
+            registry: crate::registry(),
+            group: Box::new(service_group),
+        }
+    }
+
+    /// Sets the providers' context.
+    pub fn context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Adds resource types (for resources in state the program no longer declares).
+    pub fn registry(mut self, registry: &Registry) -> Self {
+        self.registry.merge(registry);
+        self
+    }
+
+    /// Sets how `graph` groups resources (default: by AWS service).
+    pub fn group(mut self, f: impl Fn(&Node) -> String + Send + Sync + 'static) -> Self {
+        self.group = Box::new(f);
+        self
+    }
+
+    /// Parses the process's arguments and runs the command.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Parses `args` (the first is the program name) and runs the command.
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+        };
+        init_tracing();
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match rt.block_on(self.main(cli)) {
+            Ok(code) => code,
+            Err(CliError::Usage(m)) => {
+                eprintln!("error: {m}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn declare(&self, cli: &Cli) -> Stack {
+        let mut config: BTreeMap<String, String> = std::env::vars()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("STRATA_CONFIG_")
+                    .map(|k| (k.to_ascii_lowercase(), v))
+            })
+            .collect();
+        config.extend(cli.config.iter().cloned());
+        let mut stack = Stack::new(&cli.stack).with_config(config);
+        (self.build)(&mut stack);
+        stack
+    }
+
+    async fn main(self, cli: Cli) -> Result<ExitCode, CliError> {
+        let declared = self.declare(&cli);
+        let backend: Arc<dyn strata_core::Backend> = Arc::from(open_backend(&cli.backend)?);
+        let engine = Engine::new(backend.clone())
+            .with_context(self.context.clone())
+            .with_registry(&self.registry)
+            .with_registry(declared.registry())
+            .parallel(cli.parallel)
+            .lock_timeout(cli.lock_timeout);
+        let out = Output { json: cli.json };
+        match &cli.command {
+            Command::Preview => {
+                let stack = declared.seal()?;
+                let targets = resolve_targets(&cli.targets, &stack)?;
+                let plan = engine.preview(&stack, &targets).await?;
+                out.plan(&plan);
+                if cli.expect_no_changes && plan.has_changes() {
+                    return Ok(ExitCode::from(EXIT_CHANGES));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Up => {
+                let stack = declared.seal()?;
+                let targets = resolve_targets(&cli.targets, &stack)?;
+                let opts = RunOptions {
+                    targets,
+                    ..RunOptions::default()
+                };
+                if cli.refresh {
+                    let report = with_progress(&engine, &out, &opts, engine.refresh(stack.name(), &opts)).await?;
+                    out.drift(&report);
+                }
+                let plan = engine.preview(&stack, &opts.targets).await?;
+                out.plan(&plan);
+                if cli.expect_no_changes && plan.has_changes() {
+                    out.line("changes are planned and --expect-no-changes was given; nothing was applied");
+                    return Ok(ExitCode::from(EXIT_CHANGES));
+                }
+                if plan.has_changes() && !confirm(&cli, "up")? {
+                    out.line("cancelled; nothing was changed");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let summary = with_progress(&engine, &out, &opts, engine.up(&stack, &opts)).await?;
+                out.summary(&summary);
+                let state = engine.load_state(stack.name()).await?;
+                out.outputs(&state.outputs, None, cli.show_secrets);
+                Ok(code(&summary))
+            }
+            Command::Destroy => {
+                let state = engine.load_state(&cli.stack).await?;
+                if state.resources.is_empty() && state.pending.is_empty() {
+                    out.line(&format!("stack {:?} has no resources", cli.stack));
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let targets = cli
+                    .targets
+                    .iter()
+                    .map(|t| target_in_state(t, &state))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.line(&format!(
+                    "destroy will delete {} resource(s) of stack {:?}",
+                    if targets.is_empty() { state.resources.len() } else { targets.len() },
+                    cli.stack
+                ));
+                if !confirm(&cli, "destroy")? {
+                    out.line("cancelled; nothing was changed");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let opts = RunOptions {
+                    targets,
+                    ..RunOptions::default()
+                };
+                let summary = with_progress(&engine, &out, &opts, engine.destroy(&cli.stack, &opts)).await?;
+                out.summary(&summary);
+                Ok(code(&summary))
+            }
+            Command::Refresh => {
+                let opts = RunOptions::default();
+                let report = with_progress(&engine, &out, &opts, engine.refresh(&cli.stack, &opts)).await?;
+                out.drift(&report);
+                out.summary(&report.summary);
+                Ok(code(&report.summary))
+            }
+            Command::Import { type_name, name, id } => {
+                let r = engine.import(&cli.stack, type_name, name, id).await?;
+                out.line(&format!("imported {} as {}", r.id, r.urn));
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Output { name } => {
+                let state = engine.load_state(&cli.stack).await?;
+                if let Some(n) = name {
+                    if !state.outputs.contains_key(n) {
+                        return Err(CliError::Usage(format!("stack {:?} has no output {n:?}", cli.stack)));
+                    }
+                }
+                out.outputs(&state.outputs, name.as_deref(), cli.show_secrets);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Graph { format, output } => {
+                let stack = declared.seal()?;
+                let text = match format {
+                    GraphFormat::Dot => to_dot(&stack, &*self.group),
+                    GraphFormat::Mermaid => to_mermaid(&stack, &*self.group),
+                    GraphFormat::Svg => to_svg(&stack, &*self.group),
+                };
+                match output {
+                    Some(p) => {
+                        std::fs::write(p, text)?;
+                        out.line(&format!("wrote {}", p.display()));
+                    }
+                    None => print!("{text}"),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::State { command } => {
+                match command {
+                    StateCommand::List => {
+                        let state = engine.load_state(&cli.stack).await?;
+                        for r in state.resources.values() {
+                            println!("{}\t{}", r.urn, r.id);
+                        }
+                        for p in &state.pending {
+                            println!("(pending {:?})\t{}", p.kind, p.urn);
+                        }
+                    }
+                    StateCommand::Show { urn } => {
+                        let state = engine.load_state(&cli.stack).await?;
+                        let u = target_in_state(urn, &state)?;
+                        let r = &state.resources[&u];
+                        let v = serde_json::to_value(r).unwrap_or(Value::Null);
+                        let v = if cli.show_secrets { reveal(&v) } else { redact(&v) };
+                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    }
+                    StateCommand::Unlock { lock_id } => {
+                        backend.unlock(&cli.stack, lock_id).await?;
+                        out.line(&format!("released lock {lock_id} of stack {:?}", cli.stack));
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
+
+fn code(summary: &Summary) -> ExitCode {
+    if summary.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn init_tracing() {
+    let level = std::env::var("STRATA_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Targets given as URNs or as logical names of declared resources.
+fn resolve_targets(targets: &[String], stack: &SealedStack) -> Result<Vec<Urn>, CliError> {
+    targets
+        .iter()
+        .map(|t| {
+            if let Some(u) = Urn::parse(t) {
+                return Ok(u);
+            }
+            stack
+                .nodes()
+                .iter()
+                .find(|n| n.name() == t)
+                .map(|n| n.urn.clone())
+                .ok_or_else(|| CliError::Usage(format!("--target {t:?} is neither a URN nor a declared resource name")))
+        })
+        .collect()
+}
+
+fn target_in_state(t: &str, state: &strata_core::State) -> Result<Urn, CliError> {
+    if let Some(u) = Urn::parse(t) {
+        if state.resources.contains_key(&u) {
+            return Ok(u);
+        }
+    }
+    state
+        .resources
+        .keys()
+        .find(|u| u.name() == t)
+        .cloned()
+        .ok_or_else(|| CliError::Usage(format!("{t:?} is not in the state of stack {:?}", state.stack)))
+}
+
+/// Unwraps secret markers (for `--show-secrets`).
+fn reveal(v: &Value) -> Value {
+    match v {
+        _ if strata_core::value::is_secret(v) => {
+            reveal(v.get(strata_core::value::SECRET_KEY).unwrap_or(&Value::Null))
+        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), reveal(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(reveal).collect()),
+        other => other.clone(),
+    }
+}
+
+fn confirm(cli: &Cli, what: &str) -> Result<bool, CliError> {
+    if cli.yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "refusing to {what} without confirmation: there is no terminal; pass --yes"
+        )));
+    }
+    eprint!("Do you want to {what} stack {:?}? [y/N] ", cli.stack);
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Runs `fut` while rendering the engine's events; Ctrl-C cancels `opts.cancel`, a second
+/// Ctrl-C exits at once.
+async fn with_progress<T>(
+    engine: &Engine,
+    out: &Output,
+    opts: &RunOptions,
+    fut: impl std::future::Future<Output = Result<T, EngineError>>,
+) -> Result<T, CliError> {
+    let cancel = opts.cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping: no new steps start; running steps finish and state is saved (Ctrl-C again to exit at once)");
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("exiting at once; state is as of the last checkpoint");
+                std::process::exit(130);
+            }
+        }
+    });
+    let mut rx = engine.subscribe();
+    let mut view = View::new(out);
+    tokio::pin!(fut);
+    let result = loop {
+        tokio::select! {
+            r = &mut fut => break r,
+            Some(ev) = rx.recv() => view.handle(&ev),
+        }
+    };
+    while let Ok(ev) = rx.try_recv() {
+        view.handle(&ev);
+    }
+    view.done();
+    ctrl_c.abort();
+    Ok(result?)
+}
+
+/// How results are printed.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn line(&self, s: &str) {
+        if self.json {
+            let v = serde_json::json!({"event": "message", "message": s});
+            println!("{v}");
+        } else {
+            println!("{s}");
+        }
+    }
+
+    fn plan(&self, plan: &strata_core::Plan) {
+        if self.json {
+            let v = serde_json::json!({"event": "plan", "stack": plan.stack, "steps": plan.steps});
+            println!("{v}");
+        } else {
+            print!("{}", plan.render());
+        }
+    }
+
+    fn summary(&self, s: &Summary) {
+        if self.json {
+            return; // already emitted as an event
+        }
+        println!("{}", s.render());
+        for (urn, op, e) in &s.failed {
+            println!("  failed  {op} {urn}: {e}");
+        }
+        for (urn, op, why) in &s.skipped {
+            println!("  skipped {op} {urn}: {why}");
+        }
+    }
+
+    fn drift(&self, r: &strata_core::RefreshReport) {
+        if self.json {
+            return; // drift events were emitted
+        }
+        if r.drift.is_empty() {
+            println!("refresh: no drift");
+        }
+        for (urn, d) in &r.drift {
+            match d {
+                None => println!("drift: {urn} was deleted outside strata"),
+                Some(changes) => {
+                    println!("drift: {urn}");
+                    for c in changes {
+                        println!("       {}", c.render());
+                    }
+                }
+            }
+        }
+    }
+
+    fn outputs(&self, outputs: &BTreeMap<String, Value>, only: Option<&str>, show_secrets: bool) {
+        let shown = |v: &Value| if show_secrets { reveal(v) } else { redact(v) };
+        if self.json {
+            let m: BTreeMap<&String, Value> = outputs
+                .iter()
+                .filter(|(k, _)| only.is_none_or(|o| o == k.as_str()))
+                .map(|(k, v)| (k, shown(v)))
+                .collect();
+            println!("{}", serde_json::json!({"event": "outputs", "outputs": m}));
+            return;
+        }
+        if let Some(name) = only {
+            if let Some(v) = outputs.get(name) {
+                match shown(v) {
+                    Value::String(s) => println!("{s}"),
+                    other => println!("{other}"),
+                }
+            }
+            return;
+        }
+        if outputs.is_empty() {
+            return;
+        }
+        println!("Outputs:");
+        let width = outputs.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in outputs {
+            let text = match shown(v) {
+                Value::String(s) => s,
+                other => display_value(&other),
+            };
+            println!("  {k:<width$}  {text}");
+        }
+    }
+}
+
+/// Renders events live: a progress bar on a terminal, plain lines otherwise, JSON lines
+/// with `--json`.
+struct View<'a> {
+    out: &'a Output,
+    bar: Option<ProgressBar>,
+}
+
+impl<'a> View<'a> {
+    fn new(out: &'a Output) -> Self {
+        View { out, bar: None }
+    }
+
+    fn say(&self, s: String) {
+        match &self.bar {
+            Some(b) => b.println(s),
+            None => println!("{s}"),
+        }
+    }
+
+    fn handle(&mut self, ev: &Event) {
+        if self.out.json {
+            if let Ok(s) = serde_json::to_string(ev) {
+                println!("{s}");
+            }
+            return;
+        }
+        match ev {
+            Event::RunStarted { operation, stack, steps } => {
+                if std::io::stdout().is_terminal() && *steps > 0 {
+                    let bar = ProgressBar::new(*steps as u64);
+                    if let Ok(style) = ProgressStyle::with_template(
+                        "{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}",
+                    ) {
+                        bar.set_style(style.progress_chars("=> "));
+                    }
+                    bar.set_message(format!("{operation} {stack}"));
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    self.bar = Some(bar);
+                } else {
+                    self.say(format!("{operation} {stack}: {steps} step(s)"));
+                }
+            }
+            Event::StepStarted { urn, op } => {
+                if self.bar.is_none() {
+                    self.say(format!("  {:<2} {op} {urn} ...", op.symbol()));
+                }
+            }
+            Event::StepFinished { urn, op, elapsed_ms } => {
+                self.say(format!(
+                    "  {:<2} {op} {urn} done ({:.1}s)",
+                    op.symbol(),
+                    *elapsed_ms as f64 / 1000.0
+                ));
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+            }
+            Event::StepFailed { urn, op, error } => {
+                self.say(format!("  !! {op} {urn} failed: {error}"));
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+            }
+            Event::StepSkipped { urn, op, reason } => {
+                self.say(format!("  -- {op} {urn} skipped: {reason}"));
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+            }
+            Event::Drift { .. } | Event::Summary(_) => {}
+            Event::Diagnostic { level, urn, message } => {
+                let urn = urn.as_ref().map(|u| format!("{u}: ")).unwrap_or_default();
+                self.say(format!("  {level:?}: {urn}{message}"));
+            }
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
