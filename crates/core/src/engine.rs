@@ -379,7 +379,7 @@ impl Engine {
         };
         drive(self, &run, graph, opts, exec, &mut summary).await;
         // Stack outputs, from the final state.
-        run.with_state(|st| {
+        run.with_state(None, |st| {
             let src = StateSource(st);
             let mut outs = BTreeMap::new();
             for (name, o) in stack.exports() {
@@ -526,7 +526,7 @@ impl Engine {
             }
         };
         drive(self, &run, graph, opts, exec, &mut summary).await;
-        run.with_state(|st| {
+        run.with_state(None, |st| {
             if st.resources.is_empty() && !st.outputs.is_empty() {
                 st.outputs.clear();
                 ((), true)
@@ -593,7 +593,7 @@ impl Engine {
         run.finish().await?;
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         self.events.emit(Event::Summary(summary.clone()));
-        let state = run.with_state(|st| (st.clone(), false));
+        let state = run.with_state(None, |st| (st.clone(), false));
         let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
         Ok((state, RefreshReport { summary, drift }))
     }
@@ -888,7 +888,7 @@ struct Run {
     registry: Registry,
     context: Context,
     events: EventBus,
-    state: Arc<Mutex<State>>,
+    state: Arc<Mutex<Tracked>>,
     dirty: watch::Sender<(u64, bool)>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     write_error: Arc<Mutex<Option<StateError>>>,
@@ -896,14 +896,67 @@ struct Run {
     backend: Arc<dyn Backend>,
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+/// The state of a run, with each resource's JSON cached: a checkpoint re-serializes only
+/// the resources that changed since the last one and copies the rest, so the lock is held
+/// for a copy, never for a full serialization.
+struct Tracked {
+    state: State,
+    cache: HashMap<Urn, String>,
+    stale: Vec<Urn>,
+}
+
+impl std::ops::Deref for Tracked {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl Tracked {
+    fn new(state: State) -> Self {
+        let cache = state
+            .resources
+            .iter()
+            .filter_map(|(u, r)| serde_json::to_string(r).ok().map(|j| (u.clone(), j)))
+            .collect();
+        Tracked {
+            state,
+            cache,
+            stale: Vec::new(),
+        }
+    }
+
+    /// Bumps the serial and serializes a snapshot.
+    fn snapshot(&mut self) -> Result<(String, String, Vec<u8>), StateError> {
+        for u in std::mem::take(&mut self.stale) {
+            match self.state.resources.get(&u) {
+                Some(r) => {
+                    let j = serde_json::to_string(r).map_err(StateError::Encode)?;
+                    self.cache.insert(u, j);
+                }
+                None => {
+                    self.cache.remove(&u);
+                }
+            }
+        }
+        self.state.serial += 1;
+        let cache = &self.cache;
+        let bytes = self.state.to_bytes_with(|u, r| match cache.get(u) {
+            Some(j) => Ok(std::borrow::Cow::Borrowed(j.as_str())),
+            None => serde_json::to_string(r).map(std::borrow::Cow::Owned),
+        })?;
+        Ok((self.state.stack.clone(), self.state.lineage.clone(), bytes))
+    }
+}
+
+fn lock(m: &Mutex<Tracked>) -> MutexGuard<'_, Tracked> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Run {
     fn new(engine: &Engine, state: State, registry: Registry) -> Self {
         let stack = state.stack.clone();
-        let state = Arc::new(Mutex::new(state));
+        let state = Arc::new(Mutex::new(Tracked::new(state)));
         // (generation, stop)
         let (dirty, mut rx) = watch::channel((0u64, false));
         let write_error = Arc::new(Mutex::new(None));
@@ -944,12 +997,16 @@ impl Run {
         self.write_error.lock().map(|w| w.is_some()).unwrap_or(true)
     }
 
-    /// Runs `f` on the state; if it returns `true`, a checkpoint is scheduled.
-    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> (T, bool)) -> T
-    where
-        T: Sized,
-    {
-        let (value, changed) = f(&mut lock(&self.state));
+    /// Runs `f` on the state; if it returns `true`, a checkpoint is scheduled. `touched` is
+    /// the one resource `f` may change.
+    fn with_state<T>(&self, touched: Option<&Urn>, f: impl FnOnce(&mut State) -> (T, bool)) -> T {
+        let (value, changed) = {
+            let mut g = lock(&self.state);
+            if let Some(u) = touched {
+                g.stale.push(u.clone());
+            }
+            f(&mut g.state)
+        };
         if changed {
             self.changed.store(true, Ordering::SeqCst);
             self.dirty.send_modify(|v| v.0 += 1);
@@ -991,7 +1048,7 @@ impl Run {
             started: now_rfc3339(),
             resource,
         };
-        self.with_state(|st| {
+        self.with_state(None, |st| {
             st.pending.push(op);
             ((), true)
         });
@@ -1078,7 +1135,7 @@ impl Run {
                 let t = self.emit_start(&node.urn, Op::Replace);
                 if node.options.delete_before_replace {
                     self.delete_resource_inner(&ty, &old).await?;
-                    self.with_state(|st| (st.resources.remove(&node.urn), true));
+                    self.with_state(Some(&node.urn), |st| (st.resources.remove(&node.urn), true));
                     let created = self.create(&ty, &node.urn, &args).await?;
                     self.put(make(created.id, args, created.outputs), None);
                 } else {
@@ -1093,7 +1150,7 @@ impl Run {
                         started: now_rfc3339(),
                         resource: Some(old),
                     };
-                    self.with_state(|st| {
+                    self.with_state(Some(&node.urn), |st| {
                         st.resources.insert(new.urn.clone(), new);
                         st.pending.push(owed);
                         ((), true)
@@ -1124,7 +1181,8 @@ impl Run {
 
     /// Records `r` in state and clears the pending operation `token`, in one snapshot.
     fn put(&self, r: ResourceState, token: Option<&str>) {
-        self.with_state(|st| {
+        let urn = r.urn.clone();
+        self.with_state(Some(&urn), |st| {
             st.resources.insert(r.urn.clone(), r);
             if let Some(t) = token {
                 st.pending.retain(|p| p.token != t);
@@ -1134,7 +1192,7 @@ impl Run {
     }
 
     fn clear(&self, token: &str) {
-        self.with_state(|st| {
+        self.with_state(None, |st| {
             st.pending.retain(|p| p.token != token);
             ((), true)
         });
@@ -1184,7 +1242,7 @@ impl Run {
                 // Record the intent; the owed delete of a replace is already recorded.
                 let token = self.begin(PendingKind::Delete, &r.urn, &r.type_name, Some(r.clone()));
                 let res = self.delete_resource_inner(&ty, r).await;
-                self.with_state(|st| {
+                self.with_state(Some(&r.urn), |st| {
                     st.pending.retain(|p| p.token != token);
                     if res.is_ok() {
                         st.resources.remove(&r.urn);
@@ -1194,7 +1252,7 @@ impl Run {
                 res?;
             } else {
                 self.delete_resource_inner(&ty, r).await?;
-                self.with_state(|st| {
+                self.with_state(None, |st| {
                     st.pending.retain(|p| {
                         !(p.kind == PendingKind::Delete
                             && p.resource.as_ref().is_some_and(|o| o.id == r.id && o.urn == r.urn))
@@ -1203,7 +1261,7 @@ impl Run {
                 });
             }
         } else {
-            self.with_state(|st| (st.resources.remove(&r.urn), true));
+            self.with_state(Some(&r.urn), |st| (st.resources.remove(&r.urn), true));
         }
         self.emit_finish(&r.urn, Op::Delete, t);
         Ok(Op::Delete)
@@ -1226,7 +1284,7 @@ impl Run {
             .await
             .map_err(|e| e.to_string())?;
         let Some(o) = observed else {
-            self.with_state(|st| (st.resources.remove(&r.urn), true));
+            self.with_state(Some(&r.urn), |st| (st.resources.remove(&r.urn), true));
             self.events.emit(Event::Drift {
                 urn: r.urn.clone(),
                 changes: Vec::new(),
@@ -1245,7 +1303,7 @@ impl Run {
         if changes.is_empty() && o.outputs == r.outputs {
             return Ok(None);
         }
-        self.with_state(|st| {
+        self.with_state(Some(&r.urn), |st| {
             if let Some(cur) = st.resources.get_mut(&r.urn) {
                 cur.args = o.args;
                 cur.outputs = o.outputs;
@@ -1264,11 +1322,7 @@ impl Run {
     }
 }
 
-async fn save(state: &Mutex<State>, backend: &dyn Backend) -> Result<(), StateError> {
-    let (stack, lineage, bytes) = {
-        let mut st = lock(state);
-        st.serial += 1;
-        (st.stack.clone(), st.lineage.clone(), st.to_bytes()?)
-    };
+async fn save(state: &Mutex<Tracked>, backend: &dyn Backend) -> Result<(), StateError> {
+    let (stack, lineage, bytes) = lock(state).snapshot()?;
     backend.save(&stack, &lineage, bytes).await
 }

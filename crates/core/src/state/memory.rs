@@ -14,6 +14,8 @@ use super::{Backend, LockInfo, State, StateError};
 struct Inner {
     states: HashMap<String, Vec<u8>>,
     locks: HashMap<String, LockInfo>,
+    /// The lineage last written per stack (so a save does not re-parse the stored state).
+    lineages: HashMap<String, String>,
 }
 
 /// State held in memory. Clones share the same store.
@@ -44,7 +46,10 @@ impl MemoryBackend {
 
     /// Replaces the raw bytes stored for `stack` (to test corrupt or foreign state).
     pub fn set_raw(&self, stack: &str, bytes: Vec<u8>) {
-        self.with(|i| i.states.insert(stack.to_owned(), bytes));
+        self.with(|i| {
+            i.lineages.remove(stack);
+            i.states.insert(stack.to_owned(), bytes)
+        });
     }
 }
 
@@ -58,16 +63,24 @@ impl Backend for MemoryBackend {
 
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
         let location = format!("memory:{stack}");
-        if let Some(old) = self.raw(stack) {
-            let stored = State::from_bytes(&old, &location)?;
-            if stored.lineage != lineage {
+        let known = self.with(|i| i.lineages.get(stack).cloned());
+        let stored = match known {
+            Some(l) => Some(l),
+            None => self
+                .raw(stack)
+                .map(|old| State::from_bytes(&old, &location).map(|s| s.lineage))
+                .transpose()?,
+        };
+        if let Some(theirs) = stored {
+            if theirs != lineage {
                 return Err(StateError::LineageMismatch {
                     location,
                     ours: lineage.to_owned(),
-                    theirs: stored.lineage,
+                    theirs,
                 });
             }
         }
+        self.with(|i| i.lineages.insert(stack.to_owned(), lineage.to_owned()));
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.with(|i| i.states.insert(stack.to_owned(), bytes));

@@ -9,6 +9,7 @@
 mod file;
 mod memory;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -115,7 +116,40 @@ impl State {
 
     /// Serializes into the on-disk envelope with its checksum.
     pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
-        let body = serde_json::to_string(self).map_err(StateError::Encode)?;
+        self.to_bytes_with(|_, r| serde_json::to_string(r).map(Cow::Owned))
+    }
+
+    /// Serializes, taking each resource's JSON from `render` (the engine passes cached
+    /// JSON). The layout is fixed field by field, so the same state always gives the same
+    /// bytes.
+    pub(crate) fn to_bytes_with<'a>(
+        &'a self,
+        mut render: impl FnMut(&'a Urn, &'a ResourceState) -> Result<Cow<'a, str>, serde_json::Error>,
+    ) -> Result<Vec<u8>, StateError> {
+        use std::fmt::Write as _;
+        let enc = |v: &dyn erased::Ser| v.json().map_err(StateError::Encode);
+        let mut body = String::with_capacity(256 + self.resources.len() * 256);
+        let _ = write!(
+            body,
+            "{{\"stack\":{},\"lineage\":{},\"serial\":{},\"resources\":{{",
+            enc(&self.stack)?,
+            enc(&self.lineage)?,
+            self.serial
+        );
+        for (k, (urn, r)) in self.resources.iter().enumerate() {
+            if k > 0 {
+                body.push(',');
+            }
+            body.push_str(&enc(urn)?);
+            body.push(':');
+            body.push_str(&render(urn, r).map_err(StateError::Encode)?);
+        }
+        let _ = write!(
+            body,
+            "}},\"outputs\":{},\"pending\":{}}}",
+            enc(&self.outputs)?,
+            enc(&self.pending)?
+        );
         let sum = checksum(body.as_bytes());
         let mut out = Vec::with_capacity(body.len() + 128);
         out.extend_from_slice(b"{\"schema_version\":");
@@ -163,6 +197,18 @@ impl State {
             });
         }
         serde_json::from_str(env.state.get()).map_err(corrupt)
+    }
+}
+
+mod erased {
+    /// Serialize, object-safe (for the field-by-field layout).
+    pub trait Ser {
+        fn json(&self) -> Result<String, serde_json::Error>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn json(&self) -> Result<String, serde_json::Error> {
+            serde_json::to_string(self)
+        }
     }
 }
 
@@ -330,6 +376,27 @@ pub fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_layout_matches_serde() {
+        let mut s = State::new("dev");
+        s.resources.insert(
+            Urn::new("dev", "t", "a\"b"),
+            ResourceState {
+                urn: Urn::new("dev", "t", "a\"b"),
+                type_name: "t".into(),
+                id: "i".into(),
+                args: serde_json::json!({"x": [1, {"y": null}]}),
+                outputs: serde_json::json!({}),
+                dependencies: vec![],
+                options: Default::default(),
+            },
+        );
+        let bytes = s.to_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(&serde_json::to_string(&s).unwrap()), "{text}");
+        assert_eq!(State::from_bytes(&bytes, "x").unwrap(), s);
+    }
 
     #[test]
     fn newer_schema_and_bad_checksum_are_refused() {
