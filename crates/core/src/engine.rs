@@ -323,7 +323,7 @@ impl Engine {
                         urn: n.urn.clone(),
                         type_name: n.type_name,
                         template: t.clone(),
-                        inputs: o.to_vec(),
+                        inputs: o.clone(),
                         options: n.options.clone(),
                         deps: stack.deps(i).iter().map(|&j| stack.nodes()[j].urn.clone()).collect(),
                     }
@@ -760,8 +760,8 @@ impl ApplyGraph {
 struct NodeSpec {
     urn: Urn,
     type_name: &'static str,
-    template: Value,
-    inputs: Vec<crate::value::ErasedOutput>,
+    template: Arc<Value>,
+    inputs: Arc<[crate::value::ErasedOutput]>,
     options: crate::options::ResourceOptions,
     deps: Vec<Urn>,
 }
@@ -901,8 +901,56 @@ struct Run {
 /// for a copy, never for a full serialization.
 struct Tracked {
     state: State,
-    cache: HashMap<Urn, String>,
+    cache: HashMap<Urn, Arc<str>>,
     stale: Vec<Urn>,
+}
+
+impl Tracked {
+    fn new(state: State) -> Self {
+        Tracked {
+            state,
+            cache: HashMap::new(),
+            stale: Vec::new(),
+        }
+    }
+
+    /// Bumps the serial and takes what a snapshot needs: the small fields, and shared
+    /// pointers to each resource's JSON (re-serializing only the resources that changed).
+    fn take(&mut self) -> Result<Snapshot, StateError> {
+        for u in std::mem::take(&mut self.stale) {
+            match self.state.resources.get(&u) {
+                Some(r) => {
+                    let j = serde_json::to_string(r).map_err(StateError::Encode)?;
+                    self.cache.insert(u, j.into());
+                }
+                None => {
+                    self.cache.remove(&u);
+                }
+            }
+        }
+        self.state.serial += 1;
+        let mut resources = Vec::with_capacity(self.state.resources.len());
+        for (u, r) in &self.state.resources {
+            let j = match self.cache.get(u) {
+                Some(j) => j.clone(),
+                None => {
+                    // First checkpoint of this run: render what was loaded.
+                    let j: Arc<str> = serde_json::to_string(r).map_err(StateError::Encode)?.into();
+                    self.cache.insert(u.clone(), j.clone());
+                    j
+                }
+            };
+            resources.push((u.clone(), j));
+        }
+        Ok(Snapshot {
+            stack: self.state.stack.clone(),
+            lineage: self.state.lineage.clone(),
+            serial: self.state.serial,
+            outputs: self.state.outputs.clone(),
+            pending: self.state.pending.clone(),
+            resources,
+        })
+    }
 }
 
 impl std::ops::Deref for Tracked {
@@ -912,40 +960,27 @@ impl std::ops::Deref for Tracked {
     }
 }
 
-impl Tracked {
-    fn new(state: State) -> Self {
-        let cache = state
-            .resources
-            .iter()
-            .filter_map(|(u, r)| serde_json::to_string(r).ok().map(|j| (u.clone(), j)))
-            .collect();
-        Tracked {
-            state,
-            cache,
-            stale: Vec::new(),
-        }
-    }
+struct Snapshot {
+    stack: String,
+    lineage: String,
+    serial: u64,
+    outputs: BTreeMap<String, Value>,
+    pending: Vec<PendingOperation>,
+    resources: Vec<(Urn, Arc<str>)>,
+}
 
-    /// Bumps the serial and serializes a snapshot.
-    fn snapshot(&mut self) -> Result<(String, String, Vec<u8>), StateError> {
-        for u in std::mem::take(&mut self.stale) {
-            match self.state.resources.get(&u) {
-                Some(r) => {
-                    let j = serde_json::to_string(r).map_err(StateError::Encode)?;
-                    self.cache.insert(u, j);
-                }
-                None => {
-                    self.cache.remove(&u);
-                }
-            }
-        }
-        self.state.serial += 1;
-        let cache = &self.cache;
-        let bytes = self.state.to_bytes_with(|u, r| match cache.get(u) {
-            Some(j) => Ok(std::borrow::Cow::Borrowed(j.as_str())),
-            None => serde_json::to_string(r).map(std::borrow::Cow::Owned),
-        })?;
-        Ok((self.state.stack.clone(), self.state.lineage.clone(), bytes))
+impl Snapshot {
+    fn encode(&self) -> Result<Vec<u8>, StateError> {
+        crate::state::encode(
+            &crate::state::Parts {
+                stack: &self.stack,
+                lineage: &self.lineage,
+                serial: self.serial,
+                outputs: &self.outputs,
+                pending: &self.pending,
+            },
+            self.resources.iter().map(|(u, j)| (u, &**j)),
+        )
     }
 }
 
@@ -1322,7 +1357,10 @@ impl Run {
     }
 }
 
+/// Writes a checkpoint. The lock is held only to take the snapshot's pieces; the document
+/// is laid out and checksummed outside it.
 async fn save(state: &Mutex<Tracked>, backend: &dyn Backend) -> Result<(), StateError> {
-    let (stack, lineage, bytes) = lock(state).snapshot()?;
-    backend.save(&stack, &lineage, bytes).await
+    let snap = lock(state).take()?;
+    let bytes = snap.encode()?;
+    backend.save(&snap.stack, &snap.lineage, bytes).await
 }

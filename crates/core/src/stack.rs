@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -99,9 +100,9 @@ pub struct Node {
     /// Its type token.
     pub type_name: &'static str,
     /// Its args, with output placeholders.
-    pub(crate) template: Value,
+    pub(crate) template: Arc<Value>,
     /// The outputs its args use.
-    pub(crate) inputs: Vec<ErasedOutput>,
+    pub(crate) inputs: Arc<[ErasedOutput]>,
     /// Its options.
     pub options: ResourceOptions,
     /// The estimated create duration.
@@ -225,8 +226,8 @@ impl Stack {
         self.nodes.push(Node {
             urn,
             type_name,
-            template,
-            inputs,
+            template: Arc::new(template),
+            inputs: inputs.into(),
             explicit: options.depends_on.clone(),
             options,
             estimate,
@@ -411,7 +412,7 @@ impl SealedStack {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
-    pub(crate) fn template(&self, i: usize) -> (&Value, &[ErasedOutput]) {
+    pub(crate) fn template(&self, i: usize) -> (&Arc<Value>, &Arc<[ErasedOutput]>) {
         (&self.nodes[i].template, &self.nodes[i].inputs)
     }
 }

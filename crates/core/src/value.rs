@@ -102,8 +102,8 @@ impl<T> fmt::Debug for Output<T> {
     }
 }
 
-fn decode<T: DeserializeOwned>(v: Value, urn: &Urn) -> Result<T, ResolveError> {
-    serde_json::from_value(v).map_err(|e| ResolveError {
+fn decode<T: DeserializeOwned>(v: &Value, urn: &Urn) -> Result<T, ResolveError> {
+    T::deserialize(v).map_err(|e| ResolveError {
         source_urn: urn.to_string(),
         message: e.to_string(),
     })
@@ -129,7 +129,7 @@ impl<T: 'static> Output<T> {
         let resolve = move |src: &dyn OutputSource| match src.outputs(&urn) {
             Lookup::Unknown => Ok(None),
             Lookup::Known(v) => {
-                let o: O = decode(v.clone(), &urn)?;
+                let o: O = decode(v, &urn)?;
                 encode(&f(&o), &urn).map(Some)
             }
         };

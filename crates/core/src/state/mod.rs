@@ -9,7 +9,6 @@
 mod file;
 mod memory;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -116,50 +115,22 @@ impl State {
 
     /// Serializes into the on-disk envelope with its checksum.
     pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
-        self.to_bytes_with(|_, r| serde_json::to_string(r).map(Cow::Owned))
-    }
-
-    /// Serializes, taking each resource's JSON from `render` (the engine passes cached
-    /// JSON). The layout is fixed field by field, so the same state always gives the same
-    /// bytes.
-    pub(crate) fn to_bytes_with<'a>(
-        &'a self,
-        mut render: impl FnMut(&'a Urn, &'a ResourceState) -> Result<Cow<'a, str>, serde_json::Error>,
-    ) -> Result<Vec<u8>, StateError> {
-        use std::fmt::Write as _;
-        let enc = |v: &dyn erased::Ser| v.json().map_err(StateError::Encode);
-        let mut body = String::with_capacity(256 + self.resources.len() * 256);
-        let _ = write!(
-            body,
-            "{{\"stack\":{},\"lineage\":{},\"serial\":{},\"resources\":{{",
-            enc(&self.stack)?,
-            enc(&self.lineage)?,
-            self.serial
-        );
-        for (k, (urn, r)) in self.resources.iter().enumerate() {
-            if k > 0 {
-                body.push(',');
-            }
-            body.push_str(&enc(urn)?);
-            body.push(':');
-            body.push_str(&render(urn, r).map_err(StateError::Encode)?);
-        }
-        let _ = write!(
-            body,
-            "}},\"outputs\":{},\"pending\":{}}}",
-            enc(&self.outputs)?,
-            enc(&self.pending)?
-        );
-        let sum = checksum(body.as_bytes());
-        let mut out = Vec::with_capacity(body.len() + 128);
-        out.extend_from_slice(b"{\"schema_version\":");
-        out.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
-        out.extend_from_slice(b",\"checksum\":\"");
-        out.extend_from_slice(sum.as_bytes());
-        out.extend_from_slice(b"\",\"state\":");
-        out.extend_from_slice(body.as_bytes());
-        out.push(b'}');
-        Ok(out)
+        let rendered = self
+            .resources
+            .iter()
+            .map(|(u, r)| serde_json::to_string(r).map(|j| (u, j)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StateError::Encode)?;
+        encode(
+            &Parts {
+                stack: &self.stack,
+                lineage: &self.lineage,
+                serial: self.serial,
+                outputs: &self.outputs,
+                pending: &self.pending,
+            },
+            rendered.iter().map(|(u, j)| (*u, j.as_str())),
+        )
     }
 
     /// Parses an envelope, refusing a newer schema or a checksum mismatch. `what` names
@@ -198,6 +169,56 @@ impl State {
         }
         serde_json::from_str(env.state.get()).map_err(corrupt)
     }
+}
+
+/// The small fields of a state document.
+pub(crate) struct Parts<'a> {
+    pub stack: &'a str,
+    pub lineage: &'a str,
+    pub serial: u64,
+    pub outputs: &'a BTreeMap<String, Value>,
+    pub pending: &'a [PendingOperation],
+}
+
+/// Lays out a state document field by field, taking each resource's JSON as given (the
+/// engine passes cached JSON), in URN order. The same state always gives the same bytes,
+/// identical to serde's compact form of [`State`].
+pub(crate) fn encode<'a>(
+    parts: &Parts<'_>,
+    resources: impl Iterator<Item = (&'a Urn, &'a str)>,
+) -> Result<Vec<u8>, StateError> {
+    let enc = |v: &dyn erased::Ser| v.json().map_err(StateError::Encode);
+    let mut body = String::with_capacity(1024);
+    body.push_str("{\"stack\":");
+    body.push_str(&enc(&parts.stack)?);
+    body.push_str(",\"lineage\":");
+    body.push_str(&enc(&parts.lineage)?);
+    body.push_str(",\"serial\":");
+    body.push_str(&parts.serial.to_string());
+    body.push_str(",\"resources\":{");
+    for (k, (urn, json)) in resources.enumerate() {
+        if k > 0 {
+            body.push(',');
+        }
+        body.push_str(&enc(urn)?);
+        body.push(':');
+        body.push_str(json);
+    }
+    body.push_str("},\"outputs\":");
+    body.push_str(&enc(parts.outputs)?);
+    body.push_str(",\"pending\":");
+    body.push_str(&enc(&parts.pending)?);
+    body.push('}');
+    let sum = checksum(body.as_bytes());
+    let mut out = Vec::with_capacity(body.len() + 128);
+    out.extend_from_slice(b"{\"schema_version\":");
+    out.extend_from_slice(SCHEMA_VERSION.to_string().as_bytes());
+    out.extend_from_slice(b",\"checksum\":\"");
+    out.extend_from_slice(sum.as_bytes());
+    out.extend_from_slice(b"\",\"state\":");
+    out.extend_from_slice(body.as_bytes());
+    out.push(b'}');
+    Ok(out)
 }
 
 mod erased {

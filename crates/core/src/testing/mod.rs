@@ -11,7 +11,7 @@
 #[cfg(feature = "proptest")]
 pub mod strategies;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -75,6 +75,9 @@ pub struct CloudResource {
 struct Store {
     next_id: u64,
     resources: BTreeMap<String, CloudResource>,
+    /// Idempotency token → id (rebuilt on load).
+    #[serde(skip)]
+    tokens: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -107,7 +110,15 @@ impl MemCloud {
     pub fn persistent(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         let store = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(std::io::Error::other)?,
+            Ok(b) => {
+                let mut s: Store = serde_json::from_slice(&b).map_err(std::io::Error::other)?;
+                s.tokens = s
+                    .resources
+                    .values()
+                    .map(|r| (r.token.clone(), r.id.clone()))
+                    .collect();
+                s
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::default(),
             Err(e) => return Err(e),
         };
@@ -168,7 +179,13 @@ impl MemCloud {
     /// Deletes a resource out of band.
     pub fn remove(&self, id: &str) -> bool {
         let mut g = self.lock();
-        let removed = g.store.resources.remove(id).is_some();
+        let removed = match g.store.resources.remove(id) {
+            Some(r) => {
+                g.store.tokens.remove(&r.token);
+                true
+            }
+            None => false,
+        };
         Self::persist(&g);
         removed
     }
@@ -384,7 +401,7 @@ impl Resource for Mock {
             .call(Call::Create, cx.urn.name(), d, move |s| {
                 // Idempotency: a create retried with the same token returns the same
                 // resource.
-                if let Some(r) = s.resources.values().find(|r| !token.is_empty() && r.token == token) {
+                if let Some(r) = s.tokens.get(&token).and_then(|id| s.resources.get(id)) {
                     return Ok((r.id.clone(), outputs_of(r)));
                 }
                 s.next_id += 1;
@@ -399,6 +416,9 @@ impl Resource for Mock {
                     secret,
                 };
                 let out = outputs_of(&r);
+                if !r.token.is_empty() {
+                    s.tokens.insert(r.token.clone(), id.clone());
+                }
                 s.resources.insert(id.clone(), r);
                 Ok((id, out))
             })
@@ -467,7 +487,9 @@ impl Resource for Mock {
         cloud
             .call(Call::Delete, cx.urn.name(), Duration::from_millis(args.duration_ms), move |s| {
                 // Idempotent: already gone counts as deleted.
-                s.resources.remove(&id);
+                if let Some(r) = s.resources.remove(&id) {
+                    s.tokens.remove(&r.token);
+                }
                 Ok((id.clone(), ()))
             })
             .await

@@ -1,0 +1,164 @@
+//! The CLI runner end to end: each case runs a stack program in a child process (this test
+//! binary re-executed), with no terminal on stdin, and checks exit codes and output.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use strata::prelude::*;
+use strata::testing::{Call, MemCloud, Mock, MockHandle};
+
+/// The stack program the children run: its cloud lives in `$STRATA_TEST_DIR/cloud.json`.
+fn child_main() -> ! {
+    let dir = std::env::var("STRATA_TEST_DIR").unwrap();
+    let cloud = MemCloud::persistent(Path::new(&dir).join("cloud.json")).unwrap();
+    if let Ok(name) = std::env::var("STRATA_TEST_FAIL") {
+        cloud.fail_on(&name, Call::Create);
+    }
+    let args: Vec<String> = serde_json::from_str(&std::env::var("STRATA_TEST_ARGS").unwrap()).unwrap();
+    let code = strata::cli::Program::new(|s: &mut Stack| {
+        let size = s.config_or("size", "1");
+        let vpc = s.add("vpc", Mock::new().prop("cidr", "10.0.0.0/16"));
+        let db = s.add("db", Mock::new().prop("vpc", vpc.id()).prop("size", size).secret("pw-plaintext"));
+        s.add("app", Mock::new().prop("db", db.arn()));
+        s.export("db_arn", db.arn());
+        s.export("vpc_id", vpc.id());
+    })
+    .context(Context::new().with(cloud))
+    .run_from(std::iter::once("prog".to_owned()).chain(args));
+    // ExitCode has no accessor; map through the debug form.
+    let text = format!("{code:?}");
+    let n: i32 = text.chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(1);
+    std::process::exit(n)
+}
+
+#[test]
+fn child_entry() {
+    if std::env::var("STRATA_TEST_ARGS").is_ok() {
+        child_main();
+    }
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads", "1"])
+        .env("STRATA_TEST_DIR", dir)
+        .env("STRATA_TEST_ARGS", serde_json::to_string(args).unwrap())
+        .env("STRATA_BACKEND", format!("file://{}", dir.join("state").display()))
+        .env_remove("STRATA_TEST_FAIL")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    // Drop the test harness's own lines.
+    let stdout = stdout
+        .lines()
+        .filter(|l| !l.starts_with("running ") && !l.is_empty() && !l.starts_with("test "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (status.code().unwrap_or(-1), stdout, String::from_utf8_lossy(&stderr).into_owned())
+}
+
+#[test]
+fn up_preview_output_state_and_destroy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let (code, out, err) = run(d, &["up"], &[]);
+    assert_eq!(code, 2, "up without --yes and without a terminal is a usage error: {out}{err}");
+    assert!(err.contains("pass --yes"), "{err}");
+
+    let (code, out, err) = run(d, &["up", "--yes"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("plan: 3 to create"), "{out}");
+    assert!(out.contains("up: 3 created"), "{out}");
+    assert!(out.contains("db_arn") && out.contains("arn:mem:mock:"), "{out}");
+    assert!(!out.contains("pw-plaintext") && !err.contains("pw-plaintext"));
+
+    let (code, out, _) = run(d, &["up", "--yes", "--expect-no-changes"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 unchanged"), "{out}");
+
+    let (code, out, _) = run(d, &["preview", "--expect-no-changes", "--config", "size=2"], &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("props.size: \"1\" → \"2\""), "{out}");
+    let (code, out, _) = run(d, &["preview"], &[("STRATA_CONFIG_SIZE", "2")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("1 to update"), "{out}");
+
+    let (code, out, _) = run(d, &["output", "vpc_id"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.trim().starts_with("mock-"), "{out}");
+    let (code, _, err) = run(d, &["output", "nope"], &[]);
+    assert_eq!(code, 2, "{err}");
+
+    let (code, out, _) = run(d, &["state", "list"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let (code, out, _) = run(d, &["state", "show", "db"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[secret]") && !out.contains("pw-plaintext"), "{out}");
+    let (_, out, _) = run(d, &["state", "show", "db", "--show-secrets"], &[]);
+    assert!(out.contains("pw-plaintext"), "{out}");
+
+    let (code, out, _) = run(d, &["graph", "--format", "dot"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("digraph") && out.contains("n0 -> n1"), "{out}");
+
+    let (code, out, err) = run(d, &["destroy", "--yes"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("destroy: 3 deleted"), "{out}");
+    let cloud: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("cloud.json")).unwrap()).unwrap();
+    assert_eq!(cloud["resources"], serde_json::json!({}));
+}
+
+#[test]
+fn json_events_failures_and_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out, err) = run(d, &["up", "--yes", "--json"], &[("STRATA_TEST_FAIL", "db")]);
+    assert_eq!(code, 1, "a failed step exits 1: {out}{err}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(kinds.contains(&"plan") && kinds.contains(&"step_failed"), "{kinds:?}");
+    let skipped = events.iter().find(|e| e["event"] == "step_skipped").unwrap();
+    assert_eq!(skipped["urn"], "urn:strata:dev::test:mock::app");
+    let summary = events.iter().find(|e| e["event"] == "summary").unwrap();
+    assert_eq!(summary["failed"].as_array().unwrap().len(), 1);
+
+    // --target by name: only vpc (already there) and db.
+    let (code, out, _) = run(d, &["up", "--yes", "--target", "db"], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("up: 1 created"), "{out}");
+    let (_, out, _) = run(d, &["preview"], &[]);
+    assert!(out.contains("1 to create"), "{out}");
+    let (code, _, err) = run(d, &["up", "--yes", "--target", "ghost"], &[]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_held_lock_fails_naming_the_holder_until_unlocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let be = strata_core::FileBackend::new(d.join("state"));
+    let held = rt
+        .block_on(strata_core::Backend::lock(&be, "dev", "up", std::time::Duration::ZERO))
+        .unwrap();
+    let (code, _, err) = run(d, &["up", "--yes"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&held.id) && err.contains("state unlock"), "{err}");
+    let (code, _, err) = run(d, &["up", "--yes", "--lock-timeout", "1s"], &[]);
+    assert_eq!(code, 1, "{err}");
+    let (code, out, err) = run(d, &["state", "unlock", &held.id], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(d, &["up", "--yes"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, _) = run(d, &["bogus-command"], &[]);
+    assert_eq!(code, 2);
+}
