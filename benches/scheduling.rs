@@ -224,6 +224,9 @@ fn main() {
         shapes.push((format!("layered-{seed}"), layered(seed * 7919, 8, 12)));
     }
     for seed in 1..=3u64 {
+        shapes.push((format!("wide-{seed}"), layered(seed * 6_151, 4, 40)));
+    }
+    for seed in 1..=3u64 {
         shapes.push((format!("fan-out-{seed}"), fan_out(seed * 104_729, 120)));
     }
     for seed in 1..=3u64 {

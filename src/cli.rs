@@ -28,6 +28,14 @@
 // The runner's job is to talk to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
@@ -408,7 +416,9 @@ impl Program {
                         std::fs::write(p, text)?;
                         out.line(&format!("wrote {}", p.display()));
                     }
-                    None => print!("{text}"),
+                    None => {
+                        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -417,10 +427,10 @@ impl Program {
                     StateCommand::List => {
                         let state = engine.load_state(&cli.stack).await?;
                         for r in state.resources.values() {
-                            println!("{}\t{}", r.urn, r.id);
+                            say!("{}\t{}", r.urn, r.id);
                         }
                         for p in &state.pending {
-                            println!("(pending {:?})\t{}", p.kind, p.urn);
+                            say!("(pending {:?})\t{}", p.kind, p.urn);
                         }
                     }
                     StateCommand::Show { urn } => {
@@ -429,7 +439,7 @@ impl Program {
                         let r = &state.resources[&u];
                         let v = serde_json::to_value(r).unwrap_or(Value::Null);
                         let v = if cli.show_secrets { reveal(&v) } else { redact(&v) };
-                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                     }
                     StateCommand::Unlock { lock_id } => {
                         backend.unlock(&cli.stack, lock_id).await?;
@@ -567,18 +577,18 @@ impl Output {
     fn line(&self, s: &str) {
         if self.json {
             let v = serde_json::json!({"event": "message", "message": s});
-            println!("{v}");
+            say!("{v}");
         } else {
-            println!("{s}");
+            say!("{s}");
         }
     }
 
     fn plan(&self, plan: &strata_core::Plan) {
         if self.json {
             let v = serde_json::json!({"event": "plan", "stack": plan.stack, "steps": plan.steps});
-            println!("{v}");
+            say!("{v}");
         } else {
-            print!("{}", plan.render());
+            let _ = std::io::stdout().lock().write_all(plan.render().as_bytes());
         }
     }
 
@@ -586,12 +596,12 @@ impl Output {
         if self.json {
             return; // already emitted as an event
         }
-        println!("{}", s.render());
+        say!("{}", s.render());
         for (urn, op, e) in &s.failed {
-            println!("  failed  {op} {urn}: {e}");
+            say!("  failed  {op} {urn}: {e}");
         }
         for (urn, op, why) in &s.skipped {
-            println!("  skipped {op} {urn}: {why}");
+            say!("  skipped {op} {urn}: {why}");
         }
     }
 
@@ -600,15 +610,15 @@ impl Output {
             return; // drift events were emitted
         }
         if r.drift.is_empty() {
-            println!("refresh: no drift");
+            say!("refresh: no drift");
         }
         for (urn, d) in &r.drift {
             match d {
-                None => println!("drift: {urn} was deleted outside strata"),
+                None => say!("drift: {urn} was deleted outside strata"),
                 Some(changes) => {
-                    println!("drift: {urn}");
+                    say!("drift: {urn}");
                     for c in changes {
-                        println!("       {}", c.render());
+                        say!("       {}", c.render());
                     }
                 }
             }
@@ -623,14 +633,14 @@ impl Output {
                 .filter(|(k, _)| only.is_none_or(|o| o == k.as_str()))
                 .map(|(k, v)| (k, shown(v)))
                 .collect();
-            println!("{}", serde_json::json!({"event": "outputs", "outputs": m}));
+            say!("{}", serde_json::json!({"event": "outputs", "outputs": m}));
             return;
         }
         if let Some(name) = only {
             if let Some(v) = outputs.get(name) {
                 match shown(v) {
-                    Value::String(s) => println!("{s}"),
-                    other => println!("{other}"),
+                    Value::String(s) => say!("{s}"),
+                    other => say!("{other}"),
                 }
             }
             return;
@@ -638,14 +648,14 @@ impl Output {
         if outputs.is_empty() {
             return;
         }
-        println!("Outputs:");
+        say!("Outputs:");
         let width = outputs.keys().map(String::len).max().unwrap_or(0);
         for (k, v) in outputs {
             let text = match shown(v) {
                 Value::String(s) => s,
                 other => display_value(&other),
             };
-            println!("  {k:<width$}  {text}");
+            say!("  {k:<width$}  {text}");
         }
     }
 }
@@ -665,14 +675,14 @@ impl<'a> View<'a> {
     fn say(&self, s: String) {
         match &self.bar {
             Some(b) => b.println(s),
-            None => println!("{s}"),
+            None => say!("{s}"),
         }
     }
 
     fn handle(&mut self, ev: &Event) {
         if self.out.json {
             if let Ok(s) = serde_json::to_string(ev) {
-                println!("{s}");
+                say!("{s}");
             }
             return;
         }

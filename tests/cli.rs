@@ -51,10 +51,11 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String)
     }
     let Output { status, stdout, stderr } = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    // Drop the test harness's own lines.
+    // Drop the test harness's own lines (it prefixes the first line of output too).
     let stdout = stdout
         .lines()
-        .filter(|l| !l.starts_with("running ") && !l.is_empty() && !l.starts_with("test "))
+        .map(|l| l.strip_prefix("test child_entry ... ").unwrap_or(l))
+        .filter(|l| !l.starts_with("running ") && !l.is_empty() && !l.starts_with("test result"))
         .collect::<Vec<_>>()
         .join("\n");
     (status.code().unwrap_or(-1), stdout, String::from_utf8_lossy(&stderr).into_owned())
