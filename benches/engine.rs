@@ -48,7 +48,9 @@ fn rt() -> tokio::runtime::Runtime {
 /// A cloud and backend holding the stack already deployed.
 fn deployed(rt: &tokio::runtime::Runtime, st: &SealedStack) -> (MemCloud, MemoryBackend) {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
-    let s = rt.block_on(engine(&cloud, &be).up(st, &RunOptions::default())).unwrap();
+    let s = rt
+        .block_on(engine(&cloud, &be).up(st, &RunOptions::default()))
+        .unwrap();
     assert!(s.is_success());
     (cloud, be)
 }
@@ -71,7 +73,10 @@ fn benches(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new("up-create", n), &n, |b, _| {
                 b.iter_batched(
                     || (MemCloud::new(), MemoryBackend::new()),
-                    |(cloud, be)| rt.block_on(engine(&cloud, &be).up(&st, &RunOptions::default())).unwrap(),
+                    |(cloud, be)| {
+                        rt.block_on(engine(&cloud, &be).up(&st, &RunOptions::default()))
+                            .unwrap()
+                    },
                     BatchSize::PerIteration,
                 )
             });

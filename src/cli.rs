@@ -68,7 +68,12 @@ struct Cli {
     #[arg(long, global = true, default_value = "dev")]
     stack: String,
     /// Where state lives: file://DIR (default) or a directory.
-    #[arg(long, global = true, env = "STRATA_BACKEND", default_value = "file://.strata")]
+    #[arg(
+        long,
+        global = true,
+        env = "STRATA_BACKEND",
+        default_value = "file://.strata"
+    )]
     backend: String,
     /// How many steps may run at once.
     #[arg(long, global = true, default_value_t = strata_core::DEFAULT_PARALLEL)]
@@ -335,7 +340,9 @@ impl Program {
                     ..RunOptions::default()
                 };
                 if cli.refresh {
-                    let report = with_progress(&engine, &out, &opts, engine.refresh(stack.name(), &opts)).await?;
+                    let report =
+                        with_progress(&engine, &out, &opts, engine.refresh(stack.name(), &opts))
+                            .await?;
                     out.drift(&report);
                 }
                 let plan = engine.preview(&stack, &opts.targets).await?;
@@ -367,7 +374,11 @@ impl Program {
                     .collect::<Result<Vec<_>, _>>()?;
                 out.line(&format!(
                     "destroy will delete {} resource(s) of stack {:?}",
-                    if targets.is_empty() { state.resources.len() } else { targets.len() },
+                    if targets.is_empty() {
+                        state.resources.len()
+                    } else {
+                        targets.len()
+                    },
                     cli.stack
                 ));
                 if !confirm(&cli, "destroy")? {
@@ -378,18 +389,24 @@ impl Program {
                     targets,
                     ..RunOptions::default()
                 };
-                let summary = with_progress(&engine, &out, &opts, engine.destroy(&cli.stack, &opts)).await?;
+                let summary =
+                    with_progress(&engine, &out, &opts, engine.destroy(&cli.stack, &opts)).await?;
                 out.summary(&summary);
                 Ok(code(&summary))
             }
             Command::Refresh => {
                 let opts = RunOptions::default();
-                let report = with_progress(&engine, &out, &opts, engine.refresh(&cli.stack, &opts)).await?;
+                let report =
+                    with_progress(&engine, &out, &opts, engine.refresh(&cli.stack, &opts)).await?;
                 out.drift(&report);
                 out.summary(&report.summary);
                 Ok(code(&report.summary))
             }
-            Command::Import { type_name, name, id } => {
+            Command::Import {
+                type_name,
+                name,
+                id,
+            } => {
                 let r = engine.import(&cli.stack, type_name, name, id).await?;
                 out.line(&format!("imported {} as {}", r.id, r.urn));
                 Ok(ExitCode::SUCCESS)
@@ -398,7 +415,10 @@ impl Program {
                 let state = engine.load_state(&cli.stack).await?;
                 if let Some(n) = name {
                     if !state.outputs.contains_key(n) {
-                        return Err(CliError::Usage(format!("stack {:?} has no output {n:?}", cli.stack)));
+                        return Err(CliError::Usage(format!(
+                            "stack {:?} has no output {n:?}",
+                            cli.stack
+                        )));
                     }
                 }
                 out.outputs(&state.outputs, name.as_deref(), cli.show_secrets);
@@ -438,7 +458,11 @@ impl Program {
                         let u = target_in_state(urn, &state)?;
                         let r = &state.resources[&u];
                         let v = serde_json::to_value(r).unwrap_or(Value::Null);
-                        let v = if cli.show_secrets { reveal(&v) } else { redact(&v) };
+                        let v = if cli.show_secrets {
+                            reveal(&v)
+                        } else {
+                            redact(&v)
+                        };
                         say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                     }
                     StateCommand::Unlock { lock_id } => {
@@ -485,7 +509,11 @@ fn resolve_targets(targets: &[String], stack: &SealedStack) -> Result<Vec<Urn>, 
                 .iter()
                 .find(|n| n.name() == t)
                 .map(|n| n.urn.clone())
-                .ok_or_else(|| CliError::Usage(format!("--target {t:?} is neither a URN nor a declared resource name")))
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "--target {t:?} is neither a URN nor a declared resource name"
+                    ))
+                })
         })
         .collect()
 }
@@ -501,15 +529,21 @@ fn target_in_state(t: &str, state: &strata_core::State) -> Result<Urn, CliError>
         .keys()
         .find(|u| u.name() == t)
         .cloned()
-        .ok_or_else(|| CliError::Usage(format!("{t:?} is not in the state of stack {:?}", state.stack)))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{t:?} is not in the state of stack {:?}",
+                state.stack
+            ))
+        })
 }
 
 /// Unwraps secret markers (for `--show-secrets`).
 fn reveal(v: &Value) -> Value {
     match v {
-        _ if strata_core::value::is_secret(v) => {
-            reveal(v.get(strata_core::value::SECRET_KEY).unwrap_or(&Value::Null))
-        }
+        _ if strata_core::value::is_secret(v) => reveal(
+            v.get(strata_core::value::SECRET_KEY)
+                .unwrap_or(&Value::Null),
+        ),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), reveal(v))).collect()),
         Value::Array(a) => Value::Array(a.iter().map(reveal).collect()),
         other => other.clone(),
@@ -687,7 +721,11 @@ impl<'a> View<'a> {
             return;
         }
         match ev {
-            Event::RunStarted { operation, stack, steps } => {
+            Event::RunStarted {
+                operation,
+                stack,
+                steps,
+            } => {
                 if std::io::stdout().is_terminal() && *steps > 0 {
                     let bar = ProgressBar::new(*steps as u64);
                     if let Ok(style) = ProgressStyle::with_template(
@@ -707,7 +745,11 @@ impl<'a> View<'a> {
                     self.say(format!("  {:<2} {op} {urn} ...", op.symbol()));
                 }
             }
-            Event::StepFinished { urn, op, elapsed_ms } => {
+            Event::StepFinished {
+                urn,
+                op,
+                elapsed_ms,
+            } => {
                 self.say(format!(
                     "  {:<2} {op} {urn} done ({:.1}s)",
                     op.symbol(),
@@ -730,7 +772,11 @@ impl<'a> View<'a> {
                 }
             }
             Event::Drift { .. } | Event::Summary(_) => {}
-            Event::Diagnostic { level, urn, message } => {
+            Event::Diagnostic {
+                level,
+                urn,
+                message,
+            } => {
                 let urn = urn.as_ref().map(|u| format!("{u}: ")).unwrap_or_default();
                 self.say(format!("  {level:?}: {urn}{message}"));
             }

@@ -1,6 +1,8 @@
 //! The CLI runner end to end: each case runs a stack program in a child process (this test
 //! binary re-executed), with no terminal on stdin, and checks exit codes and output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -14,11 +16,18 @@ fn child_main() -> ! {
     if let Ok(name) = std::env::var("STRATA_TEST_FAIL") {
         cloud.fail_on(&name, Call::Create);
     }
-    let args: Vec<String> = serde_json::from_str(&std::env::var("STRATA_TEST_ARGS").unwrap()).unwrap();
+    let args: Vec<String> =
+        serde_json::from_str(&std::env::var("STRATA_TEST_ARGS").unwrap()).unwrap();
     let code = strata::cli::Program::new(|s: &mut Stack| {
         let size = s.config_or("size", "1");
         let vpc = s.add("vpc", Mock::new().prop("cidr", "10.0.0.0/16"));
-        let db = s.add("db", Mock::new().prop("vpc", vpc.id()).prop("size", size).secret("pw-plaintext"));
+        let db = s.add(
+            "db",
+            Mock::new()
+                .prop("vpc", vpc.id())
+                .prop("size", size)
+                .secret("pw-plaintext"),
+        );
         s.add("app", Mock::new().prop("db", db.arn()));
         s.export("db_arn", db.arn());
         s.export("vpc_id", vpc.id());
@@ -27,7 +36,12 @@ fn child_main() -> ! {
     .run_from(std::iter::once("prog".to_owned()).chain(args));
     // ExitCode has no accessor; map through the debug form.
     let text = format!("{code:?}");
-    let n: i32 = text.chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(1);
+    let n: i32 = text
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(1);
     std::process::exit(n)
 }
 
@@ -40,16 +54,29 @@ fn child_entry() {
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads", "1"])
-        .env("STRATA_TEST_DIR", dir)
-        .env("STRATA_TEST_ARGS", serde_json::to_string(args).unwrap())
-        .env("STRATA_BACKEND", format!("file://{}", dir.join("state").display()))
-        .env_remove("STRATA_TEST_FAIL")
-        .stdin(Stdio::null());
+    cmd.args([
+        "--exact",
+        "child_entry",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("STRATA_TEST_DIR", dir)
+    .env("STRATA_TEST_ARGS", serde_json::to_string(args).unwrap())
+    .env(
+        "STRATA_BACKEND",
+        format!("file://{}", dir.join("state").display()),
+    )
+    .env_remove("STRATA_TEST_FAIL")
+    .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
     // Drop the test harness's own lines (it prefixes the first line of output too).
     let stdout = stdout
@@ -58,7 +85,11 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String)
         .filter(|l| !l.starts_with("running ") && !l.is_empty() && !l.starts_with("test result"))
         .collect::<Vec<_>>()
         .join("\n");
-    (status.code().unwrap_or(-1), stdout, String::from_utf8_lossy(&stderr).into_owned())
+    (
+        status.code().unwrap_or(-1),
+        stdout,
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -67,21 +98,31 @@ fn up_preview_output_state_and_destroy() {
     let d = dir.path();
 
     let (code, out, err) = run(d, &["up"], &[]);
-    assert_eq!(code, 2, "up without --yes and without a terminal is a usage error: {out}{err}");
+    assert_eq!(
+        code, 2,
+        "up without --yes and without a terminal is a usage error: {out}{err}"
+    );
     assert!(err.contains("pass --yes"), "{err}");
 
     let (code, out, err) = run(d, &["up", "--yes"], &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("plan: 3 to create"), "{out}");
     assert!(out.contains("up: 3 created"), "{out}");
-    assert!(out.contains("db_arn") && out.contains("arn:mem:mock:"), "{out}");
+    assert!(
+        out.contains("db_arn") && out.contains("arn:mem:mock:"),
+        "{out}"
+    );
     assert!(!out.contains("pw-plaintext") && !err.contains("pw-plaintext"));
 
     let (code, out, _) = run(d, &["up", "--yes", "--expect-no-changes"], &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 unchanged"), "{out}");
 
-    let (code, out, _) = run(d, &["preview", "--expect-no-changes", "--config", "size=2"], &[]);
+    let (code, out, _) = run(
+        d,
+        &["preview", "--expect-no-changes", "--config", "size=2"],
+        &[],
+    );
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("props.size: \"1\" → \"2\""), "{out}");
     let (code, out, _) = run(d, &["preview"], &[("STRATA_CONFIG_SIZE", "2")]);
@@ -99,7 +140,10 @@ fn up_preview_output_state_and_destroy() {
     assert_eq!(out.lines().count(), 3, "{out}");
     let (code, out, _) = run(d, &["state", "show", "db"], &[]);
     assert_eq!(code, 0);
-    assert!(out.contains("[secret]") && !out.contains("pw-plaintext"), "{out}");
+    assert!(
+        out.contains("[secret]") && !out.contains("pw-plaintext"),
+        "{out}"
+    );
     let (_, out, _) = run(d, &["state", "show", "db", "--show-secrets"], &[]);
     assert!(out.contains("pw-plaintext"), "{out}");
 
@@ -126,8 +170,14 @@ fn json_events_failures_and_targets() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect();
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-    assert!(kinds.contains(&"plan") && kinds.contains(&"step_failed"), "{kinds:?}");
-    let skipped = events.iter().find(|e| e["event"] == "step_skipped").unwrap();
+    assert!(
+        kinds.contains(&"plan") && kinds.contains(&"step_failed"),
+        "{kinds:?}"
+    );
+    let skipped = events
+        .iter()
+        .find(|e| e["event"] == "step_skipped")
+        .unwrap();
     assert_eq!(skipped["urn"], "urn:strata:dev::test:mock::app");
     let summary = events.iter().find(|e| e["event"] == "summary").unwrap();
     assert_eq!(summary["failed"].as_array().unwrap().len(), 1);
@@ -149,11 +199,19 @@ fn a_held_lock_fails_naming_the_holder_until_unlocked() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let be = strata_core::FileBackend::new(d.join("state"));
     let held = rt
-        .block_on(strata_core::Backend::lock(&be, "dev", "up", std::time::Duration::ZERO))
+        .block_on(strata_core::Backend::lock(
+            &be,
+            "dev",
+            "up",
+            std::time::Duration::ZERO,
+        ))
         .unwrap();
     let (code, _, err) = run(d, &["up", "--yes"], &[]);
     assert_eq!(code, 1);
-    assert!(err.contains(&held.id) && err.contains("state unlock"), "{err}");
+    assert!(
+        err.contains(&held.id) && err.contains("state unlock"),
+        "{err}"
+    );
     let (code, _, err) = run(d, &["up", "--yes", "--lock-timeout", "1s"], &[]);
     assert_eq!(code, 1, "{err}");
     let (code, out, err) = run(d, &["state", "unlock", &held.id], &[]);

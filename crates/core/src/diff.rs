@@ -30,7 +30,11 @@ impl PropertyChange {
     /// `(known after apply)`.
     pub fn render(&self) -> String {
         let show = |v: &Option<Value>| v.as_ref().map_or("(none)".to_owned(), display_value);
-        let mark = if self.replaces { " (forces replacement)" } else { "" };
+        let mark = if self.replaces {
+            " (forces replacement)"
+        } else {
+            ""
+        };
         format!(
             "{}: {} → {}{}",
             self.path,
@@ -108,7 +112,11 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Prop
             };
             if changed {
                 out.push(PropertyChange {
-                    path: if path.is_empty() { "(args)".to_owned() } else { path.to_owned() },
+                    path: if path.is_empty() {
+                        "(args)".to_owned()
+                    } else {
+                        path.to_owned()
+                    },
                     old: a.cloned(),
                     new: b.cloned(),
                     replaces: false,
@@ -163,7 +171,10 @@ mod tests {
         let new = json!({"cidr": "10.1.0.0/16", "tags": {"env": "prod"}, "dns": true});
         let d = diff_values(&old, &new, &["cidr"]);
         let paths: Vec<_> = d.iter().map(|c| (c.path.as_str(), c.replaces)).collect();
-        assert_eq!(paths, vec![("cidr", true), ("tags.env", false), ("tags.x", false)]);
+        assert_eq!(
+            paths,
+            vec![("cidr", true), ("tags.env", false), ("tags.x", false)]
+        );
         assert!(d[0].render().contains("forces replacement"));
     }
 

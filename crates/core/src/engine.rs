@@ -194,7 +194,12 @@ impl Engine {
     /// Previews `up`: no lock, no mutating call.
     pub async fn preview(&self, stack: &SealedStack, targets: &[Urn]) -> Result<Plan, EngineError> {
         let state = self.load_state(stack.name()).await?;
-        Ok(plan(stack, &state, &self.registry_for(Some(stack)), targets)?)
+        Ok(plan(
+            stack,
+            &state,
+            &self.registry_for(Some(stack)),
+            targets,
+        )?)
     }
 
     async fn locked<T, F, Fut>(&self, stack: &str, op: &str, f: F) -> Result<T, EngineError>
@@ -237,7 +242,11 @@ impl Engine {
     }
 
     /// Reads every resource, reports drift property by property and updates state.
-    pub async fn refresh(&self, stack: &str, opts: &RunOptions) -> Result<RefreshReport, EngineError> {
+    pub async fn refresh(
+        &self,
+        stack: &str,
+        opts: &RunOptions,
+    ) -> Result<RefreshReport, EngineError> {
         self.locked(stack, "refresh", || async {
             let state = self.load_state(stack).await?;
             let registry = self.registry.clone();
@@ -266,7 +275,9 @@ impl Engine {
         self.locked(stack, "import", || async {
             let mut state = self.load_state(stack).await?;
             if state.resources.contains_key(&urn) {
-                return Err(fail("a resource with this URN is already in state".to_owned()));
+                return Err(fail(
+                    "a resource with this URN is already in state".to_owned(),
+                ));
             }
             let cx = Cx {
                 context: &self.context,
@@ -325,7 +336,11 @@ impl Engine {
                         template: t.clone(),
                         inputs: o.clone(),
                         options: n.options.clone(),
-                        deps: stack.deps(i).iter().map(|&j| stack.nodes()[j].urn.clone()).collect(),
+                        deps: stack
+                            .deps(i)
+                            .iter()
+                            .map(|&j| stack.nodes()[j].urn.clone())
+                            .collect(),
                     }
                 })
                 .collect(),
@@ -356,7 +371,9 @@ impl Engine {
                     }
                     JobKind::Apply(i) => {
                         let (run, shared) = (run.clone(), shared.clone());
-                        Exec::Spawn(Box::pin(async move { run.apply_node(&shared.nodes[i]).await }))
+                        Exec::Spawn(Box::pin(
+                            async move { run.apply_node(&shared.nodes[i]).await },
+                        ))
                     }
                     JobKind::DeleteOld(i) => {
                         let urn = shared.nodes[i].urn.clone();
@@ -424,7 +441,9 @@ impl Engine {
                     if let Some(r) = state.resources.get(u) {
                         selected.push(r);
                     } else {
-                        return Err(PlanErrors(vec![PlanError::UnknownTarget(u.to_string())]).into());
+                        return Err(
+                            PlanErrors(vec![PlanError::UnknownTarget(u.to_string())]).into()
+                        );
                     }
                     todo.extend(dependents.get(u).into_iter().flatten().copied());
                 }
@@ -546,7 +565,8 @@ impl Engine {
         registry: &Registry,
         opts: &RunOptions,
     ) -> Result<(State, RefreshReport), EngineError> {
-        let resources: Arc<Vec<ResourceState>> = Arc::new(state.resources.values().cloned().collect());
+        let resources: Arc<Vec<ResourceState>> =
+            Arc::new(state.resources.values().cloned().collect());
         let jobs: Vec<Job> = resources
             .iter()
             .enumerate()
@@ -558,7 +578,10 @@ impl Engine {
                 cost: 1,
             })
             .collect();
-        let graph = ApplyGraph { jobs, edges: Vec::new() };
+        let graph = ApplyGraph {
+            jobs,
+            edges: Vec::new(),
+        };
         let run = Arc::new(Run::new(self, state, registry.clone()));
         let drift = Arc::new(Mutex::new(BTreeMap::new()));
         let mut summary = Summary {
@@ -652,8 +675,7 @@ impl ApplyGraph {
             let meta_changed = state.resources.get(&node.urn).is_some_and(|r| {
                 r.options != node.options.stored()
                     || r.dependencies.len() != stack.deps(i).len()
-                    || r
-                        .dependencies
+                    || r.dependencies
                         .iter()
                         .zip(stack.deps(i))
                         .any(|(u, &j)| *u != stack.nodes()[j].urn)
@@ -668,7 +690,11 @@ impl ApplyGraph {
         for (i, node) in stack.nodes().iter().enumerate() {
             let Some(op) = plan.ops[i] else { continue };
             apply_job[i] = jobs.len();
-            let cost = if may_change[i] { node.estimate.as_millis() as u64 } else { 0 };
+            let cost = if may_change[i] {
+                node.estimate.as_millis() as u64
+            } else {
+                0
+            };
             jobs.push(Job {
                 kind: JobKind::Apply(i),
                 urn: node.urn.clone(),
@@ -742,7 +768,9 @@ impl ApplyGraph {
                 .map(|i| apply_job[i])
                 .filter(|&j| j != usize::MAX);
             for dep in &r.dependencies {
-                let Some(&dep_job) = old_of.get(dep) else { continue };
+                let Some(&dep_job) = old_of.get(dep) else {
+                    continue;
+                };
                 if let Some(j) = own_delete {
                     if j != dep_job {
                         edges.push((j, dep_job));
@@ -797,33 +825,34 @@ async fn drive<F>(
     let jobs = graph.jobs;
     let mut set: JoinSet<(usize, Result<Op, String>)> = JoinSet::new();
     let mut stopped = false;
-    let record = |summary: &mut Summary, queue: &mut DependencyQueue, i: usize, r: Result<Op, String>| {
-        let job = &jobs[i];
-        match r {
-            Ok(op) => {
-                queue.finish(i);
-                if op == Op::Same {
-                    if matches!(job.kind, JobKind::Apply(_)) {
-                        summary.unchanged += 1;
+    let record =
+        |summary: &mut Summary, queue: &mut DependencyQueue, i: usize, r: Result<Op, String>| {
+            let job = &jobs[i];
+            match r {
+                Ok(op) => {
+                    queue.finish(i);
+                    if op == Op::Same {
+                        if matches!(job.kind, JobKind::Apply(_)) {
+                            summary.unchanged += 1;
+                        }
+                    } else {
+                        summary.succeeded.push((job.urn.clone(), op));
                     }
-                } else {
-                    summary.succeeded.push((job.urn.clone(), op));
+                }
+                Err(e) => {
+                    engine.events.emit(Event::StepFailed {
+                        urn: job.urn.clone(),
+                        op: job.op,
+                        error: e.clone(),
+                    });
+                    summary.failed.push((job.urn.clone(), job.op, e));
+                    for s in queue.fail(i) {
+                        let reason = format!("dependency {} failed", job.urn);
+                        skip(engine, summary, &jobs[s], reason);
+                    }
                 }
             }
-            Err(e) => {
-                engine.events.emit(Event::StepFailed {
-                    urn: job.urn.clone(),
-                    op: job.op,
-                    error: e.clone(),
-                });
-                summary.failed.push((job.urn.clone(), job.op, e));
-                for s in queue.fail(i) {
-                    let reason = format!("dependency {} failed", job.urn);
-                    skip(engine, summary, &jobs[s], reason);
-                }
-            }
-        }
-    };
+        };
     loop {
         if !stopped && (opts.cancel.is_cancelled() || run.failed_checkpoint()) {
             stopped = true;
@@ -1073,7 +1102,13 @@ impl Run {
             .ok_or_else(|| format!("no provider is registered for type {type_name}"))
     }
 
-    fn begin(&self, kind: PendingKind, urn: &Urn, type_name: &str, resource: Option<ResourceState>) -> String {
+    fn begin(
+        &self,
+        kind: PendingKind,
+        urn: &Urn,
+        type_name: &str,
+        resource: Option<ResourceState>,
+    ) -> String {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let op = PendingOperation {
             kind,
@@ -1134,7 +1169,13 @@ impl Run {
             self.emit_finish(&node.urn, Op::Create, t);
             return Ok(Op::Create);
         };
-        let (op, _, args) = classify(&old, &resolved, node.type_name, &node.options, &self.registry);
+        let (op, _, args) = classify(
+            &old,
+            &resolved,
+            node.type_name,
+            &node.options,
+            &self.registry,
+        );
         match op {
             Op::Same => {
                 if old.dependencies != node.deps || old.options != stored_options {
@@ -1150,7 +1191,9 @@ impl Run {
                     urn: &node.urn,
                     token: &token,
                 };
-                let result = ty.update(&cx, &old.id, &old.args, &args, &old.outputs).await;
+                let result = ty
+                    .update(&cx, &old.id, &old.args, &args, &old.outputs)
+                    .await;
                 match result {
                     Ok(outputs) => {
                         self.put(make(old.id, args, outputs), Some(&token));
@@ -1247,7 +1290,10 @@ impl Run {
             .find(|p| p.kind == PendingKind::Delete && &p.urn == urn)
             .and_then(|p| p.resource.clone());
         match owed {
-            Some(r) => self.delete_resource(&r, false, true).await.map(|_| Op::Same),
+            Some(r) => self
+                .delete_resource(&r, false, true)
+                .await
+                .map(|_| Op::Same),
             None => Ok(Op::Same),
         }
     }
@@ -1269,7 +1315,12 @@ impl Run {
 
     /// Deletes `r` (or only drops it from state with `retain`). `owed`: it is the old half
     /// of a replace, recorded as a pending delete rather than as a resource.
-    async fn delete_resource(&self, r: &ResourceState, retain: bool, owed: bool) -> Result<Op, String> {
+    async fn delete_resource(
+        &self,
+        r: &ResourceState,
+        retain: bool,
+        owed: bool,
+    ) -> Result<Op, String> {
         let t = self.emit_start(&r.urn, Op::Delete);
         if !retain {
             let ty = self.ty(&r.type_name)?;
@@ -1290,7 +1341,9 @@ impl Run {
                 self.with_state(None, |st| {
                     st.pending.retain(|p| {
                         !(p.kind == PendingKind::Delete
-                            && p.resource.as_ref().is_some_and(|o| o.id == r.id && o.urn == r.urn))
+                            && p.resource
+                                .as_ref()
+                                .is_some_and(|o| o.id == r.id && o.urn == r.urn))
                     });
                     ((), true)
                 });

@@ -53,7 +53,10 @@ impl Summary {
 
     /// How many steps changed something.
     pub fn changed(&self) -> usize {
-        self.succeeded.iter().filter(|(_, op)| *op != Op::Same).count()
+        self.succeeded
+            .iter()
+            .filter(|(_, op)| *op != Op::Same)
+            .count()
     }
 
     /// One line: `up: 3 created, 1 updated, … in 1.2s`.

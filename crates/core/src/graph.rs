@@ -40,7 +40,10 @@ fn short_type(t: &str) -> &str {
 pub fn to_dot(stack: &SealedStack, group: &dyn Fn(&Node) -> String) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "digraph \"{}\" {{", stack.name());
-    let _ = writeln!(s, "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];");
+    let _ = writeln!(
+        s,
+        "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];"
+    );
     for (k, (g, members)) in groups(stack, group).iter().enumerate() {
         let _ = writeln!(s, "  subgraph cluster_{k} {{\n    label=\"{g}\";");
         for &i in members {
@@ -70,7 +73,12 @@ pub fn to_mermaid(stack: &SealedStack, group: &dyn Fn(&Node) -> String) -> Strin
         let _ = writeln!(s, "  subgraph g{k}[\"{g}\"]");
         for &i in members {
             let n = &stack.nodes()[i];
-            let _ = writeln!(s, "    n{i}[\"{}<br/>({})\"]", n.name(), short_type(n.type_name));
+            let _ = writeln!(
+                s,
+                "    n{i}[\"{}<br/>({})\"]",
+                n.name(),
+                short_type(n.type_name)
+            );
         }
         let _ = writeln!(s, "  end");
     }
@@ -92,7 +100,12 @@ pub fn to_svg(stack: &SealedStack, group: &dyn Fn(&Node) -> String) -> String {
     let n = stack.nodes().len();
     let mut depth = vec![0usize; n];
     for &i in stack.order() {
-        depth[i] = stack.deps(i).iter().map(|&d| depth[d] + 1).max().unwrap_or(0);
+        depth[i] = stack
+            .deps(i)
+            .iter()
+            .map(|&d| depth[d] + 1)
+            .max()
+            .unwrap_or(0);
     }
     let max_depth = depth.iter().copied().max().unwrap_or(0);
     let width = 40.0 + (max_depth as f64 + 1.0) * (W + GX);
@@ -115,7 +128,9 @@ pub fn to_svg(stack: &SealedStack, group: &dyn Fn(&Node) -> String) -> String {
         y += band_h + 16.0;
     }
     let height = y + 10.0;
-    let palette = ["#e8f1fb", "#eaf7ea", "#fdf3e3", "#f5ebfa", "#fbe9ea", "#eef0f2"];
+    let palette = [
+        "#e8f1fb", "#eaf7ea", "#fdf3e3", "#f5ebfa", "#fbe9ea", "#eef0f2",
+    ];
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -174,7 +189,10 @@ mod tests {
         s.add("b", Mock::new().prop("x", a.id()));
         let st = s.seal().unwrap();
         let dot = to_dot(&st, &service_group);
-        assert!(dot.contains("n0 -> n1;") && dot.contains("label=\"mock\""), "{dot}");
+        assert!(
+            dot.contains("n0 -> n1;") && dot.contains("label=\"mock\""),
+            "{dot}"
+        );
         let mm = to_mermaid(&st, &service_group);
         assert!(mm.contains("n0 --> n1"), "{mm}");
         let svg = to_svg(&st, &service_group);

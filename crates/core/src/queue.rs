@@ -68,7 +68,11 @@ impl DependencyQueue {
         }
         let mut priority = cost.to_vec();
         for &i in topo.iter().rev() {
-            let tail = dependents[i].iter().map(|&d| priority[d]).max().unwrap_or(0);
+            let tail = dependents[i]
+                .iter()
+                .map(|&d| priority[d])
+                .max()
+                .unwrap_or(0);
             priority[i] = cost[i].saturating_add(tail);
         }
         let mut q = DependencyQueue {

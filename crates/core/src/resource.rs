@@ -213,7 +213,10 @@ pub trait Resource: Send + Sync + Sized + 'static {
     }
 
     /// Creates the resource and waits until it is usable.
-    async fn create(cx: &Cx<'_>, args: &Self::Args) -> Result<Created<Self::Outputs>, ProviderError>;
+    async fn create(
+        cx: &Cx<'_>,
+        args: &Self::Args,
+    ) -> Result<Created<Self::Outputs>, ProviderError>;
 
     /// Reads the live resource, or `None` if it is gone. `args` are the args in state, when
     /// there are any (not during import).

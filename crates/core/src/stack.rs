@@ -27,7 +27,9 @@ pub enum DeclarationError {
         second: Urn,
     },
     /// A logical name is empty or contains `::`.
-    #[error("resource {urn}: invalid name {name:?} (it must be non-empty and must not contain \"::\")")]
+    #[error(
+        "resource {urn}: invalid name {name:?} (it must be non-empty and must not contain \"::\")"
+    )]
     InvalidName {
         /// The URN.
         urn: Urn,
@@ -45,7 +47,9 @@ pub enum DeclarationError {
         message: String,
     },
     /// A field or `depends_on` refers to a resource this stack does not declare.
-    #[error("resource {urn}: field `{field}` refers to {target}, which this stack does not declare")]
+    #[error(
+        "resource {urn}: field `{field}` refers to {target}, which this stack does not declare"
+    )]
     UnknownReference {
         /// The resource.
         urn: Urn,
@@ -171,7 +175,11 @@ impl Stack {
 
     /// Declares a resource with default options. Errors are collected and reported by
     /// [`Stack::seal`]; the handle is usable either way.
-    pub fn add<A: ResourceArgs>(&mut self, name: impl Into<String>, args: A) -> Handle<A::Resource> {
+    pub fn add<A: ResourceArgs>(
+        &mut self,
+        name: impl Into<String>,
+        args: A,
+    ) -> Handle<A::Resource> {
         self.add_with(name, args, ResourceOptions::default())
     }
 

@@ -73,7 +73,9 @@ impl ErasedOutput {
 
 impl fmt::Debug for ErasedOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Output").field("sources", &self.sources).finish()
+        f.debug_struct("Output")
+            .field("sources", &self.sources)
+            .finish()
     }
 }
 

@@ -1,5 +1,7 @@
 //! The engine against its own in-memory cloud.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +49,10 @@ async fn up_creates_in_order_and_a_second_up_changes_nothing() {
     let preview = e.preview(&stack, &[]).await.unwrap();
     assert_eq!(preview.count(Op::Create), 3);
     let rendered = preview.render();
-    assert!(rendered.contains("vpc: (none) → (known after apply)"), "{rendered}");
+    assert!(
+        rendered.contains("vpc: (none) → (known after apply)"),
+        "{rendered}"
+    );
     assert!(cloud.resources().is_empty(), "preview made a call");
 
     let summary = e.up(&stack, &RunOptions::default()).await.unwrap();
@@ -82,14 +87,24 @@ async fn up_creates_in_order_and_a_second_up_changes_nothing() {
 async fn update_in_place_and_replace_create_before_delete() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
     let e = engine(&cloud, &be);
-    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
-    let id_a = cloud.resources().iter().find(|r| r.name == "a").unwrap().id.clone();
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap();
+    let id_a = cloud
+        .resources()
+        .iter()
+        .find(|r| r.name == "a")
+        .unwrap()
+        .id
+        .clone();
 
     let plan = e.preview(&seal(|s| abc(s, "2")), &[]).await.unwrap();
     let step = plan.steps.iter().find(|s| s.urn.name() == "a").unwrap();
     assert_eq!(step.op, Op::Update);
     assert_eq!(step.changes[0].render(), "props.v: \"1\" → \"2\"");
-    e.up(&seal(|s| abc(s, "2")), &RunOptions::default()).await.unwrap();
+    e.up(&seal(|s| abc(s, "2")), &RunOptions::default())
+        .await
+        .unwrap();
     let a = cloud.get(&id_a).unwrap();
     assert_eq!(a.props["v"], "2", "updated in place, same id");
 
@@ -102,10 +117,18 @@ async fn update_in_place_and_replace_create_before_delete() {
         s.export("a_id", a.id());
     };
     let plan = e.preview(&seal(keyed), &[]).await.unwrap();
-    let ops: Vec<_> = plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect();
+    let ops: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.urn.name().to_owned(), s.op))
+        .collect();
     assert_eq!(
         ops,
-        vec![("a".into(), Op::Replace), ("b".into(), Op::Update), ("c".into(), Op::Same)]
+        vec![
+            ("a".into(), Op::Replace),
+            ("b".into(), Op::Update),
+            ("c".into(), Op::Same)
+        ]
     );
     let sum = e.up(&seal(keyed), &RunOptions::default()).await.unwrap();
     assert!(sum.is_success(), "{sum:?}");
@@ -113,11 +136,22 @@ async fn update_in_place_and_replace_create_before_delete() {
     let create_a = pos(&log, Call::Create, "a");
     let update_b = pos(&log, Call::Update, "b");
     let delete_a = pos(&log, Call::Delete, "a");
-    assert!(create_a.1 < update_b.0 && update_b.1 < delete_a.0, "{log:#?}");
+    assert!(
+        create_a.1 < update_b.0 && update_b.1 < delete_a.0,
+        "{log:#?}"
+    );
     assert!(cloud.get(&id_a).is_none(), "old a deleted");
-    let new_a = cloud.resources().into_iter().find(|r| r.name == "a").unwrap();
+    let new_a = cloud
+        .resources()
+        .into_iter()
+        .find(|r| r.name == "a")
+        .unwrap();
     assert_ne!(new_a.id, id_a);
-    let b = cloud.resources().into_iter().find(|r| r.name == "b").unwrap();
+    let b = cloud
+        .resources()
+        .into_iter()
+        .find(|r| r.name == "b")
+        .unwrap();
     assert_eq!(b.props["vpc"], new_a.id);
     assert!(e.load_state("dev").await.unwrap().pending.is_empty());
 }
@@ -158,8 +192,14 @@ async fn protect_refuses_delete_and_replace_at_plan_time() {
     cloud.reset_log();
     let err = e.up(&decl("2"), &RunOptions::default()).await.unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("db") && msg.contains("protected") && msg.contains("key"), "{msg}");
-    let err = e.up(&seal(|_| {}), &RunOptions::default()).await.unwrap_err();
+    assert!(
+        msg.contains("db") && msg.contains("protected") && msg.contains("key"),
+        "{msg}"
+    );
+    let err = e
+        .up(&seal(|_| {}), &RunOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("protected"), "{err}");
     let err = e.destroy("dev", &RunOptions::default()).await.unwrap_err();
     assert!(err.to_string().contains("protected"), "{err}");
@@ -175,7 +215,11 @@ async fn retain_on_delete_only_drops_from_state() {
     let e = engine(&cloud, &be);
     e.up(
         &seal(|s| {
-            s.add_with("logs", Mock::new(), ResourceOptions::new().retain_on_delete());
+            s.add_with(
+                "logs",
+                Mock::new(),
+                ResourceOptions::new().retain_on_delete(),
+            );
         }),
         &RunOptions::default(),
     )
@@ -207,7 +251,11 @@ async fn ignore_changes_and_replace_on_changes() {
     assert!(!e.preview(&decl("2", "1"), &[]).await.unwrap().has_changes());
     let plan = e.preview(&decl("2", "2"), &[]).await.unwrap();
     assert_eq!(plan.steps[0].op, Op::Replace);
-    assert_eq!(plan.steps[0].changes.len(), 1, "the ignored change is not shown");
+    assert_eq!(
+        plan.steps[0].changes.len(),
+        1,
+        "the ignored change is not shown"
+    );
     e.up(&decl("2", "2"), &RunOptions::default()).await.unwrap();
     let x = cloud.resources().pop().unwrap();
     assert_eq!((x.props["v"].as_str(), x.props["w"].as_str()), ("1", "2"));
@@ -218,7 +266,11 @@ async fn depends_on_orders_without_data_and_may_refer_forward() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
     let e = engine(&cloud, &be);
     let stack = seal(|s| {
-        s.add_with("first", Mock::new(), ResourceOptions::new().depends_on("second"));
+        s.add_with(
+            "first",
+            Mock::new(),
+            ResourceOptions::new().depends_on("second"),
+        );
         s.add("second", Mock::new().duration(Duration::from_millis(5)));
     });
     e.up(&stack, &RunOptions::default()).await.unwrap();
@@ -240,14 +292,27 @@ fn declaration_errors_are_collected_and_name_resource_and_field() {
     s.add("refs", Mock::new().prop("vpc", foreign.id()));
     s.add_with("p", Mock::new(), ResourceOptions::new().depends_on("q"));
     s.add_with("q", Mock::new(), ResourceOptions::new().depends_on("p"));
-    s.add_with("r", Mock::new(), ResourceOptions::new().depends_on("missing"));
+    s.add_with(
+        "r",
+        Mock::new(),
+        ResourceOptions::new().depends_on("missing"),
+    );
     let errs = s.seal().unwrap_err();
     let msg = errs.to_string();
     assert_eq!(errs.0.len(), 5, "{msg}");
     assert!(msg.contains("duplicate resource name \"a\""), "{msg}");
-    assert!(msg.contains("urn:strata:dev::test:mock::long: field `props.v`"), "{msg}");
-    assert!(msg.contains("refs: field `props.vpc` refers to urn:strata:other"), "{msg}");
-    assert!(msg.contains("field `depends_on` refers to \"missing\""), "{msg}");
+    assert!(
+        msg.contains("urn:strata:dev::test:mock::long: field `props.v`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("refs: field `props.vpc` refers to urn:strata:other"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("field `depends_on` refers to \"missing\""),
+        "{msg}"
+    );
     assert!(
         msg.contains("cycle: urn:strata:dev::test:mock::p → urn:strata:dev::test:mock::q"),
         "{msg}"
@@ -271,14 +336,21 @@ async fn target_applies_only_the_targets_and_their_dependencies() {
         targets: vec![Urn::new("dev", "test:mock", "nope")],
         ..Default::default()
     };
-    assert!(e.up(&stack, &bad).await.unwrap_err().to_string().contains("--target"));
+    assert!(e
+        .up(&stack, &bad)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("--target"));
 }
 
 #[tokio::test]
 async fn destroy_runs_in_reverse_order_and_empties_everything() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
     let e = engine(&cloud, &be);
-    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap();
     cloud.reset_log();
     let sum = e.destroy("dev", &RunOptions::default()).await.unwrap();
     assert_eq!(sum.succeeded.len(), 3);
@@ -297,7 +369,10 @@ async fn a_failure_skips_only_its_dependents_and_the_next_up_finishes() {
     let decl = || {
         seal(|s| {
             abc(s, "1");
-            s.add("independent", Mock::new().duration(Duration::from_millis(20)));
+            s.add(
+                "independent",
+                Mock::new().duration(Duration::from_millis(20)),
+            );
         })
     };
     cloud.fail_on("b", Call::Create);
@@ -314,9 +389,16 @@ async fn a_failure_skips_only_its_dependents_and_the_next_up_finishes() {
     assert_eq!(names, vec!["a", "independent"]);
     let mut kinds = Vec::new();
     while let Ok(ev) = events.try_recv() {
-        kinds.push(serde_json::to_value(&ev).unwrap()["event"].as_str().unwrap().to_owned());
+        kinds.push(
+            serde_json::to_value(&ev).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    assert!(kinds.contains(&"step_failed".to_owned()) && kinds.contains(&"step_skipped".to_owned()));
+    assert!(
+        kinds.contains(&"step_failed".to_owned()) && kinds.contains(&"step_skipped".to_owned())
+    );
     assert_eq!(kinds.last().map(String::as_str), Some("summary"));
 
     cloud.clear_failures();
@@ -340,19 +422,34 @@ async fn refresh_reports_drift_property_by_property_and_updates_state() {
 
     let report = e.refresh("dev", &RunOptions::default()).await.unwrap();
     assert_eq!(report.drift.len(), 2);
-    let a_drift = report.drift[&Urn::new("dev", "test:mock", "a")].as_ref().unwrap();
+    let a_drift = report.drift[&Urn::new("dev", "test:mock", "a")]
+        .as_ref()
+        .unwrap();
     assert_eq!(a_drift.len(), 1);
     assert_eq!(a_drift[0].render(), "props.v: \"1\" → \"edited\"");
     assert!(report.drift[&Urn::new("dev", "test:mock", "c")].is_none());
 
     let plan = e.preview(&stack, &[]).await.unwrap();
-    let ops: Vec<_> = plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect();
+    let ops: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.urn.name().to_owned(), s.op))
+        .collect();
     assert_eq!(
         ops,
-        vec![("a".into(), Op::Update), ("b".into(), Op::Same), ("c".into(), Op::Create)]
+        vec![
+            ("a".into(), Op::Update),
+            ("b".into(), Op::Same),
+            ("c".into(), Op::Create)
+        ]
     );
     e.up(&stack, &RunOptions::default()).await.unwrap();
-    assert!(e.refresh("dev", &RunOptions::default()).await.unwrap().drift.is_empty());
+    assert!(e
+        .refresh("dev", &RunOptions::default())
+        .await
+        .unwrap()
+        .drift
+        .is_empty());
 }
 
 #[tokio::test]
@@ -362,7 +459,9 @@ async fn import_adopts_an_existing_resource() {
     // Something made outside this stack.
     let mut outside = Stack::new("outside");
     outside.add("legacy", Mock::new().prop("v", "old"));
-    e.up(&outside.seal().unwrap(), &RunOptions::default()).await.unwrap();
+    e.up(&outside.seal().unwrap(), &RunOptions::default())
+        .await
+        .unwrap();
     let id = cloud.resources()[0].id.clone();
 
     let r = e.import("dev", "test:mock", "legacy", &id).await.unwrap();
@@ -371,10 +470,20 @@ async fn import_adopts_an_existing_resource() {
         s.add("legacy", Mock::new().prop("v", "old"));
     });
     assert!(!e.preview(&stack, &[]).await.unwrap().has_changes());
-    let err = e.import("dev", "test:mock", "legacy", &id).await.unwrap_err();
+    let err = e
+        .import("dev", "test:mock", "legacy", &id)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("already in state"));
-    let err = e.import("dev", "test:mock", "ghost", "mock-999").await.unwrap_err();
-    assert!(err.to_string().contains("no test:mock with id \"mock-999\""), "{err}");
+    let err = e
+        .import("dev", "test:mock", "ghost", "mock-999")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no test:mock with id \"mock-999\""),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -383,7 +492,10 @@ async fn cancel_starts_nothing_new_and_saves_what_finished() {
     let e = engine(&cloud, &be).parallel(1);
     let stack = seal(|s| {
         for i in 0..5 {
-            s.add(format!("r{i}"), Mock::new().duration(Duration::from_secs(1)));
+            s.add(
+                format!("r{i}"),
+                Mock::new().duration(Duration::from_secs(1)),
+            );
         }
     });
     let opts = RunOptions::default();
@@ -403,7 +515,10 @@ async fn cancel_starts_nothing_new_and_saves_what_finished() {
     assert_eq!(sum.skipped.len(), 4);
     assert_eq!(cloud.resources().len(), 1);
     assert_eq!(e.load_state("dev").await.unwrap().resources.len(), 1);
-    assert!(be.current_lock("dev").await.unwrap().is_none(), "lock released");
+    assert!(
+        be.current_lock("dev").await.unwrap().is_none(),
+        "lock released"
+    );
 }
 
 #[tokio::test]
@@ -416,11 +531,15 @@ async fn secrets_never_appear_in_plans_or_events() {
         })
     };
     let mut events = e.subscribe();
-    e.up(&decl("hunter2-first"), &RunOptions::default()).await.unwrap();
+    e.up(&decl("hunter2-first"), &RunOptions::default())
+        .await
+        .unwrap();
     let plan = e.preview(&decl("hunter2-second"), &[]).await.unwrap();
     let text = plan.render();
     assert!(text.contains("secret: [secret] → [secret]"), "{text}");
-    e.up(&decl("hunter2-second"), &RunOptions::default()).await.unwrap();
+    e.up(&decl("hunter2-second"), &RunOptions::default())
+        .await
+        .unwrap();
     cloud.tamper(&cloud.resources()[0].id, "x", "y");
     e.refresh("dev", &RunOptions::default()).await.unwrap();
     let mut all = text;
@@ -429,7 +548,10 @@ async fn secrets_never_appear_in_plans_or_events() {
         all.push_str(&serde_json::to_string(&ev).unwrap());
     }
     assert!(!all.contains("hunter2"), "{all}");
-    assert_eq!(cloud.resources()[0].secret.as_deref(), Some("hunter2-second"));
+    assert_eq!(
+        cloud.resources()[0].secret.as_deref(),
+        Some("hunter2-second")
+    );
 }
 
 #[tokio::test]
@@ -437,7 +559,10 @@ async fn a_held_lock_fails_fast_naming_the_holder() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
     let e = engine(&cloud, &be);
     let held = be.lock("dev", "up", Duration::ZERO).await.unwrap();
-    let err = e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap_err();
+    let err = e
+        .up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(&held.id) && msg.contains(&held.host), "{msg}");
     assert!(cloud.resources().is_empty());
@@ -450,7 +575,9 @@ async fn file_backend_checkpoints_survive_and_refuse_tampering() {
     let e = Engine::new(Arc::new(FileBackend::new(dir.path())))
         .with_context(Context::new().with(cloud.clone()))
         .with_registry(&registry());
-    e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap();
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap();
     let path = dir.path().join("dev.json");
     let bytes = std::fs::read(&path).unwrap();
     let st = State::from_bytes(&bytes, "x").unwrap();
@@ -458,9 +585,14 @@ async fn file_backend_checkpoints_survive_and_refuse_tampering() {
     assert!(st.serial >= 1);
     assert_eq!(st.to_bytes().unwrap(), bytes, "byte-stable round trip");
     // A tampered file is refused and left as it is.
-    let tampered = String::from_utf8(bytes).unwrap().replacen("mock-1", "mock-9", 1);
+    let tampered = String::from_utf8(bytes)
+        .unwrap()
+        .replacen("mock-1", "mock-9", 1);
     std::fs::write(&path, &tampered).unwrap();
-    let err = e.up(&seal(|s| abc(s, "1")), &RunOptions::default()).await.unwrap_err();
+    let err = e
+        .up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("checksum"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), tampered);
 }

@@ -1,5 +1,7 @@
 //! Property tests of the engine's invariants over random DAGs, against the in-memory cloud.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 

@@ -103,7 +103,11 @@ impl Backend for FileBackend {
 
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
         let path = self.state_path(stack);
-        let known = self.lineages.lock().ok().and_then(|l| l.get(stack).cloned());
+        let known = self
+            .lineages
+            .lock()
+            .ok()
+            .and_then(|l| l.get(stack).cloned());
         let stored = match known {
             Some(l) => Some(l),
             // First write from this process: check what is there, and refuse to replace
@@ -218,14 +222,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = FileBackend::new(dir.path());
         let a = State::new("dev");
-        b.save("dev", &a.lineage, a.to_bytes().unwrap()).await.unwrap();
+        b.save("dev", &a.lineage, a.to_bytes().unwrap())
+            .await
+            .unwrap();
         let before = std::fs::read(b.state_path("dev")).unwrap();
         let other = State::new("dev");
-        let err = b.save("dev", &other.lineage, other.to_bytes().unwrap()).await.unwrap_err();
+        let err = b
+            .save("dev", &other.lineage, other.to_bytes().unwrap())
+            .await
+            .unwrap_err();
         assert!(matches!(err, StateError::LineageMismatch { .. }), "{err}");
         // A fresh process (no remembered lineage) refuses too.
         let b2 = FileBackend::new(dir.path());
-        assert!(b2.save("dev", &other.lineage, other.to_bytes().unwrap()).await.is_err());
+        assert!(b2
+            .save("dev", &other.lineage, other.to_bytes().unwrap())
+            .await
+            .is_err());
         assert_eq!(std::fs::read(b.state_path("dev")).unwrap(), before);
     }
 
@@ -236,7 +248,10 @@ mod tests {
         std::fs::write(b.state_path("dev"), b"{not json").unwrap();
         assert!(b.load("dev").await.is_err());
         let s = State::new("dev");
-        assert!(b.save("dev", &s.lineage, s.to_bytes().unwrap()).await.is_err());
+        assert!(b
+            .save("dev", &s.lineage, s.to_bytes().unwrap())
+            .await
+            .is_err());
         assert_eq!(std::fs::read(b.state_path("dev")).unwrap(), b"{not json");
     }
 
@@ -245,7 +260,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = FileBackend::new(dir.path());
         let held = b.lock("dev", "up", Duration::ZERO).await.unwrap();
-        let err = b.lock("dev", "destroy", Duration::from_millis(300)).await.unwrap_err();
+        let err = b
+            .lock("dev", "destroy", Duration::from_millis(300))
+            .await
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(&held.id) && msg.contains("`up`"), "{msg}");
         assert!(msg.contains("state unlock"), "{msg}");

@@ -372,8 +372,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError>;
     /// Takes the stack's lock for `operation`, polling up to `timeout` while someone else
     /// holds it.
-    async fn lock(&self, stack: &str, operation: &str, timeout: Duration)
-        -> Result<LockInfo, StateError>;
+    async fn lock(
+        &self,
+        stack: &str,
+        operation: &str,
+        timeout: Duration,
+    ) -> Result<LockInfo, StateError>;
     /// Releases the lock if (and only if) its id is `lock_id`. `state unlock` uses this to
     /// force-release another run's lock.
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError>;
@@ -424,16 +428,19 @@ mod tests {
         let s = State::new("dev");
         let bytes = s.to_bytes().unwrap();
         assert_eq!(State::from_bytes(&bytes, "x").unwrap(), s);
-        let newer = String::from_utf8(bytes.clone())
-            .unwrap()
-            .replacen("\"schema_version\":1", "\"schema_version\":9", 1);
+        let newer = String::from_utf8(bytes.clone()).unwrap().replacen(
+            "\"schema_version\":1",
+            "\"schema_version\":9",
+            1,
+        );
         assert!(matches!(
             State::from_bytes(newer.as_bytes(), "x"),
             Err(StateError::NewerSchema { found: 9, .. })
         ));
-        let tampered = String::from_utf8(bytes)
-            .unwrap()
-            .replacen("\"serial\":0", "\"serial\":7", 1);
+        let tampered =
+            String::from_utf8(bytes)
+                .unwrap()
+                .replacen("\"serial\":0", "\"serial\":7", 1);
         let err = State::from_bytes(tampered.as_bytes(), "x").unwrap_err();
         assert!(matches!(err, StateError::ChecksumMismatch { .. }), "{err}");
     }

@@ -345,7 +345,10 @@ crate::outputs!(Mock => MockHandle {
     arn: String,
 });
 
-fn resolved(a: &MockArgs) -> Result<(Option<String>, BTreeMap<String, String>, Option<String>), ProviderError> {
+/// Resolved mock args: key, props, secret.
+type Resolved = (Option<String>, BTreeMap<String, String>, Option<String>);
+
+fn resolved(a: &MockArgs) -> Result<Resolved, ProviderError> {
     let key = a.key.as_ref().map(|k| k.value().cloned()).transpose()?;
     let props = a
         .props
@@ -382,7 +385,10 @@ impl Resource for Mock {
                 errs.push(FieldError::new("props", "property names must not be empty"));
             }
             if v.known().is_some_and(|v| v.len() > 256) {
-                errs.push(FieldError::new(format!("props.{k}"), "longer than 256 characters"));
+                errs.push(FieldError::new(
+                    format!("props.{k}"),
+                    "longer than 256 characters",
+                ));
             }
         }
         errs
@@ -408,7 +414,9 @@ impl Resource for Mock {
                 let id = format!("mock-{}", s.next_id);
                 let r = CloudResource {
                     id: id.clone(),
-                    name: Urn::parse(&urn).map(|u| u.name().to_owned()).unwrap_or_default(),
+                    name: Urn::parse(&urn)
+                        .map(|u| u.name().to_owned())
+                        .unwrap_or_default(),
                     urn,
                     token,
                     key,
@@ -446,7 +454,11 @@ impl Resource for Mock {
             outputs: outputs_of(&r),
             args: MockArgs {
                 key: r.key.map(Input::Value),
-                props: r.props.into_iter().map(|(k, v)| (k, Input::Value(v))).collect(),
+                props: r
+                    .props
+                    .into_iter()
+                    .map(|(k, v)| (k, Input::Value(v)))
+                    .collect(),
                 secret: r.secret.map(|s| Input::Value(Secret::new(s))),
                 duration_ms,
             },
@@ -464,15 +476,20 @@ impl Resource for Mock {
         let (_, props, secret) = resolved(new)?;
         let id = id.to_owned();
         cloud
-            .call(Call::Update, cx.urn.name(), Duration::from_millis(new.duration_ms), move |s| {
-                let r = s
-                    .resources
-                    .get_mut(&id)
-                    .ok_or_else(|| ProviderError::NotFound(id.clone()))?;
-                r.props = props;
-                r.secret = secret;
-                Ok((id.clone(), outputs_of(r)))
-            })
+            .call(
+                Call::Update,
+                cx.urn.name(),
+                Duration::from_millis(new.duration_ms),
+                move |s| {
+                    let r = s
+                        .resources
+                        .get_mut(&id)
+                        .ok_or_else(|| ProviderError::NotFound(id.clone()))?;
+                    r.props = props;
+                    r.secret = secret;
+                    Ok((id.clone(), outputs_of(r)))
+                },
+            )
             .await
     }
 
@@ -485,13 +502,18 @@ impl Resource for Mock {
         let cloud = cx.require::<MemCloud>()?;
         let id = id.to_owned();
         cloud
-            .call(Call::Delete, cx.urn.name(), Duration::from_millis(args.duration_ms), move |s| {
-                // Idempotent: already gone counts as deleted.
-                if let Some(r) = s.resources.remove(&id) {
-                    s.tokens.remove(&r.token);
-                }
-                Ok((id.clone(), ()))
-            })
+            .call(
+                Call::Delete,
+                cx.urn.name(),
+                Duration::from_millis(args.duration_ms),
+                move |s| {
+                    // Idempotent: already gone counts as deleted.
+                    if let Some(r) = s.resources.remove(&id) {
+                        s.tokens.remove(&r.token);
+                    }
+                    Ok((id.clone(), ()))
+                },
+            )
             .await
     }
 }
