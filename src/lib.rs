@@ -59,3 +59,8 @@ pub fn registry() -> strata_core::Registry {
     r.register::<strata_core::testing::Mock>();
     r
 }
+
+/// The README's code compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command: every test of the workspace, property tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
+cargo test --workspace --all-features "$@"
