@@ -716,7 +716,9 @@ impl ApplyGraph {
                 kind: JobKind::DeleteOld(i),
                 urn: node.urn.clone(),
                 op: Op::Delete,
-                may_change: true,
+                // Planned only when the resource is planned to be replaced; otherwise it
+                // runs just in case a dependency's new outputs force a replacement.
+                may_change: plan.ops[i] == Some(Op::Replace),
                 cost: node.estimate.as_millis() as u64 / 2,
             });
             edges.push((apply_job[i], old_job[i]));
@@ -900,7 +902,8 @@ async fn drive<F>(
 }
 
 fn skip(engine: &Engine, summary: &mut Summary, job: &Job, reason: String) {
-    if job.op == Op::Same && !job.may_change {
+    // Jobs that were not going to do anything are not reported as skipped.
+    if !job.may_change && (job.op == Op::Same || matches!(job.kind, JobKind::DeleteOld(_))) {
         return;
     }
     engine.events.emit(Event::StepSkipped {

@@ -596,3 +596,45 @@ async fn file_backend_checkpoints_survive_and_refuse_tampering() {
     assert!(err.to_string().contains("checksum"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), tampered);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_longest_remaining_path_starts_first() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).parallel(1);
+    let stack = seal(|s| {
+        // Declared first, but short: a 5 s leaf.
+        s.add("quick", Mock::new().duration(Duration::from_secs(5)));
+        // A 1 s subnet-like step in front of a 600 s database.
+        let subnet = s.add("subnet", Mock::new().duration(Duration::from_secs(1)));
+        s.add(
+            "db",
+            Mock::new()
+                .prop("subnet", subnet.id())
+                .duration(Duration::from_secs(600)),
+        );
+    });
+    e.up(&stack, &RunOptions::default()).await.unwrap();
+    let order: Vec<String> = cloud.log().into_iter().map(|r| r.name).collect();
+    assert_eq!(order, vec!["subnet", "db", "quick"]);
+}
+
+#[tokio::test]
+async fn a_failed_update_does_not_report_unplanned_deletes_as_skipped() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(&seal(|s| abc(s, "1")), &RunOptions::default())
+        .await
+        .unwrap();
+    cloud.fail_on("a", Call::Update);
+    let sum = e
+        .up(&seal(|s| abc(s, "2")), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(sum.failed.len(), 1);
+    let skipped: Vec<_> = sum
+        .skipped
+        .iter()
+        .map(|(u, op, _)| (u.name(), *op))
+        .collect();
+    assert_eq!(skipped, vec![("b", Op::Same), ("c", Op::Same)]);
+}
