@@ -921,74 +921,133 @@ struct Run {
     context: Context,
     events: EventBus,
     state: Arc<Mutex<Tracked>>,
+    /// (generation of the newest change, stop the writer)
     dirty: watch::Sender<(u64, bool)>,
+    /// The newest generation known durable.
+    written: Arc<watch::Sender<u64>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     write_error: Arc<Mutex<Option<StateError>>>,
-    changed: AtomicBool,
     backend: Arc<dyn Backend>,
 }
 
-/// The state of a run, with each resource's JSON cached: a checkpoint re-serializes only
-/// the resources that changed since the last one and copies the rest, so the lock is held
-/// for a copy, never for a full serialization.
+/// The state of a run, with each resource's JSON cached, and what was last written.
+///
+/// A checkpoint is a journal entry with only what changed since the previous one (the
+/// resources touched, the pending operations, the outputs if they changed), so an apply of
+/// N resources writes O(N) bytes. When the journal has grown past twice the last snapshot
+/// (and for the first checkpoint of a run, or on a backend without a journal) the
+/// checkpoint is a full snapshot instead, made of the cached JSON: unchanged resources are
+/// copied, never re-serialized, and the lock is held only to take the pieces.
 struct Tracked {
     state: State,
     cache: HashMap<Urn, Arc<str>>,
-    stale: Vec<Urn>,
-}
-
-impl Tracked {
-    fn new(state: State) -> Self {
-        Tracked {
-            state,
-            cache: HashMap::new(),
-            stale: Vec::new(),
-        }
-    }
-
-    /// Bumps the serial and takes what a snapshot needs: the small fields, and shared
-    /// pointers to each resource's JSON (re-serializing only the resources that changed).
-    fn take(&mut self) -> Result<Snapshot, StateError> {
-        for u in std::mem::take(&mut self.stale) {
-            match self.state.resources.get(&u) {
-                Some(r) => {
-                    let j = serde_json::to_string(r).map_err(StateError::Encode)?;
-                    self.cache.insert(u, j.into());
-                }
-                None => {
-                    self.cache.remove(&u);
-                }
-            }
-        }
-        self.state.serial += 1;
-        let mut resources = Vec::with_capacity(self.state.resources.len());
-        for (u, r) in &self.state.resources {
-            let j = match self.cache.get(u) {
-                Some(j) => j.clone(),
-                None => {
-                    // First checkpoint of this run: render what was loaded.
-                    let j: Arc<str> = serde_json::to_string(r).map_err(StateError::Encode)?.into();
-                    self.cache.insert(u.clone(), j.clone());
-                    j
-                }
-            };
-            resources.push((u.clone(), j));
-        }
-        Ok(Snapshot {
-            stack: self.state.stack.clone(),
-            lineage: self.state.lineage.clone(),
-            serial: self.state.serial,
-            outputs: self.state.outputs.clone(),
-            pending: self.state.pending.clone(),
-            resources,
-        })
-    }
+    stale: std::collections::BTreeSet<Urn>,
+    journal: bool,
+    snapshot_written: bool,
+    snapshot_bytes: u64,
+    journal_bytes: u64,
+    written_outputs: BTreeMap<String, Value>,
 }
 
 impl std::ops::Deref for Tracked {
     type Target = State;
     fn deref(&self) -> &State {
         &self.state
+    }
+}
+
+enum Write {
+    Snapshot(Snapshot),
+    Entry {
+        stack: String,
+        lineage: String,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Tracked {
+    fn new(state: State, journal: bool) -> Self {
+        Tracked {
+            written_outputs: state.outputs.clone(),
+            state,
+            cache: HashMap::new(),
+            stale: Default::default(),
+            journal,
+            snapshot_written: false,
+            snapshot_bytes: 0,
+            journal_bytes: 0,
+        }
+    }
+
+    fn json(&mut self, u: &Urn) -> Result<Option<Arc<str>>, StateError> {
+        let Some(r) = self.state.resources.get(u) else {
+            self.cache.remove(u);
+            return Ok(None);
+        };
+        if let Some(j) = self.cache.get(u) {
+            return Ok(Some(j.clone()));
+        }
+        let j: Arc<str> = serde_json::to_string(r).map_err(StateError::Encode)?.into();
+        self.cache.insert(u.clone(), j.clone());
+        Ok(Some(j))
+    }
+
+    /// Bumps the serial and takes the next checkpoint: a journal entry, or the pieces of a
+    /// snapshot.
+    fn take(&mut self, force_snapshot: bool) -> Result<Write, StateError> {
+        let stale = std::mem::take(&mut self.stale);
+        let mut changed = Vec::with_capacity(stale.len());
+        for u in stale {
+            self.cache.remove(&u);
+            let j = self.json(&u)?;
+            changed.push((u, j));
+        }
+        self.state.serial += 1;
+        let snapshot = force_snapshot
+            || !self.journal
+            || !self.snapshot_written
+            || self.journal_bytes > 2 * self.snapshot_bytes;
+        if !snapshot {
+            let outputs =
+                (self.state.outputs != self.written_outputs).then_some(&self.state.outputs);
+            let bytes = crate::state::journal::encode_entry(
+                &self.state.lineage,
+                self.state.serial,
+                changed.iter().map(|(u, j)| (u, j.as_deref())),
+                &self.state.pending,
+                outputs,
+            )?;
+            if outputs.is_some() {
+                self.written_outputs = self.state.outputs.clone();
+            }
+            self.journal_bytes += bytes.len() as u64;
+            return Ok(Write::Entry {
+                stack: self.state.stack.clone(),
+                lineage: self.state.lineage.clone(),
+                bytes,
+            });
+        }
+        let urns: Vec<Urn> = self.state.resources.keys().cloned().collect();
+        let mut resources = Vec::with_capacity(urns.len());
+        let mut size = 0u64;
+        for u in urns {
+            if let Some(j) = self.json(&u)? {
+                size += j.len() as u64;
+                resources.push((u, j));
+            }
+        }
+        self.snapshot_written = true;
+        self.snapshot_bytes = size;
+        self.journal_bytes = 0;
+        self.written_outputs = self.state.outputs.clone();
+        Ok(Write::Snapshot(Snapshot {
+            stack: self.state.stack.clone(),
+            lineage: self.state.lineage.clone(),
+            serial: self.state.serial,
+            outputs: self.state.outputs.clone(),
+            pending: self.state.pending.clone(),
+            resources,
+        }))
     }
 }
 
@@ -1023,26 +1082,35 @@ fn lock(m: &Mutex<Tracked>) -> MutexGuard<'_, Tracked> {
 impl Run {
     fn new(engine: &Engine, state: State, registry: Registry) -> Self {
         let stack = state.stack.clone();
-        let state = Arc::new(Mutex::new(Tracked::new(state)));
-        // (generation, stop)
+        let journal = engine.backend.supports_journal();
+        let state = Arc::new(Mutex::new(Tracked::new(state, journal)));
         let (dirty, mut rx) = watch::channel((0u64, false));
+        let written = Arc::new(watch::Sender::new(0u64));
         let write_error = Arc::new(Mutex::new(None));
         let writer = {
-            let (state, backend, write_error) =
-                (state.clone(), engine.backend.clone(), write_error.clone());
+            let (state, backend, write_error, written) = (
+                state.clone(),
+                engine.backend.clone(),
+                write_error.clone(),
+                written.clone(),
+            );
             // Coalescing checkpoint writer: one write in flight; whatever changed while it
-            // ran is written next, as one snapshot.
+            // ran is written next, as one checkpoint.
             tokio::spawn(async move {
                 while rx.changed().await.is_ok() {
-                    if rx.borrow_and_update().1 {
+                    let (gen, stop) = *rx.borrow_and_update();
+                    if stop {
                         break;
                     }
                     if let Err(e) = save(&state, backend.as_ref()).await {
                         if let Ok(mut w) = write_error.lock() {
                             w.get_or_insert(e);
                         }
+                        // Wake anyone waiting for durability; they see the error.
+                        written.send_modify(|_| {});
                         return;
                     }
+                    written.send_modify(|w| *w = (*w).max(gen));
                 }
             })
         };
@@ -1053,9 +1121,9 @@ impl Run {
             events: engine.events.clone(),
             state,
             dirty,
+            written,
             writer: Mutex::new(Some(writer)),
             write_error,
-            changed: AtomicBool::new(false),
             backend: engine.backend.clone(),
         }
     }
@@ -1070,12 +1138,11 @@ impl Run {
         let (value, changed) = {
             let mut g = lock(&self.state);
             if let Some(u) = touched {
-                g.stale.push(u.clone());
+                g.stale.insert(u.clone());
             }
             f(&mut g.state)
         };
         if changed {
-            self.changed.store(true, Ordering::SeqCst);
             self.dirty.send_modify(|v| v.0 += 1);
         }
         value
@@ -1084,8 +1151,8 @@ impl Run {
     /// Stops the writer and makes the final state durable.
     async fn finish(&self) -> Result<(), StateError> {
         let handle = self.writer.lock().ok().and_then(|mut w| w.take());
-        // The writer stops after its in-flight write (never in the middle of one); then the
-        // final snapshot is written here.
+        // The writer stops after its in-flight write (never in the middle of one); then
+        // whatever it did not write yet is written here.
         self.dirty.send_modify(|v| v.1 = true);
         if let Some(h) = handle {
             let _ = h.await;
@@ -1093,8 +1160,10 @@ impl Run {
         if let Some(e) = self.write_error.lock().ok().and_then(|mut w| w.take()) {
             return Err(e);
         }
-        if self.changed.load(Ordering::SeqCst) {
+        let newest = self.dirty.borrow().0;
+        if newest > *self.written.borrow() {
             save(&self.state, self.backend.as_ref()).await?;
+            self.written.send_replace(newest);
         }
         Ok(())
     }
@@ -1413,10 +1482,27 @@ impl Run {
     }
 }
 
-/// Writes a checkpoint. The lock is held only to take the snapshot's pieces; the document
-/// is laid out and checksummed outside it.
+/// Writes a checkpoint. The lock is held only to take the pieces; a snapshot is laid out
+/// and checksummed outside it.
 async fn save(state: &Mutex<Tracked>, backend: &dyn Backend) -> Result<(), StateError> {
-    let snap = lock(state).take()?;
+    let write = lock(state).take(false)?;
+    let snap = match write {
+        Write::Entry {
+            stack,
+            lineage,
+            bytes,
+        } => {
+            if backend.append(&stack, &lineage, bytes).await? {
+                return Ok(());
+            }
+            // The backend could not append: write everything as a snapshot.
+            match lock(state).take(true)? {
+                Write::Snapshot(s) => s,
+                Write::Entry { .. } => return Ok(()),
+            }
+        }
+        Write::Snapshot(s) => s,
+    };
     let bytes = snap.encode()?;
     backend.save(&snap.stack, &snap.lineage, bytes).await
 }

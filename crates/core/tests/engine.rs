@@ -572,29 +572,37 @@ async fn a_held_lock_fails_fast_naming_the_holder() {
 async fn file_backend_checkpoints_survive_and_refuse_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let cloud = MemCloud::new();
+    let be = FileBackend::new(dir.path());
     let e = Engine::new(Arc::new(FileBackend::new(dir.path())))
         .with_context(Context::new().with(cloud.clone()))
         .with_registry(&registry());
     e.up(&seal(|s| abc(s, "1")), &RunOptions::default())
         .await
         .unwrap();
-    let path = dir.path().join("dev.json");
-    let bytes = std::fs::read(&path).unwrap();
-    let st = State::from_bytes(&bytes, "x").unwrap();
+    // Snapshot plus journal hold the whole state.
+    let st = be.load("dev").await.unwrap().unwrap();
     assert_eq!(st.resources.len(), 3);
-    assert!(st.serial >= 1);
-    assert_eq!(st.to_bytes().unwrap(), bytes, "byte-stable round trip");
-    // A tampered file is refused and left as it is.
-    let tampered = String::from_utf8(bytes)
-        .unwrap()
-        .replacen("mock-1", "mock-9", 1);
-    std::fs::write(&path, &tampered).unwrap();
+    assert!(st.pending.is_empty());
+    let snapshot = std::fs::read(be.state_path("dev")).unwrap();
+    let snap = State::from_bytes(&snapshot, "x").unwrap();
+    assert_eq!(snap.to_bytes().unwrap(), snapshot, "byte-stable round trip");
+    let journal = std::fs::read_to_string(be.journal_path("dev")).unwrap();
+    assert!(journal.lines().count() >= 1, "{journal}");
+    assert!(snap.serial < st.serial);
+
+    // A tampered journal line is refused, and nothing is overwritten.
+    let tampered = journal.replacen("mock-1", "mock-9", 1);
+    std::fs::write(be.journal_path("dev"), &tampered).unwrap();
     let err = e
         .up(&seal(|s| abc(s, "1")), &RunOptions::default())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("checksum"), "{err}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), tampered);
+    assert_eq!(
+        std::fs::read_to_string(be.journal_path("dev")).unwrap(),
+        tampered
+    );
+    assert_eq!(std::fs::read(be.state_path("dev")).unwrap(), snapshot);
 }
 
 #[tokio::test(start_paused = true)]
@@ -637,4 +645,26 @@ async fn a_failed_update_does_not_report_unplanned_deletes_as_skipped() {
         .map(|(u, op, _)| (u.name(), *op))
         .collect();
     assert_eq!(skipped, vec![("b", Op::Same), ("c", Op::Same)]);
+}
+
+#[tokio::test]
+async fn checkpoints_write_o_n_bytes() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).parallel(8);
+    let n = 2000;
+    let stack = seal(|s| {
+        for i in 0..n {
+            s.add(format!("r{i}"), Mock::new().prop("v", "x"));
+        }
+    });
+    e.up(&stack, &RunOptions::default()).await.unwrap();
+    let (bytes, writes) = be.write_stats();
+    let final_size = e.load_state("dev").await.unwrap().to_bytes().unwrap().len() as u64;
+    let ratio = bytes as f64 / final_size as f64;
+    // Whole snapshots per step would write about n/2 times the final size.
+    assert!(
+        ratio <= 5.0,
+        "wrote {bytes} bytes in {writes} writes for a {final_size}-byte state ({ratio:.1}x)"
+    );
+    assert!(writes >= 2);
 }

@@ -73,10 +73,17 @@ proptest! {
             prop_assert_eq!(again.changed(), 0);
             prop_assert!(cloud.log().is_empty());
 
-            // Byte-stable state round trip.
+            // Byte-stable state round trip, of the snapshot and of the whole state
+            // (snapshot plus journal).
             let raw = be.raw("dev").unwrap();
             let st = State::from_bytes(&raw, "memory").unwrap();
             prop_assert_eq!(st.to_bytes().unwrap(), raw);
+            let full = be.load("dev").await.unwrap().unwrap();
+            prop_assert_eq!(full.resources.len(), spec.nodes.len());
+            let bytes = full.to_bytes().unwrap();
+            let again = State::from_bytes(&bytes, "memory").unwrap();
+            prop_assert_eq!(&again, &full);
+            prop_assert_eq!(again.to_bytes().unwrap(), bytes);
 
             // Destroy: a resource is deleted only after everything that depends on it.
             cloud.reset_log();

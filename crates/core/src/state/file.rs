@@ -47,6 +47,11 @@ impl FileBackend {
         self.dir.join(format!("{stack}.json"))
     }
 
+    /// The journal file of `stack`.
+    pub fn journal_path(&self, stack: &str) -> PathBuf {
+        self.dir.join(format!("{stack}.journal"))
+    }
+
     fn lock_path(&self, stack: &str) -> PathBuf {
         self.dir.join(format!("{stack}.lock"))
     }
@@ -81,10 +86,14 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError>
     drop(f);
     std::fs::rename(&tmp, path).map_err(io("renaming into", path))?;
     // Make the rename itself durable.
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -96,7 +105,13 @@ impl Backend for FileBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io("reading", &path)(e)),
         };
-        let state = State::from_bytes(&bytes, &path.display().to_string())?;
+        let mut state = State::from_bytes(&bytes, &path.display().to_string())?;
+        let jpath = self.journal_path(stack);
+        match tokio::fs::read(&jpath).await {
+            Ok(j) => super::journal::replay(&mut state, &j, &jpath.display().to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("reading", &jpath)(e)),
+        }
         self.remember(&state.stack, &state.lineage);
         Ok(Some(state))
     }
@@ -129,17 +144,63 @@ impl Backend for FileBackend {
         }
         let len = bytes.len() as u64;
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_atomic(&dir, &path, &bytes))
-            .await
-            .map_err(|e| StateError::Io {
-                op: "writing",
-                path: self.dir.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+        let journal = self.journal_path(stack);
+        tokio::task::spawn_blocking(move || {
+            write_atomic(&dir, &path, &bytes)?;
+            // The snapshot now holds everything the journal had.
+            match std::fs::remove_file(&journal) {
+                Ok(()) => sync_dir(&dir),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("removing", &journal)(e)),
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StateError::Io {
+            op: "writing",
+            path: self.dir.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
         self.remember(stack, lineage);
         self.bytes.fetch_add(len, Ordering::Relaxed);
         self.writes.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    async fn append(&self, stack: &str, lineage: &str, entry: Vec<u8>) -> Result<bool, StateError> {
+        let known = self
+            .lineages
+            .lock()
+            .ok()
+            .and_then(|l| l.get(stack).cloned());
+        if known.as_deref() != Some(lineage) {
+            // Only after a snapshot of this lineage was loaded or written here.
+            return Ok(false);
+        }
+        let path = self.journal_path(stack);
+        let len = entry.len() as u64;
+        tokio::task::spawn_blocking(move || -> Result<(), StateError> {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io("opening", &path))?;
+            f.write_all(&entry).map_err(io("appending to", &path))?;
+            f.sync_data().map_err(io("syncing", &path))
+        })
+        .await
+        .map_err(|e| StateError::Io {
+            op: "appending",
+            path: self.dir.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        self.bytes.fetch_add(len, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn supports_journal(&self) -> bool {
+        true
     }
 
     async fn lock(

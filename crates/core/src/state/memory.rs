@@ -16,6 +16,7 @@ struct Inner {
     locks: HashMap<String, LockInfo>,
     /// The lineage last written per stack (so a save does not re-parse the stored state).
     lineages: HashMap<String, String>,
+    journals: HashMap<String, Vec<u8>>,
 }
 
 /// State held in memory. Clones share the same store.
@@ -48,6 +49,7 @@ impl MemoryBackend {
     pub fn set_raw(&self, stack: &str, bytes: Vec<u8>) {
         self.with(|i| {
             i.lineages.remove(stack);
+            i.journals.remove(stack);
             i.states.insert(stack.to_owned(), bytes)
         });
     }
@@ -56,9 +58,38 @@ impl MemoryBackend {
 #[async_trait]
 impl Backend for MemoryBackend {
     async fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
-        self.raw(stack)
-            .map(|b| State::from_bytes(&b, &format!("memory:{stack}")))
-            .transpose()
+        let location = format!("memory:{stack}");
+        let Some(bytes) = self.raw(stack) else {
+            return Ok(None);
+        };
+        let mut state = State::from_bytes(&bytes, &location)?;
+        if let Some(j) = self.with(|i| i.journals.get(stack).cloned()) {
+            super::journal::replay(&mut state, &j, &location)?;
+        }
+        self.with(|i| i.lineages.insert(stack.to_owned(), state.lineage.clone()));
+        Ok(Some(state))
+    }
+
+    async fn append(&self, stack: &str, lineage: &str, entry: Vec<u8>) -> Result<bool, StateError> {
+        let ok = self.with(|i| {
+            if i.lineages.get(stack).map(String::as_str) != Some(lineage) {
+                return false;
+            }
+            i.journals
+                .entry(stack.to_owned())
+                .or_default()
+                .extend_from_slice(&entry);
+            true
+        });
+        if ok {
+            self.bytes.fetch_add(entry.len() as u64, Ordering::Relaxed);
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(ok)
+    }
+
+    fn supports_journal(&self) -> bool {
+        true
     }
 
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
@@ -83,7 +114,10 @@ impl Backend for MemoryBackend {
         self.with(|i| i.lineages.insert(stack.to_owned(), lineage.to_owned()));
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         self.writes.fetch_add(1, Ordering::Relaxed);
-        self.with(|i| i.states.insert(stack.to_owned(), bytes));
+        self.with(|i| {
+            i.states.insert(stack.to_owned(), bytes);
+            i.journals.remove(stack);
+        });
         Ok(())
     }
 

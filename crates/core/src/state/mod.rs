@@ -7,6 +7,7 @@
 //! not be read is ever overwritten.
 
 mod file;
+pub(crate) mod journal;
 mod memory;
 
 use std::collections::BTreeMap;
@@ -383,6 +384,20 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError>;
     /// The current lock, if any.
     async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError>;
+    /// Durably appends a journal entry (see [`journal`]) after the last snapshot. Backends
+    /// without a journal return `Ok(false)`, and the engine writes snapshots only.
+    async fn append(
+        &self,
+        _stack: &str,
+        _lineage: &str,
+        _entry: Vec<u8>,
+    ) -> Result<bool, StateError> {
+        Ok(false)
+    }
+    /// Whether [`Backend::append`] is supported.
+    fn supports_journal(&self) -> bool {
+        false
+    }
     /// Total bytes and writes so far (for checkpoint reporting).
     fn write_stats(&self) -> (u64, u64);
 }
