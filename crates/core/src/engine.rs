@@ -1174,13 +1174,15 @@ impl Run {
             .ok_or_else(|| format!("no provider is registered for type {type_name}"))
     }
 
-    fn begin(
+    /// Records a pending operation and waits until it is durable: only then may the
+    /// mutating call start.
+    async fn begin(
         &self,
         kind: PendingKind,
         urn: &Urn,
         type_name: &str,
         resource: Option<ResourceState>,
-    ) -> String {
+    ) -> Result<String, String> {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let op = PendingOperation {
             kind,
@@ -1194,7 +1196,25 @@ impl Run {
             st.pending.push(op);
             ((), true)
         });
-        token
+        self.durable().await?;
+        Ok(token)
+    }
+
+    /// Waits until every change made so far is in durable state.
+    async fn durable(&self) -> Result<(), String> {
+        let wanted = self.dirty.borrow().0;
+        let mut rx = self.written.subscribe();
+        loop {
+            if self.failed_checkpoint() {
+                return Err("state could not be saved, so the call was not made".to_owned());
+            }
+            if *rx.borrow_and_update() >= wanted {
+                return Ok(());
+            }
+            if rx.changed().await.is_err() {
+                return Err("the checkpoint writer stopped".to_owned());
+            }
+        }
     }
 
     fn emit_start(&self, urn: &Urn, op: Op) -> Instant {
@@ -1236,8 +1256,8 @@ impl Run {
         };
         let Some(old) = old else {
             let t = self.emit_start(&node.urn, Op::Create);
-            let created = self.create(&ty, &node.urn, &resolved).await?;
-            self.put(make(created.id, resolved, created.outputs), None);
+            let (created, token) = self.create(&ty, make(String::new(), resolved, Value::Null)).await?;
+            self.put(created, Some(&token));
             self.emit_finish(&node.urn, Op::Create, t);
             return Ok(Op::Create);
         };
@@ -1257,7 +1277,9 @@ impl Run {
             }
             Op::Update => {
                 let t = self.emit_start(&node.urn, op);
-                let token = self.begin(PendingKind::Update, &node.urn, node.type_name, None);
+                let token = self
+                    .begin(PendingKind::Update, &node.urn, node.type_name, None)
+                    .await?;
                 let cx = Cx {
                     context: &self.context,
                     urn: &node.urn,
@@ -1284,14 +1306,13 @@ impl Run {
                 }
                 let t = self.emit_start(&node.urn, Op::Replace);
                 if node.options.delete_before_replace {
-                    self.delete_resource_inner(&ty, &old).await?;
-                    self.with_state(Some(&node.urn), |st| (st.resources.remove(&node.urn), true));
-                    let created = self.create(&ty, &node.urn, &args).await?;
-                    self.put(make(created.id, args, created.outputs), None);
+                    self.delete_resource(&old, false, false).await?;
+                    let (created, token) = self.create(&ty, make(String::new(), args, Value::Null)).await?;
+                    self.put(created, Some(&token));
                 } else {
-                    let created = self.create(&ty, &node.urn, &args).await?;
-                    // The old resource is now owed a delete, recorded in the same snapshot.
-                    let new = make(created.id, args, created.outputs);
+                    let (new, token) = self.create(&ty, make(String::new(), args, Value::Null)).await?;
+                    // The old resource is now owed a delete, recorded in the same checkpoint
+                    // as the new one.
                     let owed = PendingOperation {
                         kind: PendingKind::Delete,
                         urn: node.urn.clone(),
@@ -1302,6 +1323,7 @@ impl Run {
                     };
                     self.with_state(Some(&node.urn), |st| {
                         st.resources.insert(new.urn.clone(), new);
+                        st.pending.retain(|p| p.token != token);
                         st.pending.push(owed);
                         ((), true)
                     });
@@ -1312,21 +1334,39 @@ impl Run {
         }
     }
 
+    /// Creates `intended` (its id and outputs still empty). The pending create, recorded
+    /// durably first, holds the intended resource and the idempotency token, so that after
+    /// a crash the resource can be found again. Returns the created resource and the token,
+    /// whose pending operation the caller clears in the same checkpoint that records it.
     async fn create(
         &self,
         ty: &Arc<dyn ErasedResource>,
-        urn: &Urn,
-        args: &Value,
-    ) -> Result<crate::resource::Created<Value>, String> {
-        let token = self.begin(PendingKind::Create, urn, ty.type_name(), None);
+        mut intended: ResourceState,
+    ) -> Result<(ResourceState, String), String> {
+        let token = self
+            .begin(
+                PendingKind::Create,
+                &intended.urn,
+                ty.type_name(),
+                Some(intended.clone()),
+            )
+            .await?;
         let cx = Cx {
             context: &self.context,
-            urn,
+            urn: &intended.urn,
             token: &token,
         };
-        let r = ty.create(&cx, args).await;
-        self.clear(&token);
-        r.map_err(|e| e.to_string())
+        match ty.create(&cx, &intended.args).await {
+            Ok(c) => {
+                intended.id = c.id;
+                intended.outputs = c.outputs;
+                Ok((intended, token))
+            }
+            Err(e) => {
+                self.clear(&token);
+                Err(e.to_string())
+            }
+        }
     }
 
     /// Records `r` in state and clears the pending operation `token`, in one snapshot.
@@ -1398,7 +1438,9 @@ impl Run {
             let ty = self.ty(&r.type_name)?;
             if !owed {
                 // Record the intent; the owed delete of a replace is already recorded.
-                let token = self.begin(PendingKind::Delete, &r.urn, &r.type_name, Some(r.clone()));
+                let token = self
+                    .begin(PendingKind::Delete, &r.urn, &r.type_name, Some(r.clone()))
+                    .await?;
                 let res = self.delete_resource_inner(&ty, r).await;
                 self.with_state(Some(&r.urn), |st| {
                     st.pending.retain(|p| p.token != token);
