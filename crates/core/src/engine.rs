@@ -21,7 +21,7 @@ use crate::diff::{diff_values, PropertyChange};
 use crate::events::{Event, EventBus, Level, Summary};
 use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
 use crate::queue::{DependencyQueue, Policy};
-use crate::resource::{Context, Cx, ErasedResource, Registry};
+use crate::resource::{Context, Cx, ErasedResource, Recovery, Registry};
 use crate::stack::SealedStack;
 use crate::state::{
     now_rfc3339, Backend, PendingKind, PendingOperation, ResourceState, State, StateError,
@@ -79,6 +79,14 @@ pub enum EngineError {
         expected: String,
         /// The stack in the document.
         found: String,
+    },
+    /// A pending operation of an interrupted run could not be resolved automatically.
+    #[error("an interrupted run left {urn} unresolved: {message}")]
+    Pending {
+        /// The resource.
+        urn: Urn,
+        /// What to check.
+        message: String,
     },
     /// Import failed.
     #[error("import of {urn}: {message}")]
@@ -220,6 +228,7 @@ impl Engine {
         self.locked(stack.name(), "up", || async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
+            self.resolve_pending(&mut state, &registry).await?;
             if opts.refresh {
                 let (s, _) = self.refresh_state(state, &registry, opts).await?;
                 state = s;
@@ -234,8 +243,9 @@ impl Engine {
     /// reverse dependency order.
     pub async fn destroy(&self, stack: &str, opts: &RunOptions) -> Result<Summary, EngineError> {
         self.locked(stack, "destroy", || async {
-            let state = self.load_state(stack).await?;
+            let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
+            self.resolve_pending(&mut state, &registry).await?;
             self.run_destroy(state, registry, opts).await
         })
         .await
@@ -248,8 +258,9 @@ impl Engine {
         opts: &RunOptions,
     ) -> Result<RefreshReport, EngineError> {
         self.locked(stack, "refresh", || async {
-            let state = self.load_state(stack).await?;
+            let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
+            self.resolve_pending(&mut state, &registry).await?;
             let (_, report) = self.refresh_state(state, &registry, opts).await?;
             Ok(report)
         })
@@ -311,6 +322,113 @@ impl Engine {
             Ok(r)
         })
         .await
+    }
+
+    /// Resolves what an interrupted run left pending, before anything else happens:
+    /// a pending create is found again (by its token or tags) and adopted, or known not to
+    /// have happened; a started delete is confirmed; a pending update is refreshed. The
+    /// old half of a replace stays owed and is deleted by the plan. What a type cannot
+    /// tell stops the run with exactly what to check.
+    async fn resolve_pending(&self, state: &mut State, registry: &Registry) -> Result<(), EngineError> {
+        if state.pending.iter().all(|p| is_owed(p, state)) {
+            return Ok(());
+        }
+        let mut keep = Vec::new();
+        let mut failure = None;
+        for p in std::mem::take(&mut state.pending) {
+            if failure.is_some() || is_owed(&p, state) {
+                keep.push(p);
+                continue;
+            }
+            let Some(ty) = registry.get(&p.type_name) else {
+                failure = Some(EngineError::Pending {
+                    urn: p.urn.clone(),
+                    message: format!("its type {} is not registered", p.type_name),
+                });
+                keep.push(p);
+                continue;
+            };
+            let cx = Cx {
+                context: &self.context,
+                urn: &p.urn,
+                token: &p.token,
+            };
+            let say = |message: String| {
+                self.events.emit(Event::Diagnostic {
+                    level: Level::Warning,
+                    urn: Some(p.urn.clone()),
+                    message,
+                })
+            };
+            let outcome: Result<(), String> = async {
+                match (p.kind, &p.resource) {
+                    (PendingKind::Create, Some(intended)) => {
+                        match ty.recover(&cx, &intended.args).await.map_err(|e| e.to_string())? {
+                            Recovery::Found(c) if !state.resources.values().any(|r| r.id == c.id) => {
+                                let mut r = intended.clone();
+                                r.id = c.id;
+                                r.outputs = c.outputs;
+                                say(format!("adopted {} created by an interrupted run", r.id));
+                                if let Some(old) = state.resources.insert(r.urn.clone(), r) {
+                                    // It was a replace: the old one is now owed a delete.
+                                    keep.push(PendingOperation {
+                                        kind: PendingKind::Delete,
+                                        urn: old.urn.clone(),
+                                        type_name: old.type_name.clone(),
+                                        token: uuid::Uuid::new_v4().simple().to_string(),
+                                        started: now_rfc3339(),
+                                        resource: Some(old),
+                                    });
+                                }
+                                Ok(())
+                            }
+                            Recovery::Found(_) | Recovery::Absent => {
+                                say("an interrupted create did not happen; it is planned again".to_owned());
+                                Ok(())
+                            }
+                            Recovery::Unknown(check) => Err(check),
+                        }
+                    }
+                    (PendingKind::Update, _) | (PendingKind::Delete, _) => {
+                        let Some(current) = state.resources.get(&p.urn).cloned() else {
+                            return Ok(());
+                        };
+                        match ty.read(&cx, &current.id, Some(&current.args)).await.map_err(|e| e.to_string())? {
+                            None => {
+                                say(format!("{} is gone after an interrupted {:?}", current.id, p.kind));
+                                state.resources.remove(&p.urn);
+                            }
+                            Some(o) => {
+                                say(format!("refreshed {} after an interrupted {:?}", current.id, p.kind));
+                                if let Some(r) = state.resources.get_mut(&p.urn) {
+                                    r.args = o.args;
+                                    r.outputs = o.outputs;
+                                }
+                            }
+                        }
+                        Ok(())
+                    }
+                    (PendingKind::Create, None) => Ok(()),
+                }
+            }
+            .await;
+            if let Err(message) = outcome {
+                failure = Some(EngineError::Pending {
+                    urn: p.urn.clone(),
+                    message,
+                });
+                keep.push(p);
+            }
+        }
+        state.pending = keep;
+        state.serial += 1;
+        self.backend
+            .save(&state.stack, &state.lineage, state.to_bytes()?)
+            .await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     async fn apply(
@@ -620,6 +738,18 @@ impl Engine {
         let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
         Ok((state, RefreshReport { summary, drift }))
     }
+}
+
+/// Whether `p` is the owed delete of a replaced resource (as opposed to an operation that
+/// was in flight): the resource it deletes is no longer the one in state.
+fn is_owed(p: &PendingOperation, state: &State) -> bool {
+    p.kind == PendingKind::Delete
+        && p.resource.as_ref().is_some_and(|old| {
+            state
+                .resources
+                .get(&old.urn)
+                .is_none_or(|cur| cur.id != old.id)
+        })
 }
 
 /// Looks outputs up in state.

@@ -24,8 +24,8 @@ pub use options::{Reference, ResourceOptions};
 pub use plan::{plan, Op, Plan, PlanError, PlanErrors, PlannedStep};
 pub use queue::{DependencyQueue, Policy};
 pub use resource::{
-    Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Registry,
-    Resource, ResourceArgs,
+    Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Recovery,
+    Registry, Resource, ResourceArgs,
 };
 pub use stack::{DeclarationError, DeclarationErrors, SealedStack, Stack};
 pub use state::{Backend, FileBackend, LockInfo, MemoryBackend, State, StateError};

@@ -174,6 +174,18 @@ pub struct Observed<A, O> {
     pub outputs: O,
 }
 
+/// What a type finds when asked for the resource of an interrupted create.
+#[derive(Debug, Clone)]
+pub enum Recovery<O> {
+    /// The create went through: this is the resource. The engine adopts it.
+    Found(Created<O>),
+    /// The create certainly did not go through. The engine creates it again.
+    Absent,
+    /// The type cannot tell. The run stops before touching the resource; the text says
+    /// exactly what to check.
+    Unknown(String),
+}
+
 /// An AWS resource type.
 ///
 /// Implementors are usually unit structs; `Args` are the desired properties (fields of
@@ -217,6 +229,23 @@ pub trait Resource: Send + Sync + Sized + 'static {
         cx: &Cx<'_>,
         args: &Self::Args,
     ) -> Result<Created<Self::Outputs>, ProviderError>;
+
+    /// Finds the resource that an interrupted create made, if any, after a crash: by the
+    /// idempotency token `cx.token` that create used, or by the `strata:urn` tag
+    /// (`cx.urn`). The default cannot tell.
+    async fn recover(
+        cx: &Cx<'_>,
+        _args: &Self::Args,
+    ) -> Result<Recovery<Self::Outputs>, ProviderError> {
+        Ok(Recovery::Unknown(format!(
+            "look for a {} tagged strata:urn={} (create token {}); if it exists, import it with `import {} {} <id>`, otherwise delete the pending operation's resource from state",
+            Self::TYPE,
+            cx.urn,
+            cx.token,
+            Self::TYPE,
+            cx.urn.name()
+        )))
+    }
 
     /// Reads the live resource, or `None` if it is gone. `args` are the args in state, when
     /// there are any (not during import).
@@ -339,6 +368,8 @@ pub trait ErasedResource: Send + Sync {
     fn estimate(&self, args: &Value) -> Duration;
     /// See [`Resource::create`].
     async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError>;
+    /// See [`Resource::recover`].
+    async fn recover(&self, cx: &Cx<'_>, args: &Value) -> Result<Recovery<Value>, ProviderError>;
     /// See [`Resource::read`].
     async fn read(
         &self,
@@ -401,6 +432,18 @@ impl<R: Resource> ErasedResource for Adapter<R> {
         Ok(Created {
             id: c.id,
             outputs: ser(&c.outputs, "outputs")?,
+        })
+    }
+
+    async fn recover(&self, cx: &Cx<'_>, args: &Value) -> Result<Recovery<Value>, ProviderError> {
+        let args: R::Args = de(args, "args")?;
+        Ok(match R::recover(cx, &args).await? {
+            Recovery::Found(c) => Recovery::Found(Created {
+                id: c.id,
+                outputs: ser(&c.outputs, "outputs")?,
+            }),
+            Recovery::Absent => Recovery::Absent,
+            Recovery::Unknown(s) => Recovery::Unknown(s),
         })
     }
 

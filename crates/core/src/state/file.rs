@@ -77,6 +77,15 @@ impl FileBackend {
     }
 }
 
+/// A lock taken on this host by a process that no longer runs (Linux: no `/proc/<pid>`).
+fn is_stale(holder: &LockInfo) -> bool {
+    let here = gethostname::gethostname().to_string_lossy().into_owned();
+    cfg!(target_os = "linux")
+        && holder.host == here
+        && holder.pid != std::process::id()
+        && !Path::new(&format!("/proc/{}", holder.pid)).exists()
+}
+
 fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
     let tmp = path.with_extension("json.tmp");
@@ -226,6 +235,18 @@ impl Backend for FileBackend {
                     return Ok(info);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if let Some(holder) = self.read_lock(stack)? {
+                        if is_stale(&holder) {
+                            // Its process is gone (killed, crashed): the lock protects
+                            // nothing. Pending operations in state are resolved by the run.
+                            tracing::warn!(lock = %holder, "breaking a stale lock: its process is no longer running");
+                            match std::fs::remove_file(&path) {
+                                Ok(()) => continue,
+                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                                Err(e) => return Err(io("removing", &path)(e)),
+                            }
+                        }
+                    }
                     if Instant::now() >= deadline {
                         let holder = self.read_lock(stack)?.unwrap_or_else(|| LockInfo {
                             id: "(unreadable)".to_owned(),
@@ -332,5 +353,28 @@ mod tests {
         b.unlock("dev", &held.id).await.unwrap();
         assert!(b.current_lock("dev").await.unwrap().is_none());
         b.lock("dev", "up", Duration::ZERO).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lock_of_a_dead_process_on_this_host_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let stale = LockInfo {
+            pid: dead_pid,
+            ..LockInfo::new("up")
+        };
+        std::fs::write(b.lock_path("dev"), serde_json::to_vec(&stale).unwrap()).unwrap();
+        let got = b.lock("dev", "up", Duration::ZERO).await.unwrap();
+        assert_ne!(got.id, stale.id);
+        // A live holder (this process's parent, say) is respected.
+        let live = LockInfo {
+            pid: 1,
+            ..LockInfo::new("up")
+        };
+        std::fs::write(b.lock_path("dev"), serde_json::to_vec(&live).unwrap()).unwrap();
+        assert!(b.lock("dev", "up", Duration::ZERO).await.is_err());
     }
 }

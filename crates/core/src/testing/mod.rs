@@ -19,7 +19,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::resource::{Created, Cx, FieldError, Observed, ProviderError, Resource, ResourceArgs};
+use crate::resource::{
+    Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 use crate::value::{Input, Secret};
 
 /// A kind of provider call.
@@ -435,6 +437,28 @@ impl Resource for Mock {
                 id: outputs.id.clone(),
                 outputs,
             })
+    }
+
+    async fn recover(cx: &Cx<'_>, _args: &MockArgs) -> Result<Recovery<MockOutputs>, ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let token = cx.token.to_owned();
+        cloud
+            .call(Call::Read, cx.urn.name(), Duration::ZERO, move |s| {
+                // By the create's token, as EC2's ClientToken would. (Not by the urn tag:
+                // during a replace the old resource carries the same tag.)
+                let found = s.tokens.get(&token).and_then(|id| s.resources.get(id));
+                Ok((
+                    found.map(|r| r.id.clone()).unwrap_or_default(),
+                    match found {
+                        Some(r) => Recovery::Found(Created {
+                            id: r.id.clone(),
+                            outputs: outputs_of(r),
+                        }),
+                        None => Recovery::Absent,
+                    },
+                ))
+            })
+            .await
     }
 
     async fn read(
