@@ -329,7 +329,11 @@ impl Engine {
     /// have happened; a started delete is confirmed; a pending update is refreshed. The
     /// old half of a replace stays owed and is deleted by the plan. What a type cannot
     /// tell stops the run with exactly what to check.
-    async fn resolve_pending(&self, state: &mut State, registry: &Registry) -> Result<(), EngineError> {
+    async fn resolve_pending(
+        &self,
+        state: &mut State,
+        registry: &Registry,
+    ) -> Result<(), EngineError> {
         if state.pending.iter().all(|p| is_owed(p, state)) {
             return Ok(());
         }
@@ -363,8 +367,14 @@ impl Engine {
             let outcome: Result<(), String> = async {
                 match (p.kind, &p.resource) {
                     (PendingKind::Create, Some(intended)) => {
-                        match ty.recover(&cx, &intended.args).await.map_err(|e| e.to_string())? {
-                            Recovery::Found(c) if !state.resources.values().any(|r| r.id == c.id) => {
+                        match ty
+                            .recover(&cx, &intended.args)
+                            .await
+                            .map_err(|e| e.to_string())?
+                        {
+                            Recovery::Found(c)
+                                if !state.resources.values().any(|r| r.id == c.id) =>
+                            {
                                 let mut r = intended.clone();
                                 r.id = c.id;
                                 r.outputs = c.outputs;
@@ -383,7 +393,8 @@ impl Engine {
                                 Ok(())
                             }
                             Recovery::Found(_) | Recovery::Absent => {
-                                say("an interrupted create did not happen; it is planned again".to_owned());
+                                say("an interrupted create did not happen; it is planned again"
+                                    .to_owned());
                                 Ok(())
                             }
                             Recovery::Unknown(check) => Err(check),
@@ -393,13 +404,23 @@ impl Engine {
                         let Some(current) = state.resources.get(&p.urn).cloned() else {
                             return Ok(());
                         };
-                        match ty.read(&cx, &current.id, Some(&current.args)).await.map_err(|e| e.to_string())? {
+                        match ty
+                            .read(&cx, &current.id, Some(&current.args))
+                            .await
+                            .map_err(|e| e.to_string())?
+                        {
                             None => {
-                                say(format!("{} is gone after an interrupted {:?}", current.id, p.kind));
+                                say(format!(
+                                    "{} is gone after an interrupted {:?}",
+                                    current.id, p.kind
+                                ));
                                 state.resources.remove(&p.urn);
                             }
                             Some(o) => {
-                                say(format!("refreshed {} after an interrupted {:?}", current.id, p.kind));
+                                say(format!(
+                                    "refreshed {} after an interrupted {:?}",
+                                    current.id, p.kind
+                                ));
                                 if let Some(r) = state.resources.get_mut(&p.urn) {
                                     r.args = o.args;
                                     r.outputs = o.outputs;
@@ -1386,7 +1407,9 @@ impl Run {
         };
         let Some(old) = old else {
             let t = self.emit_start(&node.urn, Op::Create);
-            let (created, token) = self.create(&ty, make(String::new(), resolved, Value::Null)).await?;
+            let (created, token) = self
+                .create(&ty, make(String::new(), resolved, Value::Null))
+                .await?;
             self.put(created, Some(&token));
             self.emit_finish(&node.urn, Op::Create, t);
             return Ok(Op::Create);
@@ -1437,10 +1460,14 @@ impl Run {
                 let t = self.emit_start(&node.urn, Op::Replace);
                 if node.options.delete_before_replace {
                     self.delete_resource(&old, false, false).await?;
-                    let (created, token) = self.create(&ty, make(String::new(), args, Value::Null)).await?;
+                    let (created, token) = self
+                        .create(&ty, make(String::new(), args, Value::Null))
+                        .await?;
                     self.put(created, Some(&token));
                 } else {
-                    let (new, token) = self.create(&ty, make(String::new(), args, Value::Null)).await?;
+                    let (new, token) = self
+                        .create(&ty, make(String::new(), args, Value::Null))
+                        .await?;
                     // The old resource is now owed a delete, recorded in the same checkpoint
                     // as the new one.
                     let owed = PendingOperation {

@@ -234,23 +234,35 @@ impl MemCloud {
             g.max_in_flight = g.max_in_flight.max(g.in_flight);
             (g.seq, g.latency.unwrap_or_default())
         };
+        // Like a real API: the change happens half-way, then the response takes the rest of
+        // the time (a crash in between leaves a resource the caller never heard of).
         let wait = duration + latency;
         if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(wait / 2).await;
+        }
+        let result = {
+            let mut g = self.lock();
+            let result = if g.failures.contains(&(name.to_owned(), call)) {
+                Err(ProviderError::Api {
+                    operation: format!("mock:{call:?}"),
+                    code: Some("InjectedFailure".to_owned()),
+                    message: format!("injected failure of {call:?} on {name}"),
+                })
+            } else {
+                f(&mut g.store)
+            };
+            if result.is_ok() && call != Call::Read {
+                Self::persist(&g);
+            }
+            result
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait - wait / 2).await;
         }
         let mut g = self.lock();
         g.seq += 1;
         g.in_flight -= 1;
         let end = g.seq;
-        let result = if g.failures.contains(&(name.to_owned(), call)) {
-            Err(ProviderError::Api {
-                operation: format!("mock:{call:?}"),
-                code: Some("InjectedFailure".to_owned()),
-                message: format!("injected failure of {call:?} on {name}"),
-            })
-        } else {
-            f(&mut g.store)
-        };
         let (id, failed) = match &result {
             Ok((id, _)) => (id.clone(), false),
             Err(_) => (String::new(), true),
@@ -263,9 +275,6 @@ impl MemCloud {
             end,
             failed,
         });
-        if !failed && call != Call::Read {
-            Self::persist(&g);
-        }
         result.map(|(_, t)| t)
     }
 }
@@ -439,7 +448,10 @@ impl Resource for Mock {
             })
     }
 
-    async fn recover(cx: &Cx<'_>, _args: &MockArgs) -> Result<Recovery<MockOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        _args: &MockArgs,
+    ) -> Result<Recovery<MockOutputs>, ProviderError> {
         let cloud = cx.require::<MemCloud>()?;
         let token = cx.token.to_owned();
         cloud
