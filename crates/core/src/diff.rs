@@ -60,19 +60,12 @@ pub fn path_matches(path: &str, rule: &str) -> bool {
 /// `replace_on` forces replacement; any other change is in place.
 pub fn diff_values(old: &Value, new: &Value, replace_on: &[&str]) -> Vec<PropertyChange> {
     let mut out = Vec::new();
-    walk("", Some(old), Some(new), &mut out);
+    let mut path = Vec::new();
+    walk(&mut path, Some(old), Some(new), &mut out);
     for c in &mut out {
         c.replaces = replace_on.iter().any(|r| path_matches(&c.path, r));
     }
     out
-}
-
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
 }
 
 /// A plain object (not an unknown or secret marker), to recurse into.
@@ -83,22 +76,33 @@ fn plain(v: Option<&Value>) -> Option<&serde_json::Map<String, Value>> {
     }
 }
 
-fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<PropertyChange>) {
-    let empty = serde_json::Map::new();
+/// Walks both values; `path` holds the keys down to here and is joined only for changes.
+fn walk<'a>(
+    path: &mut Vec<&'a str>,
+    old: Option<&'a Value>,
+    new: Option<&'a Value>,
+    out: &mut Vec<PropertyChange>,
+) {
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(serde_json::Map::new);
     let objects = match (plain(old), plain(new)) {
         (Some(a), Some(b)) => Some((a, b)),
-        (Some(a), None) if new.is_none() => Some((a, &empty)),
-        (None, Some(b)) if old.is_none() => Some((&empty, b)),
+        (Some(a), None) if new.is_none() => Some((a, empty)),
+        (None, Some(b)) if old.is_none() => Some((empty, b)),
         _ => None,
     };
     match objects {
         Some((a, b)) => {
             for (k, va) in a {
-                walk(&join(path, k), Some(va), b.get(k), out);
+                path.push(k);
+                walk(path, Some(va), b.get(k), out);
+                path.pop();
             }
             for (k, vb) in b {
                 if !a.contains_key(k) {
-                    walk(&join(path, k), None, Some(vb), out);
+                    path.push(k);
+                    walk(path, None, Some(vb), out);
+                    path.pop();
                 }
             }
         }
@@ -115,7 +119,7 @@ fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Prop
                     path: if path.is_empty() {
                         "(args)".to_owned()
                     } else {
-                        path.to_owned()
+                        path.join(".")
                     },
                     old: a.cloned(),
                     new: b.cloned(),

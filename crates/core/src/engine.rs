@@ -462,27 +462,10 @@ impl Engine {
     ) -> Result<Summary, EngineError> {
         let graph = ApplyGraph::build(stack, &plan, &state);
         let run = Arc::new(Run::new(self, state, registry));
+        let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
-            nodes: stack
-                .nodes()
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let (t, o) = stack.template(i);
-                    NodeSpec {
-                        urn: n.urn.clone(),
-                        type_name: n.type_name,
-                        template: t.clone(),
-                        inputs: o.clone(),
-                        options: n.options.clone(),
-                        deps: stack
-                            .deps(i)
-                            .iter()
-                            .map(|&j| stack.nodes()[j].urn.clone())
-                            .collect(),
-                    }
-                })
-                .collect(),
+            nodes,
+            deps,
             deletions: plan.deletions.clone(),
         });
         let mut summary = Summary {
@@ -510,9 +493,7 @@ impl Engine {
                     }
                     JobKind::Apply(i) => {
                         let (run, shared) = (run.clone(), shared.clone());
-                        Exec::Spawn(Box::pin(
-                            async move { run.apply_node(&shared.nodes[i]).await },
-                        ))
+                        Exec::Spawn(Box::pin(async move { run.apply_node(&shared, i).await }))
                     }
                     JobKind::DeleteOld(i) => {
                         let urn = shared.nodes[i].urn.clone();
@@ -938,17 +919,9 @@ impl ApplyGraph {
     }
 }
 
-struct NodeSpec {
-    urn: Urn,
-    type_name: &'static str,
-    template: Arc<Value>,
-    inputs: Arc<[crate::value::ErasedOutput]>,
-    options: crate::options::ResourceOptions,
-    deps: Vec<Urn>,
-}
-
 struct ApplyShared {
-    nodes: Vec<NodeSpec>,
+    nodes: Arc<[crate::stack::Node]>,
+    deps: Arc<[Vec<usize>]>,
     deletions: Vec<crate::plan::Deletion>,
 }
 
@@ -1098,6 +1071,8 @@ struct Tracked {
     snapshot_bytes: u64,
     journal_bytes: u64,
     written_outputs: BTreeMap<String, Value>,
+    /// The tokens of the pending operations already written.
+    written_pending: std::collections::HashSet<String>,
 }
 
 impl std::ops::Deref for Tracked {
@@ -1120,6 +1095,7 @@ impl Tracked {
     fn new(state: State, journal: bool) -> Self {
         Tracked {
             written_outputs: state.outputs.clone(),
+            written_pending: state.pending.iter().map(|p| p.token.clone()).collect(),
             state,
             cache: HashMap::new(),
             stale: Default::default(),
@@ -1161,13 +1137,33 @@ impl Tracked {
         if !snapshot {
             let outputs =
                 (self.state.outputs != self.written_outputs).then_some(&self.state.outputs);
+            let added: Vec<&PendingOperation> = self
+                .state
+                .pending
+                .iter()
+                .filter(|p| !self.written_pending.contains(&p.token))
+                .collect();
+            let current: std::collections::HashSet<&str> = self
+                .state
+                .pending
+                .iter()
+                .map(|p| p.token.as_str())
+                .collect();
+            let removed: Vec<&str> = self
+                .written_pending
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !current.contains(t))
+                .collect();
             let bytes = crate::state::journal::encode_entry(
                 &self.state.lineage,
                 self.state.serial,
                 changed.iter().map(|(u, j)| (u, j.as_deref())),
-                &self.state.pending,
+                &added,
+                &removed,
                 outputs,
             )?;
+            self.written_pending = current.into_iter().map(str::to_owned).collect();
             if outputs.is_some() {
                 self.written_outputs = self.state.outputs.clone();
             }
@@ -1188,6 +1184,7 @@ impl Tracked {
             }
         }
         self.snapshot_written = true;
+        self.written_pending = self.state.pending.iter().map(|p| p.token.clone()).collect();
         self.snapshot_bytes = size;
         self.journal_bytes = 0;
         self.written_outputs = self.state.outputs.clone();
@@ -1384,7 +1381,12 @@ impl Run {
         });
     }
 
-    async fn apply_node(&self, node: &NodeSpec) -> Result<Op, String> {
+    async fn apply_node(&self, shared: &ApplyShared, i: usize) -> Result<Op, String> {
+        let node = &shared.nodes[i];
+        let deps: Vec<Urn> = shared.deps[i]
+            .iter()
+            .map(|&j| shared.nodes[j].urn.clone())
+            .collect();
         let ty = self.ty(node.type_name)?;
         let (resolved, old) = {
             let st = lock(&self.state);
@@ -1402,7 +1404,7 @@ impl Run {
             id,
             args,
             outputs,
-            dependencies: node.deps.clone(),
+            dependencies: deps.clone(),
             options: stored_options.clone(),
         };
         let Some(old) = old else {
@@ -1416,14 +1418,14 @@ impl Run {
         };
         let (op, _, args) = classify(
             &old,
-            &resolved,
+            resolved,
             node.type_name,
             &node.options,
             &self.registry,
         );
         match op {
             Op::Same => {
-                if old.dependencies != node.deps || old.options != stored_options {
+                if old.dependencies != deps || old.options != stored_options {
                     self.put(make(old.id, old.args, old.outputs), None);
                 }
                 Ok(Op::Same)

@@ -282,7 +282,7 @@ pub fn plan(
                 diff_values(&Value::Object(Default::default()), &new, &[]),
             ),
             Some(old) => {
-                let (op, changes, _) = classify(old, &new, node.type_name, &node.options, registry);
+                let (op, changes, _) = classify(old, new, node.type_name, &node.options, registry);
                 (op, changes)
             }
         };
@@ -373,12 +373,11 @@ pub fn plan(
 /// args to apply (the declared args with ignored properties kept as in state).
 pub(crate) fn classify(
     old: &ResourceState,
-    new: &Value,
+    mut new: Value,
     type_name: &str,
     options: &crate::options::ResourceOptions,
     registry: &Registry,
 ) -> (Op, Vec<PropertyChange>, Value) {
-    let mut new = new.clone();
     keep_ignored(&old.args, &mut new, &options.ignore_changes);
     if old.type_name != type_name {
         let mut changes = diff_values(&old.args, &new, &[]);

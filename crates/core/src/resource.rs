@@ -352,7 +352,11 @@ macro_rules! outputs {
             $( $(#[$m])* fn $field(&self) -> $crate::Output<$t>; )*
         }
         impl $trait for $crate::Handle<$res> {
-            $( fn $field(&self) -> $crate::Output<$t> { self.output(|o| o.$field.clone()) } )*
+            $( fn $field(&self) -> $crate::Output<$t> {
+                // Checks, at compile time, that the field exists with this type.
+                let _: fn(&<$res as $crate::Resource>::Outputs) -> &$t = |o| &o.$field;
+                $crate::Output::field(self.urn().clone(), stringify!($field))
+            } )*
         }
     };
 }

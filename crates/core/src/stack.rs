@@ -340,8 +340,8 @@ impl Stack {
         Ok(SealedStack {
             name: self.name,
             index: self.by_urn,
-            nodes: self.nodes,
-            deps,
+            nodes: self.nodes.into(),
+            deps: deps.into(),
             order,
             exports: self.exports,
             registry: self.registry,
@@ -383,9 +383,9 @@ fn placeholder_paths(template: &Value) -> HashMap<usize, String> {
 #[derive(Debug)]
 pub struct SealedStack {
     name: String,
-    nodes: Vec<Node>,
+    nodes: Arc<[Node]>,
     index: HashMap<Urn, usize>,
-    deps: Vec<Vec<usize>>,
+    deps: Arc<[Vec<usize>]>,
     order: Vec<usize>,
     exports: BTreeMap<String, ErasedOutput>,
     registry: Registry,
@@ -420,6 +420,11 @@ impl SealedStack {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+    /// The nodes and their dependencies, shared (for the engine's step tasks).
+    pub(crate) fn shared(&self) -> (Arc<[Node]>, Arc<[Vec<usize>]>) {
+        (self.nodes.clone(), self.deps.clone())
+    }
+
     pub(crate) fn template(&self, i: usize) -> (&Arc<Value>, &Arc<[ErasedOutput]>) {
         (&self.nodes[i].template, &self.nodes[i].inputs)
     }

@@ -144,6 +144,31 @@ impl<T: 'static> Output<T> {
         }
     }
 
+    /// The output field `field` of the resource `urn`, read straight from its serialized
+    /// outputs. [`crate::outputs!`] uses this for its accessors (which check the field's
+    /// name and type at compile time); it assumes the field is serialized under its own
+    /// name.
+    pub fn field(urn: Urn, field: &'static str) -> Self {
+        let sources: Arc<[Urn]> = Arc::from(vec![urn.clone()]);
+        let resolve = move |src: &dyn OutputSource| match src.outputs(&urn) {
+            Lookup::Unknown => Ok(None),
+            Lookup::Known(v) => match v.get(field) {
+                Some(x) => Ok(Some(x.clone())),
+                None => Err(ResolveError {
+                    source_urn: urn.to_string(),
+                    message: format!("its outputs have no field `{field}`"),
+                }),
+            },
+        };
+        Output {
+            erased: ErasedOutput {
+                sources,
+                resolve: Arc::new(resolve),
+            },
+            _t: PhantomData,
+        }
+    }
+
     /// Derives a new output by applying `f` to this one's value once it is known
     /// (Pulumi's `apply`). The new output has the same dependencies.
     pub fn map<U, F>(self, f: F) -> Output<U>

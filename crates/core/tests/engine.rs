@@ -650,8 +650,8 @@ async fn a_failed_update_does_not_report_unplanned_deletes_as_skipped() {
 #[tokio::test]
 async fn checkpoints_write_o_n_bytes() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
-    let e = engine(&cloud, &be).parallel(8);
-    let n = 2000;
+    let e = engine(&cloud, &be).parallel(10);
+    let n = 5000;
     let stack = seal(|s| {
         for i in 0..n {
             s.add(format!("r{i}"), Mock::new().prop("v", "x"));
@@ -667,4 +667,5 @@ async fn checkpoints_write_o_n_bytes() {
         "wrote {bytes} bytes in {writes} writes for a {final_size}-byte state ({ratio:.1}x)"
     );
     assert!(writes >= 2);
+    eprintln!("checkpoints: {bytes} bytes in {writes} writes, final {final_size} ({ratio:.2}x)");
 }

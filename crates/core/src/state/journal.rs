@@ -3,8 +3,8 @@
 //!
 //! A stack's state is its last snapshot plus the journal entries written after it. Each
 //! entry is one line: `{"lineage":…,"serial":N,"checksum":"sha256:…","delta":{…}}`, the
-//! checksum covering the exact bytes of `delta`. A delta sets or removes resources and
-//! replaces the pending operations (and the outputs, when they changed). Replaying skips
+//! checksum covering the exact bytes of `delta`. A delta sets or removes resources, adds
+//! and removes pending operations (by token), and replaces the outputs when they changed. Replaying skips
 //! entries at or below the snapshot's serial (a compaction that crashed before clearing
 //! the journal) and ignores a torn last line (a crash mid-append); anything else that does
 //! not verify is refused.
@@ -31,7 +31,10 @@ struct Entry<'a> {
 struct Delta {
     #[serde(default)]
     resources: BTreeMap<Urn, Option<ResourceState>>,
-    pending: Vec<PendingOperation>,
+    #[serde(default)]
+    pending_add: Vec<PendingOperation>,
+    #[serde(default)]
+    pending_remove: Vec<String>,
     #[serde(default)]
     outputs: Option<BTreeMap<String, Value>>,
 }
@@ -42,7 +45,8 @@ pub(crate) fn encode_entry<'a>(
     lineage: &str,
     serial: u64,
     resources: impl Iterator<Item = (&'a Urn, Option<&'a str>)>,
-    pending: &[PendingOperation],
+    pending_add: &[&PendingOperation],
+    pending_remove: &[&str],
     outputs: Option<&BTreeMap<String, Value>>,
 ) -> Result<Vec<u8>, StateError> {
     let enc = |v: &dyn super::erased::Ser| v.json().map_err(StateError::Encode);
@@ -55,8 +59,15 @@ pub(crate) fn encode_entry<'a>(
         delta.push(':');
         delta.push_str(json.unwrap_or("null"));
     }
-    delta.push_str("},\"pending\":");
-    delta.push_str(&enc(&pending)?);
+    delta.push('}');
+    if !pending_add.is_empty() {
+        delta.push_str(",\"pending_add\":");
+        delta.push_str(&enc(&pending_add)?);
+    }
+    if !pending_remove.is_empty() {
+        delta.push_str(",\"pending_remove\":");
+        delta.push_str(&enc(&pending_remove)?);
+    }
     if let Some(o) = outputs {
         delta.push_str(",\"outputs\":");
         delta.push_str(&enc(o)?);
@@ -132,7 +143,10 @@ pub(crate) fn replay(state: &mut State, bytes: &[u8], location: &str) -> Result<
                 }
             }
         }
-        state.pending = delta.pending;
+        state
+            .pending
+            .retain(|p| !delta.pending_remove.contains(&p.token));
+        state.pending.extend(delta.pending_add);
         if let Some(o) = delta.outputs {
             state.outputs = o;
         }
@@ -172,6 +186,7 @@ mod tests {
             &st.lineage,
             serial,
             rs.iter().map(|(u, j)| (u, j.as_deref())),
+            &[],
             &[],
             None,
         )
