@@ -805,7 +805,7 @@ impl ApplyGraph {
             let Some(op) = plan.ops[i] else { continue };
             let node = &stack.nodes()[i];
             let meta_changed = state.resources.get(&node.urn).is_some_and(|r| {
-                r.options != node.options.stored()
+                !node.options.same_as(&r.options)
                     || r.dependencies.len() != stack.deps(i).len()
                     || r.dependencies
                         .iter()
@@ -894,7 +894,8 @@ impl ApplyGraph {
                 old_of.insert(&node.urn, old_job[i]);
             }
         }
-        for r in state.resources.values() {
+        let old_of_empty = old_of.is_empty();
+        for r in state.resources.values().filter(|_| !old_of_empty) {
             // The job that removes or changes `r` itself.
             let own_delete = old_of.get(&r.urn).copied();
             let own_apply = stack

@@ -88,6 +88,15 @@ impl ResourceOptions {
         self
     }
 
+    /// Whether these options are what state records (without allocating).
+    pub(crate) fn same_as(&self, s: &StoredOptions) -> bool {
+        self.protect == s.protect
+            && self.retain_on_delete == s.retain_on_delete
+            && self.delete_before_replace == s.delete_before_replace
+            && self.ignore_changes == s.ignore_changes
+            && self.replace_on_changes == s.replace_on_changes
+    }
+
     pub(crate) fn stored(&self) -> StoredOptions {
         StoredOptions {
             protect: self.protect,
