@@ -1,4 +1,181 @@
-//! strata-testkit: starts a local AWS emulator (moto in server mode) for tests.
+//! strata-testkit: a local AWS (moto in server mode) for tests. A dev-dependency only.
 //!
-//! A dev-dependency only. This crate is a documented shell for now: the emulator harness
-//! arrives with the state/local-AWS issue.
+//! [`LocalAws::shared`] starts one moto server per test process on a free loopback port,
+//! waits until it answers, and gives test code an SDK config pointed at it (dummy
+//! credentials, `eu-central-1`). The server stops when the test process ends, even if it is
+//! killed: it runs under a small shell that exits when the test process's end of a pipe
+//! closes. [`LocalAws::start`] starts a private server, stopped on drop.
+//!
+//! moto is installed by `bash scripts/local-aws.sh install` (CI does it). If it is not
+//! installed, tests fail with a message that says so; they never pass silently.
+//! `STRATA_MOTO_SERVER` overrides the path of the `moto_server` executable.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The region tests use.
+pub const REGION: &str = "eu-central-1";
+
+/// What can go wrong starting the local AWS.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// moto is not installed.
+    #[error("moto is not installed (no {}): run `bash scripts/local-aws.sh install`", .0.display())]
+    NotInstalled(PathBuf),
+    /// The server could not be started or did not answer.
+    #[error("cannot start moto: {0}")]
+    Start(String),
+}
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct LocalAws {
+    endpoint: String,
+    child: Option<Child>,
+}
+
+/// The `moto_server` executable: `STRATA_MOTO_SERVER`, or the repository's `.venv`.
+pub fn moto_server_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("STRATA_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = std::env::var_os("STRATA_VENV").map_or_else(|| root.join(".venv"), PathBuf::from);
+    venv.join("bin/moto_server")
+}
+
+fn free_port() -> Result<u16, Error> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Start(e.to_string()))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::Start(e.to_string()))
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req =
+        format!("GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    matches!(s.read(&mut buf), Ok(n) if n >= 12 && buf.starts_with(b"HTTP/1.1 200"))
+}
+
+impl LocalAws {
+    /// The server shared by every test of this process, started on first use.
+    ///
+    /// # Panics
+    /// If moto is not installed or does not start: the message says how to fix it.
+    pub fn shared() -> &'static LocalAws {
+        static SHARED: OnceLock<LocalAws> = OnceLock::new();
+        SHARED.get_or_init(|| match LocalAws::start() {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        })
+    }
+
+    /// Starts a private server on a free loopback port and waits until it answers.
+    pub fn start() -> Result<LocalAws, Error> {
+        let server = moto_server_path();
+        if !server.exists() {
+            return Err(Error::NotInstalled(server));
+        }
+        let port = free_port()?;
+        // The shell stops moto when our end of its stdin closes, i.e. when this process
+        // ends for whatever reason.
+        let script = r#"server="$1"; port="$2"; "$server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(&server)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::Start(format!("{}: {e}", server.display())))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !answers(port) {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(Error::Start(format!(
+                    "no answer on 127.0.0.1:{port} within 30 s"
+                )));
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(Error::Start(format!("moto exited: {status}")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(LocalAws {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child: Some(child),
+        })
+    }
+
+    /// The endpoint, `http://127.0.0.1:PORT` (not `localhost`: S3 would try
+    /// `BUCKET.localhost`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An SDK config for the emulator: its endpoint, `eu-central-1`, dummy credentials.
+    /// Build S3 clients from it with `force_path_style(true)`.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "strata-testkit",
+            ))
+            .load()
+            .await
+    }
+
+    /// Resets every service's state in the emulator (moto's reset API).
+    pub fn reset(&self) -> Result<(), Error> {
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(0);
+        let mut s =
+            TcpStream::connect(("127.0.0.1", port)).map_err(|e| Error::Start(e.to_string()))?;
+        let req = format!("POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .map_err(|e| Error::Start(e.to_string()))?;
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        if out.starts_with(b"HTTP/1.1 200") {
+            Ok(())
+        } else {
+            Err(Error::Start(
+                "moto's reset API did not answer 200".to_owned(),
+            ))
+        }
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Closing stdin makes the shell stop moto.
+            drop(c.stdin.take());
+            let _ = c.wait();
+        }
+    }
+}
