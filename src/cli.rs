@@ -6,8 +6,10 @@
 //! ```text
 //! <program> preview | up | destroy | refresh | import <type> <name> <id> | output [name]
 //!           | graph [--format dot|mermaid|svg] [--output FILE]
-//!           | state list | state show <urn> | state unlock <lock-id>
-//! --stack NAME (default dev)   --backend URL (default file://.strata; env STRATA_BACKEND)
+//!           | state list | state show <urn> | state unlock <lock-id> | backend bootstrap
+//! --stack NAME (default dev)
+//! --backend URL (file://DIR or s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3];
+//!               default file://.strata; env STRATA_BACKEND)
 //! --parallel N   --yes (required for up/destroy without a terminal)   --json (JSON-lines events)
 //! --target URN (or logical name; repeatable)   --lock-timeout DURATION   --refresh
 //! --expect-no-changes   --config KEY=VALUE (repeatable; env STRATA_CONFIG_<KEY>)
@@ -142,6 +144,19 @@ enum Command {
         #[command(subcommand)]
         command: StateCommand,
     },
+    /// Set up the state backend.
+    Backend {
+        #[command(subcommand)]
+        command: BackendCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BackendCommand {
+    /// Create what the backend needs: for s3://, the bucket (versioned, encrypted, public
+    /// access blocked) and the DynamoDB lock table; for file://, the directory. Harmless
+    /// to run twice.
+    Bootstrap,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -313,7 +328,13 @@ impl Program {
 
     async fn main(self, cli: Cli) -> Result<ExitCode, CliError> {
         let declared = self.declare(&cli);
-        let backend: Arc<dyn strata_core::Backend> = Arc::from(open_backend(&cli.backend)?);
+        if let Command::Backend {
+            command: BackendCommand::Bootstrap,
+        } = &cli.command
+        {
+            return bootstrap(&cli.backend).await;
+        }
+        let backend: Arc<dyn strata_core::Backend> = Arc::from(open_backend(&cli.backend).await?);
         let engine = Engine::new(backend.clone())
             .with_context(self.context.clone())
             .with_registry(&self.registry)
@@ -442,6 +463,7 @@ impl Program {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Backend { .. } => Ok(ExitCode::SUCCESS),
             Command::State { command } => {
                 match command {
                     StateCommand::List => {
@@ -474,6 +496,25 @@ impl Program {
             }
         }
     }
+}
+
+async fn bootstrap(url: &str) -> Result<ExitCode, CliError> {
+    if let Some(bucket) = url.strip_prefix("s3://") {
+        let conf = aws_config_defaults().await;
+        strata_core::state::S3Backend::from_url(url, &conf)?
+            .bootstrap()
+            .await?;
+        say!("backend s3://{bucket} is ready");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dir = url.strip_prefix("file://").unwrap_or(url);
+    std::fs::create_dir_all(dir)?;
+    say!("backend {url} is ready");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn aws_config_defaults() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
 fn code(summary: &Summary) -> ExitCode {

@@ -221,3 +221,35 @@ fn a_held_lock_fails_naming_the_holder_until_unlocked() {
     let (code, _, _) = run(d, &["bogus-command"], &[]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn an_s3_backend_is_bootstrapped_and_used_end_to_end() {
+    let aws = strata_testkit::LocalAws::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = [
+        ("AWS_ENDPOINT_URL", aws.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", strata_testkit::REGION),
+        (
+            "STRATA_BACKEND",
+            "s3://strata-cli-state/team?lock_table=cli-locks",
+        ),
+    ];
+    for _ in 0..2 {
+        let (code, out, err) = run(d, &["backend", "bootstrap"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("is ready"), "{out}");
+    }
+    let (code, out, err) = run(d, &["up", "--yes"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("up: 3 created"), "{out}");
+    let (code, out, err) = run(d, &["up", "--yes", "--expect-no-changes"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(d, &["state", "list"], &env);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let (code, out, err) = run(d, &["destroy", "--yes"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -9,6 +9,8 @@
 mod file;
 pub(crate) mod journal;
 mod memory;
+#[cfg(feature = "aws")]
+mod s3;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -24,6 +26,8 @@ use crate::urn::Urn;
 
 pub use file::FileBackend;
 pub use memory::MemoryBackend;
+#[cfg(feature = "aws")]
+pub use s3::{LockKind, S3Backend};
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -311,8 +315,27 @@ pub enum StateError {
         source: std::io::Error,
     },
     /// The backend URL is not understood.
-    #[error("unsupported backend {0:?}: use file://DIR (s3:// arrives with the S3 backend)")]
+    #[error("unsupported backend {0:?}: use file://DIR or s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]")]
     UnsupportedBackend(String),
+    /// Someone else wrote the state since we read it (our lock was broken): our write was
+    /// refused, and kept locally.
+    #[error("state at {location} changed since this run read it (was its lock force-released?); this run's state was NOT written there and is kept in {recovery}. Compare the two, then push the right one.")]
+    StaleWrite {
+        /// Where.
+        location: String,
+        /// The local recovery file holding the refused state.
+        recovery: String,
+    },
+    /// An AWS call of the backend failed.
+    #[error("{operation} on {location} failed: {message}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The bucket, object or table.
+        location: String,
+        /// The error.
+        message: String,
+    },
 }
 
 /// Who holds a lock, for what, since when.
@@ -402,10 +425,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn write_stats(&self) -> (u64, u64);
 }
 
-/// Opens the backend at `url` (`file://DIR`, or a bare directory path).
-pub fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
+/// Opens the backend at `url`: `file://DIR` (or a bare directory path), or, with the
+/// `aws` feature, `s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]` (AWS configuration from
+/// the environment, `AWS_ENDPOINT_URL` included).
+pub async fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
     if let Some(dir) = url.strip_prefix("file://") {
         return Ok(Box::new(FileBackend::new(dir)));
+    }
+    #[cfg(feature = "aws")]
+    if url.starts_with("s3://") {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        return Ok(Box::new(S3Backend::from_url(url, &conf)?));
     }
     if url.contains("://") {
         return Err(StateError::UnsupportedBackend(url.to_owned()));

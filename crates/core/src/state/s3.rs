@@ -1,0 +1,546 @@
+//! The S3 backend: `s3://BUCKET/PREFIX`, state object `PREFIX/STACK.json`.
+//!
+//! - Writes are conditional on the ETag this process last read or wrote (`If-Match`), or
+//!   on there being no object (`If-None-Match: *`), so a writer whose lock was broken can
+//!   never overwrite a newer state: it stops with [`StateError::StaleWrite`] and keeps its
+//!   state in a local recovery file (`.strata/recovery/`).
+//! - Locks: by default an item in a DynamoDB table (`?lock_table=NAME`, default
+//!   `strata-locks`), put with `attribute_not_exists(LockID)` and deleted only on a
+//!   matching lock id (Terraform deletes unconditionally); or (`?lock=s3`) a lock object
+//!   `PREFIX/STACK.lock` written with `If-None-Match: *`.
+//! - [`S3Backend::bootstrap`] creates the bucket (versioned, encrypted, public access
+//!   blocked) and the table (pay per request, key `LockID`); running it twice is harmless.
+//!
+//! This backend writes whole snapshots (no journal yet).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+};
+
+use super::{Backend, LockInfo, State, StateError};
+
+/// How an S3 backend locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockKind {
+    /// An item in this DynamoDB table.
+    DynamoDb(String),
+    /// A lock object next to the state object.
+    S3Object,
+}
+
+/// State in S3.
+#[derive(Debug)]
+pub struct S3Backend {
+    s3: aws_sdk_s3::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    bucket: String,
+    prefix: String,
+    lock: LockKind,
+    region: Option<String>,
+    /// Per stack: the ETag last read or written (`None`: no object).
+    etags: Mutex<HashMap<String, Option<String>>>,
+    lineages: Mutex<HashMap<String, String>>,
+    recovery_dir: PathBuf,
+    bytes: AtomicU64,
+    writes: AtomicU64,
+}
+
+fn aws_err<E: ProvideErrorMetadata + std::fmt::Debug>(
+    operation: &'static str,
+    location: String,
+) -> impl FnOnce(E) -> StateError {
+    move |e| StateError::Aws {
+        operation,
+        location,
+        message: e
+            .message()
+            .map(str::to_owned)
+            .or_else(|| e.code().map(str::to_owned))
+            .unwrap_or_else(|| format!("{e:?}")),
+    }
+}
+
+impl S3Backend {
+    /// A backend from `s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]` and an SDK config.
+    /// With a custom endpoint (a local emulator), S3 is addressed path-style.
+    pub fn from_url(url: &str, conf: &aws_config::SdkConfig) -> Result<Self, StateError> {
+        let bad = || StateError::UnsupportedBackend(url.to_owned());
+        let rest = url.strip_prefix("s3://").ok_or_else(bad)?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+        if bucket.is_empty() {
+            return Err(bad());
+        }
+        let mut lock = LockKind::DynamoDb("strata-locks".to_owned());
+        for kv in query.split('&').filter(|s| !s.is_empty()) {
+            match kv.split_once('=') {
+                Some(("lock_table", t)) if !t.is_empty() => lock = LockKind::DynamoDb(t.to_owned()),
+                Some(("lock", "s3")) => lock = LockKind::S3Object,
+                Some(("lock", "dynamodb")) => {}
+                _ => return Err(bad()),
+            }
+        }
+        let s3conf = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(conf.endpoint_url().is_some())
+            .build();
+        Ok(S3Backend {
+            s3: aws_sdk_s3::Client::from_conf(s3conf),
+            ddb: aws_sdk_dynamodb::Client::new(conf),
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            lock,
+            region: conf.region().map(ToString::to_string),
+            etags: Mutex::new(HashMap::new()),
+            lineages: Mutex::new(HashMap::new()),
+            recovery_dir: PathBuf::from(".strata/recovery"),
+            bytes: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        })
+    }
+
+    /// Where refused writes are kept (default `.strata/recovery`).
+    pub fn with_recovery_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.recovery_dir = dir.into();
+        self
+    }
+
+    fn key(&self, stack: &str, ext: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("{stack}.{ext}")
+        } else {
+            format!("{}/{stack}.{ext}", self.prefix)
+        }
+    }
+
+    fn location(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    fn lock_id(&self, stack: &str) -> String {
+        format!("{}/{}", self.bucket, self.key(stack, "json"))
+    }
+
+    /// Creates the bucket (versioned, encrypted with SSE-S3, public access blocked) and,
+    /// for DynamoDB locking, the lock table (pay per request, key `LockID`). Harmless to
+    /// run again.
+    pub async fn bootstrap(&self) -> Result<(), StateError> {
+        let loc = format!("s3://{}", self.bucket);
+        let mut create = self.s3.create_bucket().bucket(&self.bucket);
+        if let Some(r) = self.region.as_deref().filter(|r| *r != "us-east-1") {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(r))
+                    .build(),
+            );
+        }
+        if let Err(e) = create.send().await {
+            let owned = e
+                .as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you());
+            if !owned {
+                return Err(aws_err("s3:CreateBucket", loc.clone())(e));
+            }
+        }
+        self.s3
+            .put_bucket_versioning()
+            .bucket(&self.bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(aws_err("s3:PutBucketVersioning", loc.clone()))?;
+        let sse = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::Aes256)
+            .build()
+            .map_err(|e| StateError::Aws {
+                operation: "s3:PutBucketEncryption",
+                location: loc.clone(),
+                message: e.to_string(),
+            })?;
+        let enc = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(sse)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| StateError::Aws {
+                operation: "s3:PutBucketEncryption",
+                location: loc.clone(),
+                message: e.to_string(),
+            })?;
+        self.s3
+            .put_bucket_encryption()
+            .bucket(&self.bucket)
+            .server_side_encryption_configuration(enc)
+            .send()
+            .await
+            .map_err(aws_err("s3:PutBucketEncryption", loc.clone()))?;
+        self.s3
+            .put_public_access_block()
+            .bucket(&self.bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(aws_err("s3:PutPublicAccessBlock", loc))?;
+        if let LockKind::DynamoDb(table) = &self.lock {
+            let schema_err = |e: aws_sdk_dynamodb::error::BuildError| StateError::Aws {
+                operation: "dynamodb:CreateTable",
+                location: table.clone(),
+                message: e.to_string(),
+            };
+            let r = self
+                .ddb
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("LockID")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(schema_err)?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("LockID")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .map_err(schema_err)?,
+                )
+                .send()
+                .await;
+            if let Err(e) = r {
+                let exists = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception());
+                if !exists {
+                    return Err(aws_err("dynamodb:CreateTable", table.clone())(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn keep_locally(&self, stack: &str, bytes: &[u8]) -> String {
+        let path = self
+            .recovery_dir
+            .join(format!("{stack}-{}.json", uuid::Uuid::new_v4().simple()));
+        let _ = std::fs::create_dir_all(&self.recovery_dir);
+        match std::fs::write(&path, bytes) {
+            Ok(()) => path.display().to_string(),
+            Err(e) => format!("(nowhere: writing {} failed: {e})", path.display()),
+        }
+    }
+
+    async fn read_lock_item(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
+        match &self.lock {
+            LockKind::DynamoDb(table) => {
+                let out = self
+                    .ddb
+                    .get_item()
+                    .table_name(table)
+                    .key("LockID", AttributeValue::S(self.lock_id(stack)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(aws_err("dynamodb:GetItem", table.clone()))?;
+                Ok(out
+                    .item()
+                    .and_then(|i| i.get("Info"))
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|s| serde_json::from_str(s).ok()))
+            }
+            LockKind::S3Object => {
+                let key = self.key(stack, "lock");
+                match self
+                    .s3
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                {
+                    Ok(o) => {
+                        let body = o.body.collect().await.map_err(|e| StateError::Aws {
+                            operation: "s3:GetObject",
+                            location: self.location(&key),
+                            message: e.to_string(),
+                        })?;
+                        Ok(serde_json::from_slice(&body.into_bytes()).ok())
+                    }
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+                    Err(e) => Err(aws_err("s3:GetObject", self.location(&key))(e)),
+                }
+            }
+        }
+    }
+
+    /// Tries once to take the lock: `Ok(true)` if taken, `Ok(false)` if held.
+    async fn try_lock(&self, stack: &str, info: &LockInfo) -> Result<bool, StateError> {
+        let body = serde_json::to_string(info).map_err(StateError::Encode)?;
+        match &self.lock {
+            LockKind::DynamoDb(table) => {
+                let r = self
+                    .ddb
+                    .put_item()
+                    .table_name(table)
+                    .item("LockID", AttributeValue::S(self.lock_id(stack)))
+                    .item("LockId", AttributeValue::S(info.id.clone()))
+                    .item("Info", AttributeValue::S(body))
+                    .condition_expression("attribute_not_exists(LockID)")
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(aws_err("dynamodb:PutItem", table.clone())(e)),
+                }
+            }
+            LockKind::S3Object => {
+                let key = self.key(stack, "lock");
+                let r = self
+                    .s3
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .if_none_match("*")
+                    .body(ByteStream::from(body.into_bytes()))
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => Ok(true),
+                    Err(e) if precondition_failed(&e) => Ok(false),
+                    Err(e) => Err(aws_err("s3:PutObject", self.location(&key))(e)),
+                }
+            }
+        }
+    }
+}
+
+fn precondition_failed<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    R: std::fmt::Debug,
+{
+    match e {
+        aws_sdk_s3::error::SdkError::ServiceError(s) => {
+            matches!(
+                s.err().code(),
+                Some("PreconditionFailed" | "ConditionalRequestConflict")
+            )
+        }
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl Backend for S3Backend {
+    async fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
+        let key = self.key(stack, "json");
+        let location = self.location(&key);
+        let out = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                if let Ok(mut m) = self.etags.lock() {
+                    m.insert(stack.to_owned(), None);
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(aws_err("s3:GetObject", location)(e)),
+        };
+        let etag = out.e_tag().map(str::to_owned);
+        let body = out.body.collect().await.map_err(|e| StateError::Aws {
+            operation: "s3:GetObject",
+            location: location.clone(),
+            message: e.to_string(),
+        })?;
+        let state = State::from_bytes(&body.into_bytes(), &location)?;
+        if let Ok(mut m) = self.etags.lock() {
+            m.insert(stack.to_owned(), etag);
+        }
+        if let Ok(mut m) = self.lineages.lock() {
+            m.insert(stack.to_owned(), state.lineage.clone());
+        }
+        Ok(Some(state))
+    }
+
+    async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let key = self.key(stack, "json");
+        let location = self.location(&key);
+        if let Some(theirs) = self
+            .lineages
+            .lock()
+            .ok()
+            .and_then(|m| m.get(stack).cloned())
+        {
+            if theirs != lineage {
+                return Err(StateError::LineageMismatch {
+                    location,
+                    ours: lineage.to_owned(),
+                    theirs,
+                });
+            }
+        }
+        // What we last saw: an ETag, no object, or (never loaded here) nothing known, in
+        // which case only a new object may be written.
+        let seen = self
+            .etags
+            .lock()
+            .ok()
+            .and_then(|m| m.get(stack).cloned())
+            .flatten();
+        let len = bytes.len() as u64;
+        let mut put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes.clone()));
+        put = match &seen {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(out) => {
+                if let Ok(mut m) = self.etags.lock() {
+                    m.insert(stack.to_owned(), out.e_tag().map(str::to_owned));
+                }
+                if let Ok(mut m) = self.lineages.lock() {
+                    m.insert(stack.to_owned(), lineage.to_owned());
+                }
+                self.bytes.fetch_add(len, Ordering::Relaxed);
+                self.writes.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) if precondition_failed(&e) => Err(StateError::StaleWrite {
+                location,
+                recovery: self.keep_locally(stack, &bytes),
+            }),
+            Err(e) => Err(aws_err("s3:PutObject", location)(e)),
+        }
+    }
+
+    async fn lock(
+        &self,
+        stack: &str,
+        operation: &str,
+        timeout: Duration,
+    ) -> Result<LockInfo, StateError> {
+        let info = LockInfo::new(operation);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.try_lock(stack, &info).await? {
+                return Ok(info);
+            }
+            if Instant::now() >= deadline {
+                let holder = self
+                    .read_lock_item(stack)
+                    .await?
+                    .unwrap_or_else(|| LockInfo {
+                        id: "(released meanwhile; try again)".to_owned(),
+                        ..LockInfo::new("unknown")
+                    });
+                return Err(StateError::Locked {
+                    stack: stack.to_owned(),
+                    holder: Box::new(holder),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
+        let mismatch = |current: Option<LockInfo>| StateError::LockMismatch {
+            stack: stack.to_owned(),
+            given: lock_id.to_owned(),
+            current: current.map_or_else(|| "none: the stack is not locked".to_owned(), |l| l.id),
+        };
+        match &self.lock {
+            LockKind::DynamoDb(table) => {
+                let r = self
+                    .ddb
+                    .delete_item()
+                    .table_name(table)
+                    .key("LockID", AttributeValue::S(self.lock_id(stack)))
+                    .condition_expression("LockId = :id")
+                    .expression_attribute_values(":id", AttributeValue::S(lock_id.to_owned()))
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => Ok(()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Err(mismatch(self.read_lock_item(stack).await?))
+                    }
+                    Err(e) => Err(aws_err("dynamodb:DeleteItem", table.clone())(e)),
+                }
+            }
+            LockKind::S3Object => {
+                let current = self.read_lock_item(stack).await?;
+                if current.as_ref().map(|l| l.id.as_str()) != Some(lock_id) {
+                    return Err(mismatch(current));
+                }
+                let key = self.key(stack, "lock");
+                self.s3
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(aws_err("s3:DeleteObject", self.location(&key)))?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
+        self.read_lock_item(stack).await
+    }
+
+    fn write_stats(&self) -> (u64, u64) {
+        (
+            self.bytes.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+}
