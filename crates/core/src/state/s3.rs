@@ -258,6 +258,30 @@ impl S3Backend {
         }
     }
 
+    /// The object's bytes and ETag, or `None` if there is no such object.
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
+        let location = self.location(key);
+        let out = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(aws_err("s3:GetObject", location)(e)),
+        };
+        let etag = out.e_tag().map(str::to_owned);
+        let body = out.body.collect().await.map_err(|e| StateError::Aws {
+            operation: "s3:GetObject",
+            location,
+            message: e.to_string(),
+        })?;
+        Ok(Some((body.into_bytes().to_vec(), etag)))
+    }
+
     async fn read_lock_item(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
         match &self.lock {
             LockKind::DynamoDb(table) => {
@@ -276,28 +300,10 @@ impl S3Backend {
                     .and_then(|v| v.as_s().ok())
                     .and_then(|s| serde_json::from_str(s).ok()))
             }
-            LockKind::S3Object => {
-                let key = self.key(stack, "lock");
-                match self
-                    .s3
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                {
-                    Ok(o) => {
-                        let body = o.body.collect().await.map_err(|e| StateError::Aws {
-                            operation: "s3:GetObject",
-                            location: self.location(&key),
-                            message: e.to_string(),
-                        })?;
-                        Ok(serde_json::from_slice(&body.into_bytes()).ok())
-                    }
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-                    Err(e) => Err(aws_err("s3:GetObject", self.location(&key))(e)),
-                }
-            }
+            LockKind::S3Object => Ok(self
+                .get(&self.key(stack, "lock"))
+                .await?
+                .and_then(|(body, _)| serde_json::from_slice(&body).ok())),
         }
     }
 
@@ -368,30 +374,13 @@ impl Backend for S3Backend {
     async fn load(&self, stack: &str) -> Result<Option<State>, StateError> {
         let key = self.key(stack, "json");
         let location = self.location(&key);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                if let Ok(mut m) = self.etags.lock() {
-                    m.insert(stack.to_owned(), None);
-                }
-                return Ok(None);
+        let Some((body, etag)) = self.get(&key).await? else {
+            if let Ok(mut m) = self.etags.lock() {
+                m.insert(stack.to_owned(), None);
             }
-            Err(e) => return Err(aws_err("s3:GetObject", location)(e)),
+            return Ok(None);
         };
-        let etag = out.e_tag().map(str::to_owned);
-        let body = out.body.collect().await.map_err(|e| StateError::Aws {
-            operation: "s3:GetObject",
-            location: location.clone(),
-            message: e.to_string(),
-        })?;
-        let state = State::from_bytes(&body.into_bytes(), &location)?;
+        let state = State::from_bytes(&body, &location)?;
         if let Ok(mut m) = self.etags.lock() {
             m.insert(stack.to_owned(), etag);
         }
