@@ -608,19 +608,20 @@ impl Engine {
                 }
             }
         }
-        let index: HashMap<&Urn, usize> = deletions
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.pending.is_none())
-            .map(|(k, d)| (&d.resource.urn, k))
-            .collect();
+        // Every deletion by URN (a resource and an old half owed by an earlier replace can
+        // share one).
+        let mut index: HashMap<&Urn, Vec<usize>> = HashMap::new();
+        for (k, d) in deletions.iter().enumerate() {
+            index.entry(&d.resource.urn).or_default().push(k);
+        }
         let mut edges = Vec::new();
         for (k, d) in deletions.iter().enumerate() {
-            // `d` goes after everything it depends on… no: before. Its dependencies wait
-            // for it.
+            // What `d` depends on waits until `d` is gone.
             for dep in &d.resource.dependencies {
-                if let Some(&j) = index.get(dep) {
-                    edges.push((k, j));
+                for &j in index.get(dep).into_iter().flatten() {
+                    if j != k {
+                        edges.push((k, j));
+                    }
                 }
             }
         }
@@ -883,36 +884,77 @@ impl ApplyGraph {
         }
         // What in state depends on what: a resource is deleted only after everything that
         // depended on it is deleted, replaced or updated away.
-        let mut old_of: HashMap<&Urn, usize> = HashMap::new();
+        // Every job that removes a resource, by URN: deletions (including old halves owed
+        // by an earlier run's replace) and this run's old halves of replacements.
+        let mut old_of: HashMap<&Urn, Vec<usize>> = HashMap::new();
         for (k, d) in plan.deletions.iter().enumerate() {
-            if d.pending.is_none() {
-                old_of.insert(&d.resource.urn, delete_job[k]);
-            }
+            old_of
+                .entry(&d.resource.urn)
+                .or_default()
+                .push(delete_job[k]);
         }
         for (i, node) in stack.nodes().iter().enumerate() {
             if old_job[i] != usize::MAX {
-                old_of.insert(&node.urn, old_job[i]);
+                old_of.entry(&node.urn).or_default().push(old_job[i]);
             }
         }
-        let old_of_empty = old_of.is_empty();
-        for r in state.resources.values().filter(|_| !old_of_empty) {
-            // The job that removes or changes `r` itself.
-            let own_delete = old_of.get(&r.urn).copied();
-            let own_apply = stack
-                .index_of(&r.urn)
-                .map(|i| apply_job[i])
-                .filter(|&j| j != usize::MAX);
-            for dep in &r.dependencies {
-                let Some(&dep_job) = old_of.get(dep) else {
-                    continue;
-                };
-                if let Some(j) = own_delete {
-                    if j != dep_job {
-                        edges.push((j, dep_job));
-                    }
+        // Resources replaced delete-before-replace: their apply job deletes the old one.
+        let dbr_apply: HashMap<&Urn, usize> = stack
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| {
+                apply_job[*i] != usize::MAX
+                    && may_change[*i]
+                    && n.options.delete_before_replace
+                    && state.resources.contains_key(&n.urn)
+            })
+            .map(|(i, n)| (&n.urn, apply_job[i]))
+            .collect();
+        if !old_of.is_empty() || !dbr_apply.is_empty() {
+            // Who depended on what, in state: a resource is removed only after everything
+            // that depended on it is removed, replaced or updated away.
+            // (its dependencies, the deletion removing it, the job replacing it, its apply)
+            type Dependent<'a> = (&'a [Urn], Option<usize>, Option<usize>, Option<usize>);
+            let mut dependents: Vec<Dependent<'_>> = Vec::new();
+            let deletion_of: HashMap<&Urn, usize> = plan
+                .deletions
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.pending.is_none())
+                .map(|(k, d)| (&d.resource.urn, delete_job[k]))
+                .collect();
+            for r in state.resources.values() {
+                let idx = stack.index_of(&r.urn);
+                let old = idx.map(|i| old_job[i]).filter(|&j| j != usize::MAX);
+                let apply = idx.map(|i| apply_job[i]).filter(|&j| j != usize::MAX);
+                dependents.push((
+                    &r.dependencies,
+                    deletion_of.get(&r.urn).copied(),
+                    old,
+                    apply,
+                ));
+            }
+            for (k, d) in plan.deletions.iter().enumerate() {
+                if d.pending.is_some() {
+                    dependents.push((&d.resource.dependencies, Some(delete_job[k]), None, None));
                 }
-                if let Some(j) = own_apply {
-                    edges.push((j, dep_job));
+            }
+            for (deps, deletion, old, apply) in &dependents {
+                for dep in deps.iter() {
+                    for &target in old_of.get(dep).into_iter().flatten() {
+                        for &own in deletion.iter().chain(old).chain(apply) {
+                            if own != target {
+                                edges.push((own, target));
+                            }
+                        }
+                    }
+                    // A resource being deleted goes before a delete-before-replace deletes
+                    // what it uses. (Declared dependents are updated after the replace; an
+                    // edge from them would be a cycle.)
+                    if let (Some(own), Some(&j)) = (deletion, dbr_apply.get(dep)) {
+                        edges.push((*own, j));
+                    }
                 }
             }
         }
@@ -1053,6 +1095,8 @@ struct Run {
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     write_error: Arc<Mutex<Option<StateError>>>,
     backend: Arc<dyn Backend>,
+    /// The owed delete (its token) of each resource this run replaced create-before-delete.
+    owed_here: Mutex<HashMap<Urn, String>>,
 }
 
 /// The state of a run, with each resource's JSON cached, and what was last written.
@@ -1274,6 +1318,7 @@ impl Run {
             writer: Mutex::new(Some(writer)),
             write_error,
             backend: engine.backend.clone(),
+            owed_here: Mutex::new(HashMap::new()),
         }
     }
 
@@ -1481,6 +1526,9 @@ impl Run {
                         started: now_rfc3339(),
                         resource: Some(old),
                     };
+                    if let Ok(mut m) = self.owed_here.lock() {
+                        m.insert(node.urn.clone(), owed.token.clone());
+                    }
                     self.with_state(Some(&node.urn), |st| {
                         st.resources.insert(new.urn.clone(), new);
                         st.pending.retain(|p| p.token != token);
@@ -1523,7 +1571,13 @@ impl Run {
                 Ok((intended, token))
             }
             Err(e) => {
-                self.clear(&token);
+                // Only a refusal of the args proves nothing was made. Any other failure (a
+                // waiter timing out, a lost connection) may come after AWS made the
+                // resource: the pending create stays, and the next run finds it by its
+                // token before planning.
+                if matches!(e, crate::resource::ProviderError::Invalid { .. }) {
+                    self.clear(&token);
+                }
                 Err(e.to_string())
             }
         }
@@ -1548,18 +1602,21 @@ impl Run {
         });
     }
 
+    /// Whether this run replaced `urn` create-before-delete (owed deletes left by earlier
+    /// runs are planned deletions of their own).
     fn has_owed_delete(&self, urn: &Urn) -> bool {
-        lock(&self.state)
-            .pending
-            .iter()
-            .any(|p| p.kind == PendingKind::Delete && &p.urn == urn && p.resource.is_some())
+        self.owed_here
+            .lock()
+            .map(|m| m.contains_key(urn))
+            .unwrap_or(false)
     }
 
     async fn delete_owed(&self, urn: &Urn) -> Result<Op, String> {
+        let token = self.owed_here.lock().ok().and_then(|m| m.get(urn).cloned());
         let owed = lock(&self.state)
             .pending
             .iter()
-            .find(|p| p.kind == PendingKind::Delete && &p.urn == urn)
+            .find(|p| Some(&p.token) == token.as_ref())
             .and_then(|p| p.resource.clone());
         match owed {
             Some(r) => self

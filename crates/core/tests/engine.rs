@@ -669,3 +669,49 @@ async fn checkpoints_write_o_n_bytes() {
     assert!(writes >= 2);
     eprintln!("checkpoints: {bytes} bytes in {writes} writes, final {final_size} ({ratio:.2}x)");
 }
+
+#[tokio::test]
+async fn an_old_half_owed_by_an_earlier_replace_waits_for_its_dependents() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str| {
+        seal(move |s| {
+            let subnet = s.add("subnet", Mock::new().key(key));
+            s.add("instance", Mock::new().prop("subnet", subnet.id()));
+        })
+    };
+    e.up(&decl("a"), &RunOptions::default()).await.unwrap();
+    let old = cloud
+        .resources()
+        .into_iter()
+        .find(|r| r.name == "subnet")
+        .unwrap();
+
+    // The replace creates the new subnet, but the instance cannot move: the old subnet
+    // must stay, owed a delete.
+    cloud.fail_on("instance", Call::Update);
+    let sum = e.up(&decl("b"), &RunOptions::default()).await.unwrap();
+    assert_eq!(sum.failed.len(), 1);
+    assert!(
+        cloud.get(&old.id).is_some(),
+        "old subnet deleted under its instance"
+    );
+    let st = e.load_state("dev").await.unwrap();
+    assert_eq!(st.pending.len(), 1, "{:?}", st.pending);
+
+    // Next run: the instance moves first, then the old subnet goes, once.
+    cloud.clear_failures();
+    cloud.reset_log();
+    let sum = e.up(&decl("b"), &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let log = cloud.log();
+    let deletes: Vec<_> = log.iter().filter(|r| r.call == Call::Delete).collect();
+    assert_eq!(deletes.len(), 1, "{log:#?}");
+    assert_eq!(deletes[0].id, old.id);
+    assert!(
+        pos(&log, Call::Update, "instance").1 < deletes[0].start,
+        "{log:#?}"
+    );
+    assert!(cloud.get(&old.id).is_none());
+    assert!(e.load_state("dev").await.unwrap().pending.is_empty());
+}
