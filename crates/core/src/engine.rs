@@ -520,8 +520,26 @@ impl Engine {
             let src = StateSource(st);
             let mut outs = BTreeMap::new();
             for (name, o) in stack.exports() {
-                if let Ok(Some(v)) = o.resolve(&src) {
-                    outs.insert(name.clone(), v);
+                match o.resolve(&src) {
+                    Ok(Some(v)) => {
+                        outs.insert(name.clone(), v);
+                    }
+                    // Not computable now (its resource failed or was not targeted): keep
+                    // the last known value, and say so.
+                    other => {
+                        let why = match other {
+                            Err(e) => e.to_string(),
+                            _ => "its resources do not exist yet".to_owned(),
+                        };
+                        self.events.emit(Event::Diagnostic {
+                            level: Level::Warning,
+                            urn: None,
+                            message: format!("stack output {name:?} is not updated: {why}"),
+                        });
+                        if let Some(v) = st.outputs.get(name) {
+                            outs.insert(name.clone(), v.clone());
+                        }
+                    }
                 }
             }
             if st.outputs != outs {

@@ -104,6 +104,17 @@ pub enum PlanError {
     /// A `--target` names no declared resource and nothing in state.
     #[error("--target {0} matches no resource of this stack")]
     UnknownTarget(String),
+    /// A targeted delete or replace would pull a resource from under others that are not
+    /// targeted.
+    #[error("--target would {op} {urn}, which {} still use; target them too", .dependents.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    TargetDependents {
+        /// The resource.
+        urn: Urn,
+        /// Delete or replace.
+        op: Op,
+        /// What still uses it.
+        dependents: Vec<Urn>,
+    },
     /// An output could not be resolved.
     #[error("resource {urn}: {message}")]
     Resolve {
@@ -356,6 +367,34 @@ pub fn plan(
             retain: d.retain,
             delete_before_replace: false,
         });
+    }
+    if let Some(sel) = &selected {
+        // With targets, what is deleted or replaced must not be in use by resources left
+        // out of the run.
+        let removed: Vec<(&Urn, Op)> = steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Replace | Op::Delete))
+            .map(|s| (&s.urn, s.op))
+            .collect();
+        for (urn, op) in removed {
+            let dependents: Vec<Urn> = state
+                .resources
+                .values()
+                .filter(|r| r.dependencies.contains(urn))
+                .filter(|r| match stack.index_of(&r.urn) {
+                    Some(i) => !sel[i],
+                    None => !targeted.contains(&r.urn),
+                })
+                .map(|r| r.urn.clone())
+                .collect();
+            if !dependents.is_empty() {
+                errors.push(PlanError::TargetDependents {
+                    urn: urn.clone(),
+                    op,
+                    dependents,
+                });
+            }
+        }
     }
     if !errors.is_empty() {
         return Err(PlanErrors(errors));

@@ -715,3 +715,36 @@ async fn an_old_half_owed_by_an_earlier_replace_waits_for_its_dependents() {
     assert!(cloud.get(&old.id).is_none());
     assert!(e.load_state("dev").await.unwrap().pending.is_empty());
 }
+
+#[tokio::test]
+async fn a_target_cannot_pull_a_resource_from_under_untargeted_ones() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str| {
+        seal(move |s| {
+            let a = s.add("a", Mock::new().key(key));
+            s.add("b", Mock::new().prop("a", a.id()));
+        })
+    };
+    e.up(&decl("1"), &RunOptions::default()).await.unwrap();
+    cloud.reset_log();
+    let only_a = RunOptions {
+        targets: vec![Urn::new("dev", "test:mock", "a")],
+        ..Default::default()
+    };
+    let err = e.up(&decl("2"), &only_a).await.unwrap_err().to_string();
+    assert!(
+        err.contains("would replace") && err.contains("::b"),
+        "{err}"
+    );
+    assert!(cloud.log().is_empty());
+    // Targeting both is fine.
+    let both = RunOptions {
+        targets: vec![
+            Urn::new("dev", "test:mock", "a"),
+            Urn::new("dev", "test:mock", "b"),
+        ],
+        ..Default::default()
+    };
+    assert!(e.up(&decl("2"), &both).await.unwrap().is_success());
+}

@@ -223,15 +223,20 @@ impl Backend for FileBackend {
         let deadline = Instant::now() + timeout;
         std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
         loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
+            // Write the record to a private file, then link it into place: the lock file
+            // appears atomically with its content, or not at all.
+            let tmp = self.dir.join(format!(".{stack}.lock.{}", info.id));
             {
-                Ok(mut f) => {
-                    let body = serde_json::to_vec_pretty(&info).map_err(StateError::Encode)?;
-                    f.write_all(&body).map_err(io("writing", &path))?;
-                    f.sync_all().map_err(io("syncing", &path))?;
+                let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+                let body = serde_json::to_vec_pretty(&info).map_err(StateError::Encode)?;
+                f.write_all(&body).map_err(io("writing", &tmp))?;
+                f.sync_all().map_err(io("syncing", &tmp))?;
+            }
+            let linked = std::fs::hard_link(&tmp, &path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {
+                    sync_dir(&self.dir);
                     return Ok(info);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -240,10 +245,25 @@ impl Backend for FileBackend {
                             // Its process is gone (killed, crashed): the lock protects
                             // nothing. Pending operations in state are resolved by the run.
                             tracing::warn!(lock = %holder, "breaking a stale lock: its process is no longer running");
-                            match std::fs::remove_file(&path) {
-                                Ok(()) => continue,
+                            // Move it aside, then check that what was moved is the stale
+                            // lock and not one another run took meanwhile (put that back).
+                            let aside = self.dir.join(format!(
+                                ".{stack}.lock.stale.{}",
+                                uuid::Uuid::new_v4().simple()
+                            ));
+                            match std::fs::rename(&path, &aside) {
+                                Ok(()) => {
+                                    let moved: Option<LockInfo> = std::fs::read(&aside)
+                                        .ok()
+                                        .and_then(|b| serde_json::from_slice(&b).ok());
+                                    if moved.map(|m| m.id) != Some(holder.id.clone()) {
+                                        let _ = std::fs::hard_link(&aside, &path);
+                                    }
+                                    let _ = std::fs::remove_file(&aside);
+                                    continue;
+                                }
                                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                                Err(e) => return Err(io("removing", &path)(e)),
+                                Err(e) => return Err(io("moving aside", &path)(e)),
                             }
                         }
                     }
@@ -266,7 +286,17 @@ impl Backend for FileBackend {
 
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
         let path = self.lock_path(stack);
-        match self.read_lock(stack)? {
+        let current = match self.read_lock(stack) {
+            Ok(c) => c,
+            // An unreadable lock file (written by something else, or damaged) can only be
+            // cleared by hand: any id releases it.
+            Err(StateError::Corrupt { .. }) => {
+                tracing::warn!(path = %path.display(), "removing an unreadable lock file");
+                return std::fs::remove_file(&path).map_err(io("removing", &path));
+            }
+            Err(e) => return Err(e),
+        };
+        match current {
             Some(l) if l.id == lock_id => {
                 std::fs::remove_file(&path).map_err(io("removing", &path))
             }
@@ -352,6 +382,17 @@ mod tests {
         assert!(b.unlock("dev", "wrong").await.is_err());
         b.unlock("dev", &held.id).await.unwrap();
         assert!(b.current_lock("dev").await.unwrap().is_none());
+        b.lock("dev", "up", Duration::ZERO).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_lock_file_can_be_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        std::fs::write(b.lock_path("dev"), b"").unwrap();
+        let err = b.lock("dev", "up", Duration::ZERO).await.unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+        b.unlock("dev", "anything").await.unwrap();
         b.lock("dev", "up", Duration::ZERO).await.unwrap();
     }
 

@@ -439,10 +439,24 @@ impl Backend for S3Backend {
                 self.writes.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(e) if precondition_failed(&e) => Err(StateError::StaleWrite {
-                location,
-                recovery: self.keep_locally(stack, &bytes),
-            }),
+            Err(e) if precondition_failed(&e) => {
+                // The SDK may have retried a write whose first attempt landed: then the
+                // object is ours.
+                if let Some((stored, etag)) = self.get(&key).await? {
+                    if stored == bytes {
+                        if let Ok(mut m) = self.etags.lock() {
+                            m.insert(stack.to_owned(), etag);
+                        }
+                        self.bytes.fetch_add(len, Ordering::Relaxed);
+                        self.writes.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                }
+                Err(StateError::StaleWrite {
+                    location,
+                    recovery: self.keep_locally(stack, &bytes),
+                })
+            }
             Err(e) => Err(aws_err("s3:PutObject", location)(e)),
         }
     }
@@ -457,6 +471,11 @@ impl Backend for S3Backend {
         let deadline = Instant::now() + timeout;
         loop {
             if self.try_lock(stack, &info).await? {
+                return Ok(info);
+            }
+            // A retried put whose first attempt landed reads as "held" by ourselves.
+            let holder = self.read_lock_item(stack).await?;
+            if holder.as_ref().is_some_and(|h| h.id == info.id) {
                 return Ok(info);
             }
             if Instant::now() >= deadline {
