@@ -300,10 +300,20 @@ impl S3Backend {
                     .and_then(|v| v.as_s().ok())
                     .and_then(|s| serde_json::from_str(s).ok()))
             }
-            LockKind::S3Object => Ok(self
-                .get(&self.key(stack, "lock"))
-                .await?
-                .and_then(|(body, _)| serde_json::from_slice(&body).ok())),
+            LockKind::S3Object => {
+                let key = self.key(stack, "lock");
+                match self.get(&key).await? {
+                    None => Ok(None),
+                    Some((body, _)) => {
+                        serde_json::from_slice(&body)
+                            .map(Some)
+                            .map_err(|e| StateError::Corrupt {
+                                location: self.location(&key),
+                                message: format!("{e} (release it with `state unlock <any id>`)"),
+                            })
+                    }
+                }
+            }
         }
     }
 
@@ -524,19 +534,28 @@ impl Backend for S3Backend {
                 }
             }
             LockKind::S3Object => {
-                let current = self.read_lock_item(stack).await?;
-                if current.as_ref().map(|l| l.id.as_str()) != Some(lock_id) {
-                    return Err(mismatch(current));
-                }
                 let key = self.key(stack, "lock");
-                self.s3
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                    .map_err(aws_err("s3:DeleteObject", self.location(&key)))?;
-                Ok(())
+                let Some((body, etag)) = self.get(&key).await? else {
+                    return Err(mismatch(None));
+                };
+                match serde_json::from_slice::<LockInfo>(&body) {
+                    Ok(l) if l.id == lock_id => {}
+                    Ok(l) => return Err(mismatch(Some(l))),
+                    // An unreadable lock object can only be cleared by hand: any id does.
+                    Err(_) => tracing::warn!(key, "removing an unreadable lock object"),
+                }
+                // Only the object we read: not a lock someone took since.
+                let mut delete = self.s3.delete_object().bucket(&self.bucket).key(&key);
+                if let Some(etag) = etag {
+                    delete = delete.if_match(etag);
+                }
+                match delete.send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) if precondition_failed(&e) => {
+                        Err(mismatch(self.read_lock_item(stack).await?))
+                    }
+                    Err(e) => Err(aws_err("s3:DeleteObject", self.location(&key))(e)),
+                }
             }
         }
     }
