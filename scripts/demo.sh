@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
+# Secrets are encrypted in state with this passphrase; the demo uses a fixed one unless
+# you set your own.
+export STRATA_PASSPHRASE="${STRATA_PASSPHRASE:-strata-demo}"
 cargo build --quiet --example shop
 shop="$CARGO_TARGET_DIR/debug/examples/shop"
 "$shop" up --yes "$@"

@@ -25,6 +25,9 @@
 //! starting new steps, lets running ones finish, saves state and releases the lock; a
 //! second Ctrl-C exits at once (state as of the last checkpoint).
 //!
+//! Secrets are encrypted in state with a key derived from `STRATA_PASSPHRASE`; changing a
+//! stack whose state holds secrets needs it (see `strata_core::secrets`).
+//!
 //! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn).
 
 // The runner's job is to talk to the terminal.
@@ -340,7 +343,8 @@ impl Program {
             .with_registry(&self.registry)
             .with_registry(declared.registry())
             .parallel(cli.parallel)
-            .lock_timeout(cli.lock_timeout);
+            .lock_timeout(cli.lock_timeout)
+            .passphrase(std::env::var("STRATA_PASSPHRASE").ok());
         let out = Output { json: cli.json };
         match &cli.command {
             Command::Preview => {

@@ -68,6 +68,7 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String)
         format!("file://{}", dir.join("state").display()),
     )
     .env_remove("STRATA_TEST_FAIL")
+    .env("STRATA_PASSPHRASE", "cli-test-passphrase")
     .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -113,6 +114,10 @@ fn up_preview_output_state_and_destroy() {
         "{out}"
     );
     assert!(!out.contains("pw-plaintext") && !err.contains("pw-plaintext"));
+    for f in ["dev.json", "dev.journal"] {
+        let text = std::fs::read_to_string(d.join("state").join(f)).unwrap_or_default();
+        assert!(!text.contains("pw-plaintext"), "{f}: {text}");
+    }
 
     let (code, out, _) = run(d, &["up", "--yes", "--expect-no-changes"], &[]);
     assert_eq!(code, 0, "{out}");

@@ -22,6 +22,7 @@ use crate::events::{Event, EventBus, Level, Summary};
 use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
 use crate::queue::{DependencyQueue, Policy};
 use crate::resource::{Context, Cx, ErasedResource, Recovery, Registry};
+use crate::secrets::{contains_secret, open_value, seal_value, Crypter, Encryption, SecretsError};
 use crate::stack::SealedStack;
 use crate::state::{
     now_rfc3339, Backend, PendingKind, PendingOperation, ResourceState, State, StateError,
@@ -118,6 +119,9 @@ pub struct Engine {
     parallel: usize,
     policy: Policy,
     lock_timeout: Duration,
+    passphrase: Option<Arc<str>>,
+    /// Derived keys, by salt (the KDF is deliberately slow).
+    crypters: Arc<Mutex<HashMap<String, Arc<Crypter>>>>,
 }
 
 impl Engine {
@@ -131,6 +135,45 @@ impl Engine {
             parallel: DEFAULT_PARALLEL,
             policy: Policy::CriticalPath,
             lock_timeout: Duration::ZERO,
+            passphrase: None,
+            crypters: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The passphrase that encrypts the stack's secrets in state (the CLI passes
+    /// `STRATA_PASSPHRASE`). See [`crate::secrets`].
+    pub fn passphrase(mut self, passphrase: Option<String>) -> Self {
+        self.passphrase = passphrase.filter(|p| !p.is_empty()).map(Arc::from);
+        self
+    }
+
+    /// The key for the state's secrets: derived from the passphrase, and created (recorded
+    /// in the state) if the state has none yet.
+    fn crypter(&self, state: &mut State) -> Result<Option<Arc<Crypter>>, EngineError> {
+        let cached = |salt: &str| self.crypters.lock().ok().and_then(|m| m.get(salt).cloned());
+        let remember = |salt: &str, c: Arc<Crypter>| {
+            if let Ok(mut m) = self.crypters.lock() {
+                m.insert(salt.to_owned(), c);
+            }
+        };
+        match (&state.encryption, &self.passphrase) {
+            (Some(enc), Some(p)) => {
+                if let Some(c) = cached(&enc.salt) {
+                    return Ok(Some(c));
+                }
+                let c = Arc::new(Crypter::open_with(p, enc).map_err(StateError::from)?);
+                remember(&enc.salt, c.clone());
+                Ok(Some(c))
+            }
+            (Some(_), None) => Err(StateError::from(SecretsError::PassphraseMissing).into()),
+            (None, Some(p)) => {
+                let (c, enc) = Crypter::create(p).map_err(StateError::from)?;
+                let c = Arc::new(c);
+                remember(&enc.salt, c.clone());
+                state.encryption = Some(enc);
+                Ok(Some(c))
+            }
+            (None, None) => Ok(None),
         }
     }
 
@@ -194,7 +237,16 @@ impl Engine {
                 expected: stack.to_owned(),
                 found: s.stack,
             }),
-            Some(s) => Ok(s),
+            Some(mut s) => {
+                // With the passphrase, secrets are opened; without it they stay sealed
+                // (shown as `[secret]`), and changing the stack asks for it.
+                if s.encryption.is_some() && self.passphrase.is_some() {
+                    if let Some(c) = self.crypter(&mut s)? {
+                        open_state(&mut s, &c)?;
+                    }
+                }
+                Ok(s)
+            }
             None => Ok(State::new(stack)),
         }
     }
@@ -228,6 +280,7 @@ impl Engine {
         self.locked(stack.name(), "up", || async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
+            self.crypter(&mut state)?;
             self.resolve_pending(&mut state, &registry).await?;
             if opts.refresh {
                 let (s, _) = self.refresh_state(state, &registry, opts).await?;
@@ -245,6 +298,7 @@ impl Engine {
         self.locked(stack, "destroy", || async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
+            self.crypter(&mut state)?;
             self.resolve_pending(&mut state, &registry).await?;
             self.run_destroy(state, registry, opts).await
         })
@@ -260,6 +314,7 @@ impl Engine {
         self.locked(stack, "refresh", || async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
+            self.crypter(&mut state)?;
             self.resolve_pending(&mut state, &registry).await?;
             let (_, report) = self.refresh_state(state, &registry, opts).await?;
             Ok(report)
@@ -311,8 +366,13 @@ impl Engine {
             };
             state.resources.insert(urn.clone(), r.clone());
             state.serial += 1;
+            let c = self.crypter(&mut state)?;
             self.backend
-                .save(&state.stack, &state.lineage, state.to_bytes()?)
+                .save(
+                    &state.stack,
+                    &state.lineage,
+                    sealed_bytes(&state, c.as_deref())?,
+                )
                 .await?;
             self.events.emit(Event::Diagnostic {
                 level: Level::Info,
@@ -443,8 +503,13 @@ impl Engine {
         }
         state.pending = keep;
         state.serial += 1;
+        let c = self.crypter(state)?;
         self.backend
-            .save(&state.stack, &state.lineage, state.to_bytes()?)
+            .save(
+                &state.stack,
+                &state.lineage,
+                sealed_bytes(state, c.as_deref())?,
+            )
             .await?;
         match failure {
             Some(e) => Err(e),
@@ -461,7 +526,7 @@ impl Engine {
         opts: &RunOptions,
     ) -> Result<Summary, EngineError> {
         let graph = ApplyGraph::build(stack, &plan, &state);
-        let run = Arc::new(Run::new(self, state, registry));
+        let run = Arc::new(Run::new(self, state, registry)?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
             nodes,
@@ -657,7 +722,7 @@ impl Engine {
             })
             .collect();
         let graph = ApplyGraph { jobs, edges };
-        let run = Arc::new(Run::new(self, state, registry));
+        let run = Arc::new(Run::new(self, state, registry)?);
         let deletions = Arc::new(deletions);
         let mut summary = Summary {
             operation: "destroy".to_owned(),
@@ -721,7 +786,7 @@ impl Engine {
             jobs,
             edges: Vec::new(),
         };
-        let run = Arc::new(Run::new(self, state, registry.clone()));
+        let run = Arc::new(Run::new(self, state, registry.clone())?);
         let drift = Arc::new(Mutex::new(BTreeMap::new()));
         let mut summary = Summary {
             operation: "refresh".to_owned(),
@@ -759,6 +824,84 @@ impl Engine {
         let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
         Ok((state, RefreshReport { summary, drift }))
     }
+}
+
+/// A resource's JSON for state, its secrets sealed.
+fn render_resource(r: &ResourceState, c: Option<&Crypter>) -> Result<String, StateError> {
+    if !contains_secret(&r.args) && !contains_secret(&r.outputs) {
+        return serde_json::to_string(r).map_err(StateError::Encode);
+    }
+    let what = format!("resource {}", r.urn);
+    let mut sealed = r.clone();
+    sealed.args = seal_value(&r.args, c, &what)?;
+    sealed.outputs = seal_value(&r.outputs, c, &what)?;
+    serde_json::to_string(&sealed).map_err(StateError::Encode)
+}
+
+fn seal_resource(r: &ResourceState, c: Option<&Crypter>) -> Result<ResourceState, StateError> {
+    let what = format!("resource {}", r.urn);
+    Ok(ResourceState {
+        args: seal_value(&r.args, c, &what)?,
+        outputs: seal_value(&r.outputs, c, &what)?,
+        ..r.clone()
+    })
+}
+
+fn seal_pending(p: &PendingOperation, c: Option<&Crypter>) -> Result<PendingOperation, StateError> {
+    Ok(PendingOperation {
+        resource: p
+            .resource
+            .as_ref()
+            .map(|r| seal_resource(r, c))
+            .transpose()?,
+        ..p.clone()
+    })
+}
+
+fn seal_outputs(
+    o: &BTreeMap<String, Value>,
+    c: Option<&Crypter>,
+) -> Result<BTreeMap<String, Value>, StateError> {
+    o.iter()
+        .map(|(k, v)| Ok((k.clone(), seal_value(v, c, &format!("stack output {k:?}"))?)))
+        .collect()
+}
+
+/// The state as written: every secret sealed.
+fn sealed_bytes(state: &State, c: Option<&Crypter>) -> Result<Vec<u8>, StateError> {
+    let sealed = State {
+        resources: state
+            .resources
+            .iter()
+            .map(|(u, r)| Ok((u.clone(), seal_resource(r, c)?)))
+            .collect::<Result<_, StateError>>()?,
+        pending: state
+            .pending
+            .iter()
+            .map(|p| seal_pending(p, c))
+            .collect::<Result<_, _>>()?,
+        outputs: seal_outputs(&state.outputs, c)?,
+        ..state.clone()
+    };
+    sealed.to_bytes()
+}
+
+/// Opens every sealed secret of a loaded state.
+fn open_state(state: &mut State, c: &Crypter) -> Result<(), StateError> {
+    for r in state.resources.values_mut() {
+        open_value(&mut r.args, c)?;
+        open_value(&mut r.outputs, c)?;
+    }
+    for p in &mut state.pending {
+        if let Some(r) = &mut p.resource {
+            open_value(&mut r.args, c)?;
+            open_value(&mut r.outputs, c)?;
+        }
+    }
+    for v in state.outputs.values_mut() {
+        open_value(v, c)?;
+    }
+    Ok(())
 }
 
 /// Whether `p` is the owed delete of a replaced resource (as opposed to an operation that
@@ -1136,6 +1279,8 @@ struct Tracked {
     written_outputs: BTreeMap<String, Value>,
     /// The tokens of the pending operations already written.
     written_pending: std::collections::HashSet<String>,
+    /// Seals secrets before anything is written.
+    crypter: Option<Arc<Crypter>>,
 }
 
 impl std::ops::Deref for Tracked {
@@ -1155,8 +1300,9 @@ enum Write {
 }
 
 impl Tracked {
-    fn new(state: State, journal: bool) -> Self {
+    fn new(state: State, journal: bool, crypter: Option<Arc<Crypter>>) -> Self {
         Tracked {
+            crypter,
             written_outputs: state.outputs.clone(),
             written_pending: state.pending.iter().map(|p| p.token.clone()).collect(),
             state,
@@ -1177,7 +1323,7 @@ impl Tracked {
         if let Some(j) = self.cache.get(u) {
             return Ok(Some(j.clone()));
         }
-        let j: Arc<str> = serde_json::to_string(r).map_err(StateError::Encode)?.into();
+        let j: Arc<str> = render_resource(r, self.crypter.as_deref())?.into();
         self.cache.insert(u.clone(), j.clone());
         Ok(Some(j))
     }
@@ -1198,14 +1344,20 @@ impl Tracked {
             || !self.snapshot_written
             || self.journal_bytes > 2 * self.snapshot_bytes;
         if !snapshot {
-            let outputs =
-                (self.state.outputs != self.written_outputs).then_some(&self.state.outputs);
-            let added: Vec<&PendingOperation> = self
+            let crypter = self.crypter.as_deref();
+            let outputs = if self.state.outputs != self.written_outputs {
+                Some(seal_outputs(&self.state.outputs, crypter)?)
+            } else {
+                None
+            };
+            let added = self
                 .state
                 .pending
                 .iter()
                 .filter(|p| !self.written_pending.contains(&p.token))
-                .collect();
+                .map(|p| seal_pending(p, crypter))
+                .collect::<Result<Vec<_>, _>>()?;
+            let added: Vec<&PendingOperation> = added.iter().collect();
             let current: std::collections::HashSet<&str> = self
                 .state
                 .pending
@@ -1224,7 +1376,7 @@ impl Tracked {
                 changed.iter().map(|(u, j)| (u, j.as_deref())),
                 &added,
                 &removed,
-                outputs,
+                outputs.as_ref(),
             )?;
             self.written_pending = current.into_iter().map(str::to_owned).collect();
             if outputs.is_some() {
@@ -1251,12 +1403,19 @@ impl Tracked {
         self.snapshot_bytes = size;
         self.journal_bytes = 0;
         self.written_outputs = self.state.outputs.clone();
+        let crypter = self.crypter.as_deref();
         Ok(Write::Snapshot(Snapshot {
             stack: self.state.stack.clone(),
             lineage: self.state.lineage.clone(),
             serial: self.state.serial,
-            outputs: self.state.outputs.clone(),
-            pending: self.state.pending.clone(),
+            encryption: self.state.encryption.clone(),
+            outputs: seal_outputs(&self.state.outputs, crypter)?,
+            pending: self
+                .state
+                .pending
+                .iter()
+                .map(|p| seal_pending(p, crypter))
+                .collect::<Result<_, _>>()?,
             resources,
         }))
     }
@@ -1266,6 +1425,7 @@ struct Snapshot {
     stack: String,
     lineage: String,
     serial: u64,
+    encryption: Option<Encryption>,
     outputs: BTreeMap<String, Value>,
     pending: Vec<PendingOperation>,
     resources: Vec<(Urn, Arc<str>)>,
@@ -1278,6 +1438,7 @@ impl Snapshot {
                 stack: &self.stack,
                 lineage: &self.lineage,
                 serial: self.serial,
+                encryption: self.encryption.as_ref(),
                 outputs: &self.outputs,
                 pending: &self.pending,
             },
@@ -1291,10 +1452,11 @@ fn lock(m: &Mutex<Tracked>) -> MutexGuard<'_, Tracked> {
 }
 
 impl Run {
-    fn new(engine: &Engine, state: State, registry: Registry) -> Self {
+    fn new(engine: &Engine, mut state: State, registry: Registry) -> Result<Self, EngineError> {
         let stack = state.stack.clone();
         let journal = engine.backend.supports_journal();
-        let state = Arc::new(Mutex::new(Tracked::new(state, journal)));
+        let crypter = engine.crypter(&mut state)?;
+        let state = Arc::new(Mutex::new(Tracked::new(state, journal, crypter)));
         let (dirty, mut rx) = watch::channel((0u64, false));
         let written = Arc::new(watch::Sender::new(0u64));
         let write_error = Arc::new(Mutex::new(None));
@@ -1325,7 +1487,7 @@ impl Run {
                 }
             })
         };
-        Run {
+        Ok(Run {
             stack,
             registry,
             context: engine.context.clone(),
@@ -1337,7 +1499,7 @@ impl Run {
             write_error,
             backend: engine.backend.clone(),
             owed_here: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     fn failed_checkpoint(&self) -> bool {

@@ -11,6 +11,7 @@ pub mod options;
 pub mod plan;
 pub mod queue;
 pub mod resource;
+pub mod secrets;
 pub mod stack;
 pub mod state;
 pub mod testing;

@@ -522,12 +522,13 @@ async fn cancel_starts_nothing_new_and_saves_what_finished() {
 }
 
 #[tokio::test]
-async fn secrets_never_appear_in_plans_or_events() {
+async fn secrets_never_appear_in_plans_events_or_state() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
-    let e = engine(&cloud, &be);
+    let e = engine(&cloud, &be).passphrase(Some("correct horse".to_owned()));
     let decl = |pw: &'static str| {
         seal(move |s| {
-            s.add("db", Mock::new().secret(pw));
+            let db = s.add("db", Mock::new().secret(pw));
+            s.export("db_arn", db.arn());
         })
     };
     let mut events = e.subscribe();
@@ -547,11 +548,75 @@ async fn secrets_never_appear_in_plans_or_events() {
     while let Ok(ev) = events.try_recv() {
         all.push_str(&serde_json::to_string(&ev).unwrap());
     }
+    all.push_str(&String::from_utf8_lossy(&be.raw("dev").unwrap()));
+    all.push_str(&String::from_utf8_lossy(
+        &be.raw_journal("dev").unwrap_or_default(),
+    ));
     assert!(!all.contains("hunter2"), "{all}");
+    assert!(all.contains("$strata:sealed"));
     assert_eq!(
         cloud.resources()[0].secret.as_deref(),
         Some("hunter2-second")
     );
+    // With the passphrase the secret reads back: the same value plans no change to it
+    // (only the out-of-band `x` is undone).
+    let plan = e.preview(&decl("hunter2-second"), &[]).await.unwrap();
+    let paths: Vec<&str> = plan.steps[0]
+        .changes
+        .iter()
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(paths, vec!["props.x"]);
+}
+
+#[tokio::test]
+async fn secrets_need_the_right_passphrase_and_are_never_written_in_plaintext() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let decl = || {
+        seal(|s| {
+            s.add("db", Mock::new().secret("hunter2"));
+        })
+    };
+    // No passphrase: the create is refused before any call.
+    let sum = engine(&cloud, &be)
+        .up(&decl(), &RunOptions::default())
+        .await;
+    let failed = match sum {
+        Ok(s) => s
+            .failed
+            .iter()
+            .map(|f| f.2.clone())
+            .collect::<Vec<_>>()
+            .join(";"),
+        Err(e) => e.to_string(),
+    };
+    assert!(failed.contains("STRATA_PASSPHRASE"), "{failed}");
+    assert!(cloud.resources().is_empty(), "a call was made");
+    let raw = String::from_utf8_lossy(&be.raw("dev").unwrap_or_default()).into_owned();
+    assert!(!raw.contains("hunter2"));
+
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    engine(&cloud, &be)
+        .passphrase(Some("right".to_owned()))
+        .up(&decl(), &RunOptions::default())
+        .await
+        .unwrap();
+    let wrong = engine(&cloud, &be).passphrase(Some("wrong".to_owned()));
+    let err = wrong.up(&decl(), &RunOptions::default()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("not this stack's passphrase"),
+        "{err}"
+    );
+    let none = engine(&cloud, &be);
+    let err = none
+        .destroy("dev", &RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("set STRATA_PASSPHRASE"), "{err}");
+    // Reading without it works: the secret stays sealed.
+    let st = none.load_state("dev").await.unwrap();
+    assert_eq!(st.resources.len(), 1);
+    assert!(!serde_json::to_string(&st).unwrap().contains("hunter2"));
 }
 
 #[tokio::test]

@@ -45,6 +45,11 @@ impl MemoryBackend {
         self.with(|i| i.states.get(stack).cloned())
     }
 
+    /// The raw journal stored for `stack`.
+    pub fn raw_journal(&self, stack: &str) -> Option<Vec<u8>> {
+        self.with(|i| i.journals.get(stack).cloned())
+    }
+
     /// Replaces the raw bytes stored for `stack` (to test corrupt or foreign state).
     pub fn set_raw(&self, stack: &str, bytes: Vec<u8>) {
         self.with(|i| {

@@ -95,6 +95,9 @@ pub struct State {
     pub lineage: String,
     /// Bumped on every write.
     pub serial: u64,
+    /// How secrets are encrypted (set once the stack has a passphrase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::secrets::Encryption>,
     /// The resources, by URN.
     pub resources: BTreeMap<Urn, ResourceState>,
     /// Stack outputs.
@@ -112,6 +115,7 @@ impl State {
             stack: stack.to_owned(),
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
+            encryption: None,
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
@@ -131,6 +135,7 @@ impl State {
                 stack: &self.stack,
                 lineage: &self.lineage,
                 serial: self.serial,
+                encryption: self.encryption.as_ref(),
                 outputs: &self.outputs,
                 pending: &self.pending,
             },
@@ -181,6 +186,7 @@ pub(crate) struct Parts<'a> {
     pub stack: &'a str,
     pub lineage: &'a str,
     pub serial: u64,
+    pub encryption: Option<&'a crate::secrets::Encryption>,
     pub outputs: &'a BTreeMap<String, Value>,
     pub pending: &'a [PendingOperation],
 }
@@ -200,6 +206,10 @@ pub(crate) fn encode<'a>(
     body.push_str(&enc(&parts.lineage)?);
     body.push_str(",\"serial\":");
     body.push_str(&parts.serial.to_string());
+    if let Some(e) = parts.encryption {
+        body.push_str(",\"encryption\":");
+        body.push_str(&enc(e)?);
+    }
     body.push_str(",\"resources\":{");
     for (k, (urn, json)) in resources.enumerate() {
         if k > 0 {
@@ -314,6 +324,9 @@ pub enum StateError {
         /// The error.
         source: std::io::Error,
     },
+    /// Secrets could not be sealed or opened.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     /// The backend URL is not understood.
     #[error("unsupported backend {0:?}: use file://DIR or s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]")]
     UnsupportedBackend(String),
