@@ -168,8 +168,15 @@ fn up_preview_output_state_and_destroy() {
 fn json_events_failures_and_targets() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (code, out, err) = run(d, &["up", "--yes", "--json"], &[("STRATA_TEST_FAIL", "db")]);
+    let (code, out, err) = run(
+        d,
+        &["up", "--yes", "--json"],
+        &[("STRATA_TEST_FAIL", "db"), ("STRATA_LOG", "trace")],
+    );
     assert_eq!(code, 1, "a failed step exits 1: {out}{err}");
+    // Neither the JSON events nor the trace logs hold the secret.
+    assert!(err.contains("step"), "no trace logs: {err}");
+    assert!(!out.contains("pw-plaintext") && !err.contains("pw-plaintext"));
     let events: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))

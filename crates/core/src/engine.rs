@@ -1170,6 +1170,7 @@ async fn drive<F>(
                     }
                 }
                 Err(e) => {
+                    tracing::warn!(urn = %job.urn, op = %job.op, error = %e, "step failed");
                     engine.events.emit(Event::StepFailed {
                         urn: job.urn.clone(),
                         op: job.op,
@@ -1592,6 +1593,7 @@ impl Run {
     }
 
     fn emit_start(&self, urn: &Urn, op: Op) -> Instant {
+        tracing::debug!(%urn, %op, "step started");
         self.events.emit(Event::StepStarted {
             urn: urn.clone(),
             op,
@@ -1600,6 +1602,7 @@ impl Run {
     }
 
     fn emit_finish(&self, urn: &Urn, op: Op, t: Instant) {
+        tracing::debug!(%urn, %op, elapsed_ms = t.elapsed().as_millis() as u64, "step finished");
         self.events.emit(Event::StepFinished {
             urn: urn.clone(),
             op,
