@@ -18,7 +18,9 @@ fn stack(n: usize) -> strata_core::SealedStack {
     let mut s = Stack::new("bench");
     let mut prev: Option<Handle<Mock>> = None;
     for i in 0..n {
-        let mut args = Mock::new().prop("v", "x").prop("name", format!("resource-{i}"));
+        let mut args = Mock::new()
+            .prop("v", "x")
+            .prop("name", format!("resource-{i}"));
         if i % 10 != 0 {
             if let Some(p) = &prev {
                 args = args.prop("prev", p.id());

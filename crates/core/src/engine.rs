@@ -826,6 +826,17 @@ impl Engine {
     }
 }
 
+/// Whether `r` is the resource `intended` once created (same declaration, plus the id and
+/// outputs AWS gave).
+fn completes(intended: &ResourceState, r: &ResourceState) -> bool {
+    intended.urn == r.urn
+        && intended.type_name == r.type_name
+        && intended.id.is_empty()
+        && intended.args == r.args
+        && intended.dependencies == r.dependencies
+        && intended.options == r.options
+}
+
 /// A resource's JSON for state, its secrets sealed.
 fn render_resource(r: &ResourceState, c: Option<&Crypter>) -> Result<String, StateError> {
     if !contains_secret(&r.args) && !contains_secret(&r.outputs) {
@@ -1279,7 +1290,9 @@ struct Tracked {
     journal_bytes: u64,
     written_outputs: BTreeMap<String, Value>,
     /// The tokens of the pending operations already written.
-    written_pending: std::collections::HashSet<String>,
+    /// The pending operations already written, by token (with their resource: a create's
+    /// completion is then written as just its id and outputs).
+    written_pending: HashMap<String, Option<ResourceState>>,
     /// Seals secrets before anything is written.
     crypter: Option<Arc<Crypter>>,
 }
@@ -1305,7 +1318,11 @@ impl Tracked {
         Tracked {
             crypter,
             written_outputs: state.outputs.clone(),
-            written_pending: state.pending.iter().map(|p| p.token.clone()).collect(),
+            written_pending: state
+                .pending
+                .iter()
+                .map(|p| (p.token.clone(), p.resource.clone()))
+                .collect(),
             state,
             cache: HashMap::new(),
             stale: Default::default(),
@@ -1355,7 +1372,7 @@ impl Tracked {
                 .state
                 .pending
                 .iter()
-                .filter(|p| !self.written_pending.contains(&p.token))
+                .filter(|p| !self.written_pending.contains_key(&p.token))
                 .map(|p| seal_pending(p, crypter))
                 .collect::<Result<Vec<_>, _>>()?;
             let added: Vec<&PendingOperation> = added.iter().collect();
@@ -1367,19 +1384,47 @@ impl Tracked {
                 .collect();
             let removed: Vec<&str> = self
                 .written_pending
-                .iter()
+                .keys()
                 .map(String::as_str)
                 .filter(|t| !current.contains(t))
                 .collect();
+            // A create that completed: its intended resource is already in the journal, so
+            // only the id and outputs are written.
+            let mut created: Vec<(&str, &str, Value)> = Vec::new();
+            let mut puts: Vec<(&Urn, Option<&str>)> = Vec::new();
+            for (u, j) in &changed {
+                let done = self.state.resources.get(u).and_then(|r| {
+                    removed
+                        .iter()
+                        .find_map(|t| match self.written_pending.get(*t) {
+                            Some(Some(intended)) if completes(intended, r) => Some((*t, r)),
+                            _ => None,
+                        })
+                });
+                match done {
+                    Some((t, r)) => {
+                        let outputs =
+                            seal_value(&r.outputs, crypter, &format!("resource {}", r.urn))?;
+                        created.push((t, r.id.as_str(), outputs));
+                    }
+                    None => puts.push((u, j.as_deref())),
+                }
+            }
             let bytes = crate::state::journal::encode_entry(
                 &self.state.lineage,
                 self.state.serial,
-                changed.iter().map(|(u, j)| (u, j.as_deref())),
+                puts.into_iter(),
+                &created,
                 &added,
                 &removed,
                 outputs.as_ref(),
             )?;
-            self.written_pending = current.into_iter().map(str::to_owned).collect();
+            self.written_pending = self
+                .state
+                .pending
+                .iter()
+                .map(|p| (p.token.clone(), p.resource.clone()))
+                .collect();
             if outputs.is_some() {
                 self.written_outputs = self.state.outputs.clone();
             }
@@ -1400,7 +1445,12 @@ impl Tracked {
             }
         }
         self.snapshot_written = true;
-        self.written_pending = self.state.pending.iter().map(|p| p.token.clone()).collect();
+        self.written_pending = self
+            .state
+            .pending
+            .iter()
+            .map(|p| (p.token.clone(), p.resource.clone()))
+            .collect();
         self.snapshot_bytes = size;
         self.journal_bytes = 0;
         self.written_outputs = self.state.outputs.clone();

@@ -28,9 +28,19 @@ struct Entry<'a> {
 }
 
 #[derive(Deserialize)]
+struct Completed {
+    id: String,
+    outputs: Value,
+}
+
+#[derive(Deserialize)]
 struct Delta {
     #[serde(default)]
     resources: BTreeMap<Urn, Option<ResourceState>>,
+    /// Creates that completed, by the token of their pending operation: the resource is
+    /// the operation's intended resource with this id and these outputs.
+    #[serde(default)]
+    created: BTreeMap<String, Completed>,
     #[serde(default)]
     pending_add: Vec<PendingOperation>,
     #[serde(default)]
@@ -45,6 +55,7 @@ pub(crate) fn encode_entry<'a>(
     lineage: &str,
     serial: u64,
     resources: impl Iterator<Item = (&'a Urn, Option<&'a str>)>,
+    created: &[(&str, &str, Value)],
     pending_add: &[&PendingOperation],
     pending_remove: &[&str],
     outputs: Option<&BTreeMap<String, Value>>,
@@ -60,6 +71,21 @@ pub(crate) fn encode_entry<'a>(
         delta.push_str(json.unwrap_or("null"));
     }
     delta.push('}');
+    if !created.is_empty() {
+        delta.push_str(",\"created\":{");
+        for (k, (token, id, outputs)) in created.iter().enumerate() {
+            if k > 0 {
+                delta.push(',');
+            }
+            delta.push_str(&enc(token)?);
+            delta.push_str(":{\"id\":");
+            delta.push_str(&enc(id)?);
+            delta.push_str(",\"outputs\":");
+            delta.push_str(&enc(outputs)?);
+            delta.push('}');
+        }
+        delta.push('}');
+    }
     if !pending_add.is_empty() {
         delta.push_str(",\"pending_add\":");
         delta.push_str(&enc(&pending_add)?);
@@ -143,6 +169,22 @@ pub(crate) fn replay(state: &mut State, bytes: &[u8], location: &str) -> Result<
                 }
             }
         }
+        for (token, c) in delta.created {
+            let intended = state
+                .pending
+                .iter()
+                .find(|p| p.token == token)
+                .and_then(|p| p.resource.clone());
+            let Some(mut r) = intended else {
+                return Err(StateError::Corrupt {
+                    location: format!("{location} (journal line {})", k + 1),
+                    message: format!("a completed create refers to an unknown operation {token}"),
+                });
+            };
+            r.id = c.id;
+            r.outputs = c.outputs;
+            state.resources.insert(r.urn.clone(), r);
+        }
         state
             .pending
             .retain(|p| !delta.pending_remove.contains(&p.token));
@@ -188,9 +230,46 @@ mod tests {
             rs.iter().map(|(u, j)| (u, j.as_deref())),
             &[],
             &[],
+            &[],
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_completed_create_is_the_intended_resource_with_its_id_and_outputs() {
+        let base = State::new("dev");
+        let mut intended = resource("a");
+        intended.id = String::new();
+        let op = PendingOperation {
+            kind: super::super::PendingKind::Create,
+            urn: intended.urn.clone(),
+            type_name: "t".into(),
+            token: "tok".into(),
+            started: "now".into(),
+            resource: Some(intended),
+        };
+        let mut journal =
+            encode_entry(&base.lineage, 1, std::iter::empty(), &[], &[&op], &[], None).unwrap();
+        let outputs = serde_json::json!({"arn": "x"});
+        journal.extend(
+            encode_entry(
+                &base.lineage,
+                2,
+                std::iter::empty(),
+                &[("tok", "id-a", outputs.clone())],
+                &[],
+                &["tok"],
+                None,
+            )
+            .unwrap(),
+        );
+        let mut st = base.clone();
+        replay(&mut st, &journal, "x").unwrap();
+        assert!(st.pending.is_empty());
+        let a = &st.resources[&Urn::new("dev", "t", "a")];
+        assert_eq!((a.id.as_str(), &a.outputs), ("id-a", &outputs));
+        assert_eq!(a.args, serde_json::json!({"n": "a"}));
     }
 
     #[test]
