@@ -10,7 +10,7 @@ fn redacted<S: serde::Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::E
 }
 
 /// One changed property, by dotted path (`tags.env`, `ingress`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyChange {
     /// Dotted path of the property within the args.
     pub path: String,
@@ -23,6 +23,19 @@ pub struct PropertyChange {
     pub new: Option<Value>,
     /// Whether AWS must replace the resource to make this change.
     pub replaces: bool,
+}
+
+/// Redacted, like every other rendering: a `{:?}` of a plan or an event never shows a
+/// secret.
+impl std::fmt::Debug for PropertyChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PropertyChange")
+            .field("path", &self.path)
+            .field("old", &self.old.as_ref().map(redact))
+            .field("new", &self.new.as_ref().map(redact))
+            .field("replaces", &self.replaces)
+            .finish()
+    }
 }
 
 impl PropertyChange {
@@ -180,6 +193,12 @@ mod tests {
             vec![("cidr", true), ("tags.env", false), ("tags.x", false)]
         );
         assert!(d[0].render().contains("forces replacement"));
+        let secret = diff_values(
+            &json!({}),
+            &json!({"pw": {"$strata:secret": "hunter2"}}),
+            &[],
+        );
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 
     #[test]
