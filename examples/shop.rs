@@ -3,6 +3,7 @@
 //! simulated durations mirror AWS (the database and the CDN are the slow ones).
 //!
 //! ```text
+//! export STRATA_PASSPHRASE=strata-demo          # encrypts the example's secret in state
 //! cargo run --example shop -- up --yes        # deploy (state and cloud in .strata/)
 //! cargo run --example shop -- up --yes        # again: nothing changes
 //! cargo run --example shop -- graph --format svg -o shop.svg

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: deploy the example stack, print the plan, the summary and the outputs,
 # and draw the diagram. Running it again changes nothing.
-# Tear down with: cargo run --example shop -- destroy --yes
+# Tear down with: STRATA_PASSPHRASE=strata-demo cargo run --example shop -- destroy --yes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strata-target}"
