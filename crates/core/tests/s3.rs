@@ -286,3 +286,28 @@ async fn a_held_lock_names_its_holder_and_only_its_id_releases_it() {
         b.lock("dev", "up", Duration::ZERO).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_unreadable_lock_item_is_an_error_and_can_be_released() {
+    let url = "s3://strata-garbled/g?lock_table=garbled-locks";
+    let b = backend(url).await;
+    b.bootstrap().await.unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&conf().await);
+    ddb.put_item()
+        .table_name("garbled-locks")
+        .item(
+            "LockID",
+            aws_sdk_dynamodb::types::AttributeValue::S("strata-garbled/g/dev.json".to_owned()),
+        )
+        .item(
+            "Info",
+            aws_sdk_dynamodb::types::AttributeValue::S("{not json".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = b.lock("dev", "up", Duration::ZERO).await.unwrap_err();
+    assert!(err.to_string().contains("state unlock"), "{err}");
+    b.unlock("dev", "any").await.unwrap();
+    b.lock("dev", "up", Duration::ZERO).await.unwrap();
+}

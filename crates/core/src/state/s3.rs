@@ -294,11 +294,17 @@ impl S3Backend {
                     .send()
                     .await
                     .map_err(aws_err("dynamodb:GetItem", table.clone()))?;
-                Ok(out
-                    .item()
-                    .and_then(|i| i.get("Info"))
+                let Some(item) = out.item() else {
+                    return Ok(None);
+                };
+                item.get("Info")
                     .and_then(|v| v.as_s().ok())
-                    .and_then(|s| serde_json::from_str(s).ok()))
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .map(Some)
+                    .ok_or_else(|| StateError::Corrupt {
+                        location: format!("{table}/{}", self.lock_id(stack)),
+                        message: "the lock item has no readable Info (release it with `state unlock <any id>`)".to_owned(),
+                    })
             }
             LockKind::S3Object => {
                 let key = self.key(stack, "lock");
@@ -528,7 +534,22 @@ impl Backend for S3Backend {
                         if e.as_service_error()
                             .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
                     {
-                        Err(mismatch(self.read_lock_item(stack).await?))
+                        match self.read_lock_item(stack).await {
+                            // An unreadable lock item can only be cleared by hand: any id.
+                            Err(StateError::Corrupt { .. }) => {
+                                tracing::warn!(table, "removing an unreadable lock item");
+                                self.ddb
+                                    .delete_item()
+                                    .table_name(table)
+                                    .key("LockID", AttributeValue::S(self.lock_id(stack)))
+                                    .send()
+                                    .await
+                                    .map_err(aws_err("dynamodb:DeleteItem", table.clone()))?;
+                                Ok(())
+                            }
+                            Ok(current) => Err(mismatch(current)),
+                            Err(e) => Err(e),
+                        }
                     }
                     Err(e) => Err(aws_err("dynamodb:DeleteItem", table.clone())(e)),
                 }
