@@ -526,6 +526,9 @@ impl Engine {
         opts: &RunOptions,
     ) -> Result<Summary, EngineError> {
         let graph = ApplyGraph::build(stack, &plan, &state);
+        if let Some(stuck) = graph.cycle() {
+            return Err(PlanErrors(vec![PlanError::Ordering(stuck)]).into());
+        }
         let run = Arc::new(Run::new(self, state, registry)?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
@@ -967,6 +970,38 @@ struct ApplyGraph {
 }
 
 impl ApplyGraph {
+    /// The resources whose steps cannot be ordered (a cycle), if any.
+    fn cycle(&self) -> Option<Vec<Urn>> {
+        let n = self.jobs.len();
+        let mut indeg = vec![0usize; n];
+        let mut out = vec![Vec::new(); n];
+        for &(a, b) in &self.edges {
+            indeg[b] += 1;
+            out[a].push(b);
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        let mut seen = 0;
+        while let Some(i) = ready.pop() {
+            seen += 1;
+            for &d in &out[i] {
+                indeg[d] -= 1;
+                if indeg[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        if seen == n {
+            return None;
+        }
+        let mut stuck: Vec<Urn> = (0..n)
+            .filter(|&i| indeg[i] > 0)
+            .map(|i| self.jobs[i].urn.clone())
+            .collect();
+        stuck.sort();
+        stuck.dedup();
+        Some(stuck)
+    }
+
     fn build(stack: &SealedStack, plan: &Plan, state: &State) -> Self {
         let n = stack.nodes().len();
         let mut jobs = Vec::with_capacity(n + plan.deletions.len());

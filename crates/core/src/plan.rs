@@ -115,6 +115,11 @@ pub enum PlanError {
         /// What still uses it.
         dependents: Vec<Urn>,
     },
+    /// The changes cannot be ordered: replacing or deleting these resources would need
+    /// each to go before another (for example a delete-before-replace under resources that
+    /// are both updated and deleted).
+    #[error("these changes cannot be ordered safely: {}; split them over two runs (for example with --target)", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    Ordering(Vec<Urn>),
     /// An output could not be resolved.
     #[error("resource {urn}: {message}")]
     Resolve {

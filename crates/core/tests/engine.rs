@@ -813,3 +813,40 @@ async fn a_target_cannot_pull_a_resource_from_under_untargeted_ones() {
     };
     assert!(e.up(&decl("2"), &both).await.unwrap().is_success());
 }
+
+#[tokio::test]
+async fn changes_that_cannot_be_ordered_are_refused_before_any_call() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    // X is replaced delete-before-replace; r (deleted) uses X; y (updated) used r.
+    e.up(
+        &seal(|s| {
+            let x = s.add_with(
+                "x",
+                Mock::new().key("a"),
+                ResourceOptions::new().delete_before_replace(),
+            );
+            let r = s.add("r", Mock::new().prop("x", x.id()));
+            s.add("y", Mock::new().prop("x", x.id()).prop("r", r.id()));
+        }),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    cloud.reset_log();
+    let next = seal(|s| {
+        let x = s.add_with(
+            "x",
+            Mock::new().key("b"),
+            ResourceOptions::new().delete_before_replace(),
+        );
+        s.add("y", Mock::new().prop("x", x.id()));
+    });
+    let err = e
+        .up(&next, &RunOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot be ordered"), "{err}");
+    assert!(cloud.log().is_empty(), "calls were made: {:?}", cloud.log());
+}
