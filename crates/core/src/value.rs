@@ -402,6 +402,12 @@ pub fn is_secret(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.len() == 1 && m.contains_key(SECRET_KEY))
 }
 
+/// Whether `v` is a secret, plaintext or sealed (as read without the passphrase).
+fn is_any_secret(v: &Value) -> bool {
+    is_secret(v)
+        || matches!(v, Value::Object(m) if m.len() == 1 && m.contains_key(crate::secrets::SEALED_KEY))
+}
+
 /// Substitutes every output placeholder of `template` with its value (or the unknown
 /// marker).
 pub(crate) fn resolve_template(
@@ -505,7 +511,7 @@ impl From<&str> for Input<Secret<String>> {
 /// A copy of `v` with every secret replaced by the string `[secret]`.
 pub fn redact(v: &Value) -> Value {
     match v {
-        _ if is_secret(v) => Value::String("[secret]".to_owned()),
+        _ if is_any_secret(v) => Value::String("[secret]".to_owned()),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), redact(v))).collect()),
         Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
         other => other.clone(),
@@ -517,7 +523,7 @@ pub fn display_value(v: &Value) -> String {
     if is_unknown(v) {
         return "(known after apply)".to_owned();
     }
-    if is_secret(v) {
+    if is_any_secret(v) {
         return "[secret]".to_owned();
     }
     match v {

@@ -617,6 +617,8 @@ async fn secrets_need_the_right_passphrase_and_are_never_written_in_plaintext() 
     let st = none.load_state("dev").await.unwrap();
     assert_eq!(st.resources.len(), 1);
     assert!(!serde_json::to_string(&st).unwrap().contains("hunter2"));
+    let sealed = &st.resources.values().next().unwrap().args["secret"];
+    assert_eq!(strata_core::value::display_value(sealed), "[secret]");
 }
 
 #[tokio::test]
