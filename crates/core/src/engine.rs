@@ -829,6 +829,14 @@ impl Engine {
     }
 }
 
+/// Pending operations by token, with their resources.
+fn by_token(pending: &[PendingOperation]) -> HashMap<String, Option<ResourceState>> {
+    pending
+        .iter()
+        .map(|p| (p.token.clone(), p.resource.clone()))
+        .collect()
+}
+
 /// Whether `r` is the resource `intended` once created (same declaration, plus the id and
 /// outputs AWS gave).
 fn completes(intended: &ResourceState, r: &ResourceState) -> bool {
@@ -1353,11 +1361,7 @@ impl Tracked {
         Tracked {
             crypter,
             written_outputs: state.outputs.clone(),
-            written_pending: state
-                .pending
-                .iter()
-                .map(|p| (p.token.clone(), p.resource.clone()))
-                .collect(),
+            written_pending: by_token(&state.pending),
             state,
             cache: HashMap::new(),
             stale: Default::default(),
@@ -1454,12 +1458,7 @@ impl Tracked {
                 &removed,
                 outputs.as_ref(),
             )?;
-            self.written_pending = self
-                .state
-                .pending
-                .iter()
-                .map(|p| (p.token.clone(), p.resource.clone()))
-                .collect();
+            self.written_pending = by_token(&self.state.pending);
             if outputs.is_some() {
                 self.written_outputs = self.state.outputs.clone();
             }
@@ -1480,12 +1479,7 @@ impl Tracked {
             }
         }
         self.snapshot_written = true;
-        self.written_pending = self
-            .state
-            .pending
-            .iter()
-            .map(|p| (p.token.clone(), p.resource.clone()))
-            .collect();
+        self.written_pending = by_token(&self.state.pending);
         self.snapshot_bytes = size;
         self.journal_bytes = 0;
         self.written_outputs = self.state.outputs.clone();
