@@ -503,22 +503,18 @@ impl Program {
 }
 
 async fn bootstrap(url: &str) -> Result<ExitCode, CliError> {
-    if let Some(bucket) = url.strip_prefix("s3://") {
-        let conf = aws_config_defaults().await;
-        strata_core::state::S3Backend::from_url(url, &conf)?
+    if url.starts_with("s3://") {
+        strata_core::state::S3Backend::open(url)
+            .await?
             .bootstrap()
             .await?;
-        say!("backend s3://{bucket} is ready");
+        say!("backend {url} is ready");
         return Ok(ExitCode::SUCCESS);
     }
     let dir = url.strip_prefix("file://").unwrap_or(url);
     std::fs::create_dir_all(dir)?;
     say!("backend {url} is ready");
     Ok(ExitCode::SUCCESS)
-}
-
-async fn aws_config_defaults() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
 fn code(summary: &Summary) -> ExitCode {

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Backend, LockInfo, State, StateError};
+use super::{Backend, LockInfo, State, StateError, WriteStats};
 
 /// State in a local directory (the default: `.strata` in the working directory).
 #[derive(Debug)]
@@ -19,8 +18,7 @@ pub struct FileBackend {
     /// The lineage of each stack as last loaded or written: a save of another lineage is
     /// refused.
     lineages: Mutex<HashMap<String, String>>,
-    bytes: AtomicU64,
-    writes: AtomicU64,
+    stats: WriteStats,
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
@@ -37,8 +35,7 @@ impl FileBackend {
         FileBackend {
             dir: dir.into(),
             lineages: Mutex::new(HashMap::new()),
-            bytes: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
+            stats: WriteStats::default(),
         }
     }
 
@@ -151,7 +148,7 @@ impl Backend for FileBackend {
                 });
             }
         }
-        let len = bytes.len() as u64;
+        let len = bytes.len();
         let dir = self.dir.clone();
         let journal = self.journal_path(stack);
         tokio::task::spawn_blocking(move || {
@@ -171,8 +168,7 @@ impl Backend for FileBackend {
             source: std::io::Error::other(e.to_string()),
         })??;
         self.remember(stack, lineage);
-        self.bytes.fetch_add(len, Ordering::Relaxed);
-        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats.record(len);
         Ok(())
     }
 
@@ -187,7 +183,7 @@ impl Backend for FileBackend {
             return Ok(false);
         }
         let path = self.journal_path(stack);
-        let len = entry.len() as u64;
+        let len = entry.len();
         tokio::task::spawn_blocking(move || -> Result<(), StateError> {
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
@@ -203,8 +199,7 @@ impl Backend for FileBackend {
             path: self.dir.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })??;
-        self.bytes.fetch_add(len, Ordering::Relaxed);
-        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats.record(len);
         Ok(true)
     }
 
@@ -318,10 +313,7 @@ impl Backend for FileBackend {
     }
 
     fn write_stats(&self) -> (u64, u64) {
-        (
-            self.bytes.load(Ordering::Relaxed),
-            self.writes.load(Ordering::Relaxed),
-        )
+        self.stats.get()
     }
 }
 

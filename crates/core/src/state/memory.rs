@@ -2,13 +2,12 @@
 //! themselves. It enforces the same rules as the file backend.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Backend, LockInfo, State, StateError};
+use super::{Backend, LockInfo, State, StateError, WriteStats};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -23,8 +22,7 @@ struct Inner {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryBackend {
     inner: Arc<Mutex<Inner>>,
-    bytes: Arc<AtomicU64>,
-    writes: Arc<AtomicU64>,
+    stats: WriteStats,
 }
 
 impl MemoryBackend {
@@ -87,8 +85,7 @@ impl Backend for MemoryBackend {
             true
         });
         if ok {
-            self.bytes.fetch_add(entry.len() as u64, Ordering::Relaxed);
-            self.writes.fetch_add(1, Ordering::Relaxed);
+            self.stats.record(entry.len());
         }
         Ok(ok)
     }
@@ -117,8 +114,7 @@ impl Backend for MemoryBackend {
             }
         }
         self.with(|i| i.lineages.insert(stack.to_owned(), lineage.to_owned()));
-        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats.record(bytes.len());
         self.with(|i| {
             i.states.insert(stack.to_owned(), bytes);
             i.journals.remove(stack);
@@ -174,9 +170,6 @@ impl Backend for MemoryBackend {
     }
 
     fn write_stats(&self) -> (u64, u64) {
-        (
-            self.bytes.load(Ordering::Relaxed),
-            self.writes.load(Ordering::Relaxed),
-        )
+        self.stats.get()
     }
 }

@@ -399,6 +399,28 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
+/// Bytes and writes a backend has made (for checkpoint reporting). Clones share counts.
+#[derive(Debug, Clone, Default)]
+pub struct WriteStats(std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>);
+
+impl WriteStats {
+    /// Counts one write of `len` bytes.
+    pub fn record(&self, len: usize) {
+        use std::sync::atomic::Ordering;
+        self.0[0].fetch_add(len as u64, Ordering::Relaxed);
+        self.0[1].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Total bytes and writes so far.
+    pub fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.0[0].load(Ordering::Relaxed),
+            self.0[1].load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// Where state lives, and its lock.
 #[async_trait]
 pub trait Backend: Send + Sync + std::fmt::Debug {
@@ -447,8 +469,7 @@ pub async fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
     }
     #[cfg(feature = "aws")]
     if url.starts_with("s3://") {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        return Ok(Box::new(S3Backend::from_url(url, &conf)?));
+        return Ok(Box::new(S3Backend::open(url).await?));
     }
     if url.contains("://") {
         return Err(StateError::UnsupportedBackend(url.to_owned()));

@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 
-use super::{Backend, LockInfo, State, StateError};
+use super::{Backend, LockInfo, State, StateError, WriteStats};
 
 /// How an S3 backend locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +55,7 @@ pub struct S3Backend {
     etags: Mutex<HashMap<String, Option<String>>>,
     lineages: Mutex<HashMap<String, String>>,
     recovery_dir: PathBuf,
-    bytes: AtomicU64,
-    writes: AtomicU64,
+    stats: WriteStats,
 }
 
 fn aws_err<E: ProvideErrorMetadata + std::fmt::Debug>(
@@ -108,9 +106,15 @@ impl S3Backend {
             etags: Mutex::new(HashMap::new()),
             lineages: Mutex::new(HashMap::new()),
             recovery_dir: PathBuf::from(".strata/recovery"),
-            bytes: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
+            stats: WriteStats::default(),
         })
+    }
+
+    /// A backend from its URL, with the AWS configuration of the environment
+    /// (`AWS_ENDPOINT_URL` included).
+    pub async fn open(url: &str) -> Result<Self, StateError> {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_url(url, &conf)
     }
 
     /// Where refused writes are kept (default `.strata/recovery`).
@@ -431,7 +435,7 @@ impl Backend for S3Backend {
             .ok()
             .and_then(|m| m.get(stack).cloned())
             .flatten();
-        let len = bytes.len() as u64;
+        let len = bytes.len();
         let mut put = self
             .s3
             .put_object()
@@ -451,8 +455,7 @@ impl Backend for S3Backend {
                 if let Ok(mut m) = self.lineages.lock() {
                     m.insert(stack.to_owned(), lineage.to_owned());
                 }
-                self.bytes.fetch_add(len, Ordering::Relaxed);
-                self.writes.fetch_add(1, Ordering::Relaxed);
+                self.stats.record(len);
                 Ok(())
             }
             Err(e) if precondition_failed(&e) => {
@@ -463,8 +466,7 @@ impl Backend for S3Backend {
                         if let Ok(mut m) = self.etags.lock() {
                             m.insert(stack.to_owned(), etag);
                         }
-                        self.bytes.fetch_add(len, Ordering::Relaxed);
-                        self.writes.fetch_add(1, Ordering::Relaxed);
+                        self.stats.record(len);
                         return Ok(());
                     }
                 }
@@ -586,9 +588,6 @@ impl Backend for S3Backend {
     }
 
     fn write_stats(&self) -> (u64, u64) {
-        (
-            self.bytes.load(Ordering::Relaxed),
-            self.writes.load(Ordering::Relaxed),
-        )
+        self.stats.get()
     }
 }
