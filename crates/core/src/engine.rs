@@ -2013,8 +2013,21 @@ async fn save(state: &Mutex<Tracked>, backend: &dyn Backend) -> Result<(), State
             lineage,
             bytes,
         } => {
-            if backend.append(&stack, &lineage, bytes).await? {
-                return Ok(());
+            match backend.append(&stack, &lineage, bytes).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // The entry was refused: keep the whole state of this run locally.
+                Err(StateError::StaleWrite { location, .. }) => {
+                    let recovery = match lock(state).take(true)? {
+                        Write::Snapshot(s) => backend.keep(&stack, &s.encode()?),
+                        Write::Entry { .. } => None,
+                    };
+                    return Err(StateError::StaleWrite {
+                        location,
+                        recovery: recovery.unwrap_or_else(|| "(nowhere)".to_owned()),
+                    });
+                }
+                Err(e) => return Err(e),
             }
             // The backend could not append: write everything as a snapshot.
             match lock(state).take(true)? {

@@ -311,3 +311,160 @@ async fn an_unreadable_lock_item_is_an_error_and_can_be_released() {
     b.unlock("dev", "any").await.unwrap();
     b.lock("dev", "up", Duration::ZERO).await.unwrap();
 }
+
+#[tokio::test]
+async fn checkpoints_are_journal_entries_and_a_new_process_replays_them() {
+    let url = "s3://strata-journal/j?lock=s3";
+    let b = Arc::new(backend(url).await);
+    b.bootstrap().await.unwrap();
+    let cloud = MemCloud::new();
+    let mut reg = Registry::new();
+    reg.register::<Mock>();
+    let e = Engine::new(b.clone())
+        .with_context(Context::new().with(cloud.clone()))
+        .with_registry(&reg)
+        .parallel(4);
+    let mut s = Stack::new("dev");
+    let mut prev: Option<strata_core::Handle<Mock>> = None;
+    for k in 0..120 {
+        let mut m = Mock::new().prop("k", k.to_string());
+        if let Some(p) = &prev {
+            if k % 3 != 0 {
+                m = m.prop("after", p.id());
+            }
+        }
+        prev = Some(s.add(format!("r{k}"), m));
+    }
+    let st = s.seal().unwrap();
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    // Entries were written as their own objects, and everything written is a small
+    // multiple of the final state (whole snapshots per step would be about N/2 times it).
+    let c = conf().await;
+    let listed = s3(&c)
+        .list_objects_v2()
+        .bucket("strata-journal")
+        .prefix("j/dev.journal/")
+        .send()
+        .await
+        .unwrap();
+    let snapshot = s3(&c)
+        .get_object()
+        .bucket("strata-journal")
+        .key("j/dev.json")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let on_disk = State::from_bytes(&snapshot, "x").unwrap();
+    let (bytes, writes) = b.write_stats();
+    assert!(writes > 10, "{writes} writes");
+    let fresh = backend(url).await.load("dev").await.unwrap().unwrap();
+    assert_eq!(fresh.resources.len(), 120);
+    let final_size = fresh.to_bytes().unwrap().len() as u64;
+    assert!(bytes < 8 * final_size, "{bytes} bytes for {final_size}");
+    // The snapshot alone is behind: the journal carries the rest.
+    if listed.key_count().unwrap_or(0) > 0 {
+        assert!(on_disk.serial < fresh.serial);
+    }
+    for r in fresh.resources.values() {
+        assert!(
+            cloud.resources().iter().any(|c| c.id == r.id),
+            "{} not in the cloud",
+            r.urn
+        );
+    }
+    // A second process plans nothing, and a destroy through it empties the cloud.
+    let e2 = Engine::new(Arc::new(backend(url).await))
+        .with_context(Context::new().with(cloud.clone()))
+        .with_registry(&reg);
+    assert!(!e2.preview(&st, &[]).await.unwrap().has_changes());
+    e2.destroy("dev", &RunOptions::default()).await.unwrap();
+    assert!(cloud.resources().is_empty());
+    assert!(backend(url)
+        .await
+        .load("dev")
+        .await
+        .unwrap()
+        .unwrap()
+        .resources
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_journal_writer_is_refused() {
+    let url = "s3://strata-stale-journal/x?lock=s3";
+    let first = backend(url).await;
+    first.bootstrap().await.unwrap();
+    let st = State::new("dev");
+    first
+        .save("dev", &st.lineage, st.to_bytes().unwrap())
+        .await
+        .unwrap();
+    let outputs = |v: u64| {
+        [("v".to_owned(), serde_json::json!(v))]
+            .into_iter()
+            .collect()
+    };
+    let entry =
+        |serial, v| strata_core::testing::journal_entry(&st.lineage, serial, &outputs(v)).unwrap();
+
+    // Two writers read the same state; both append serial 1: the second is refused.
+    let a = backend(url).await;
+    let b = backend(url).await;
+    a.load("dev").await.unwrap().unwrap();
+    b.load("dev").await.unwrap().unwrap();
+    assert!(a.append("dev", &st.lineage, entry(1, 1)).await.unwrap());
+    // Writing the same entry again (a retried request) is harmless.
+    assert!(a.append("dev", &st.lineage, entry(1, 1)).await.unwrap());
+    assert!(matches!(
+        b.append("dev", &st.lineage, entry(1, 2)).await,
+        Err(StateError::StaleWrite { .. })
+    ));
+    // b cannot compact over a's entry either.
+    let mut sb = st.clone();
+    sb.serial = 2;
+    assert!(matches!(
+        b.save("dev", &sb.lineage, sb.to_bytes().unwrap()).await,
+        Err(StateError::StaleWrite { .. })
+    ));
+    let now = backend(url).await.load("dev").await.unwrap().unwrap();
+    assert_eq!(
+        (now.serial, now.outputs["v"].clone()),
+        (1, serde_json::json!(1))
+    );
+
+    // a compacts; an entry b then writes on top of the replaced snapshot is refused too.
+    let mut sa = now.clone();
+    sa.serial = 2;
+    a.save("dev", &sa.lineage, sa.to_bytes().unwrap())
+        .await
+        .unwrap();
+    let c = conf().await;
+    let left = s3(&c)
+        .list_objects_v2()
+        .bucket("strata-stale-journal")
+        .prefix("x/dev.journal/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.key_count(), Some(0), "the snapshot covers the journal");
+    assert!(matches!(
+        b.append("dev", &st.lineage, entry(3, 3)).await,
+        Err(StateError::StaleWrite { .. })
+    ));
+    // a goes on appending on its own snapshot, and a reader sees a's entry only.
+    assert!(a.append("dev", &st.lineage, entry(3, 4)).await.unwrap());
+    let now = backend(url).await.load("dev").await.unwrap().unwrap();
+    assert_eq!(
+        (now.serial, now.outputs["v"].clone()),
+        (3, serde_json::json!(4))
+    );
+}

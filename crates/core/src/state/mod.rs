@@ -458,6 +458,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     }
     /// Total bytes and writes so far (for checkpoint reporting).
     fn write_stats(&self) -> (u64, u64);
+    /// Keeps `bytes` (a whole snapshot that [`Backend::append`] could not write, because
+    /// another run changed the state) in a local recovery file, and says where.
+    fn keep(&self, _stack: &str, _bytes: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// Opens the backend at `url`: `file://DIR` (or a bare directory path), or, with the

@@ -11,9 +11,21 @@
 //! - [`S3Backend::bootstrap`] creates the bucket (versioned, encrypted, public access
 //!   blocked) and the table (pay per request, key `LockID`); running it twice is harmless.
 //!
-//! This backend writes whole snapshots (no journal yet).
+//! - Checkpoints are journal entries, one small object each, next to the snapshot:
+//!   `PREFIX/STACK.journal/BASE-SERIAL.json`, where BASE is the serial of the snapshot the
+//!   entry follows. An entry is written with `If-None-Match: *`, so two writers can never
+//!   both write one serial on one snapshot; after it, a `HEAD` of the snapshot conditional
+//!   on its ETag proves nobody replaced the snapshot meanwhile (a writer that finds it
+//!   replaced removes its entry and stops). A load replays the entries of its snapshot's
+//!   BASE in order, so entries of a stale writer on an older snapshot are never replayed.
+//!   A snapshot (a compaction) first lists the journal and refuses if it holds an entry on
+//!   its base that this process did not write or load, then deletes the entries it covers.
+//!   An apply of N resources so writes O(N) bytes to S3, as on the file backend.
+//!   (S3 has no multi-object condition: a stale writer could still slip an entry into the
+//!   milliseconds between another writer's listing and its snapshot write. Locks make that
+//!   a second failure on top of a force-released lock.)
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -42,6 +54,15 @@ pub enum LockKind {
     S3Object,
 }
 
+/// What this process knows of a stack's journal.
+#[derive(Debug, Default)]
+struct Journal {
+    /// The serial of the snapshot the entries follow.
+    base: u64,
+    /// The entries above it that this process loaded or wrote.
+    ours: BTreeSet<u64>,
+}
+
 /// State in S3.
 #[derive(Debug)]
 pub struct S3Backend {
@@ -54,6 +75,9 @@ pub struct S3Backend {
     /// Per stack: the ETag last read or written (`None`: no object).
     etags: Mutex<HashMap<String, Option<String>>>,
     lineages: Mutex<HashMap<String, String>>,
+    /// Per stack: the serials of the journal entries this process loaded or wrote above
+    /// the current snapshot.
+    journals: Mutex<HashMap<String, Journal>>,
     recovery_dir: PathBuf,
     stats: WriteStats,
 }
@@ -105,6 +129,7 @@ impl S3Backend {
             region: conf.region().map(ToString::to_string),
             etags: Mutex::new(HashMap::new()),
             lineages: Mutex::new(HashMap::new()),
+            journals: Mutex::new(HashMap::new()),
             recovery_dir: PathBuf::from(".strata/recovery"),
             stats: WriteStats::default(),
         })
@@ -137,6 +162,139 @@ impl S3Backend {
 
     fn lock_id(&self, stack: &str) -> String {
         format!("{}/{}", self.bucket, self.key(stack, "json"))
+    }
+
+    fn journal_key(&self, stack: &str, base: u64, serial: u64) -> String {
+        format!(
+            "{}/{base:020}-{serial:020}.json",
+            self.key(stack, "journal")
+        )
+    }
+
+    /// The journal's entries as (base, serial, key), in order.
+    async fn journal_keys(&self, stack: &str) -> Result<Vec<(u64, u64, String)>, StateError> {
+        let prefix = format!("{}/", self.key(stack, "journal"));
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(aws_err("s3:ListObjectsV2", self.location(&prefix)))?;
+            for o in out.contents() {
+                let Some(key) = o.key() else { continue };
+                let parsed = key
+                    .strip_prefix(&prefix)
+                    .and_then(|k| k.strip_suffix(".json"))
+                    .and_then(|k| k.split_once('-'))
+                    .and_then(|(b, n)| Some((b.parse::<u64>().ok()?, n.parse::<u64>().ok()?)));
+                match parsed {
+                    Some((b, n)) => keys.push((b, n, key.to_owned())),
+                    None => tracing::warn!(key, "ignoring an object that is not a journal entry"),
+                }
+            }
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// The journal entries on the snapshot of serial `base`, concatenated in order, and
+    /// their serials.
+    async fn read_journal(
+        &self,
+        stack: &str,
+        base: u64,
+    ) -> Result<(Vec<u8>, BTreeSet<u64>), StateError> {
+        let keys: Vec<(u64, String)> = self
+            .journal_keys(stack)
+            .await?
+            .into_iter()
+            .filter(|(b, n, _)| *b == base && *n > base)
+            .map(|(_, n, k)| (n, k))
+            .collect();
+        let mut bodies: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        // A few reads in flight at once: after a crash the journal can hold many entries.
+        for (chunk_no, chunk) in keys.chunks(16).enumerate() {
+            let mut set = tokio::task::JoinSet::new();
+            for (k, (_, key)) in chunk.iter().enumerate() {
+                let (s3, bucket, key) = (self.s3.clone(), self.bucket.clone(), key.clone());
+                set.spawn(async move {
+                    let r = get_object(&s3, &bucket, &key).await;
+                    (chunk_no * 16 + k, r)
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                let (k, r) = joined.map_err(|e| StateError::Aws {
+                    operation: "s3:GetObject",
+                    location: self.location(&self.key(stack, "journal")),
+                    message: e.to_string(),
+                })?;
+                bodies[k] = r?.map(|(b, _)| b);
+            }
+        }
+        let mut all = Vec::new();
+        let mut serials = BTreeSet::new();
+        for ((n, _), body) in keys.iter().zip(bodies) {
+            // An entry deleted between the listing and the read was compacted meanwhile:
+            // replay then refuses the gap in serials, and the load is simply retried.
+            if let Some(mut b) = body {
+                if b.last() != Some(&b'\n') {
+                    b.push(b'\n');
+                }
+                all.extend_from_slice(&b);
+                serials.insert(*n);
+            }
+        }
+        Ok((all, serials))
+    }
+
+    fn remember_journal(&self, stack: &str, base: u64, ours: BTreeSet<u64>) {
+        if let Ok(mut m) = self.journals.lock() {
+            m.insert(stack.to_owned(), Journal { base, ours });
+        }
+    }
+
+    fn seen_etag(&self, stack: &str) -> Option<String> {
+        self.etags
+            .lock()
+            .ok()
+            .and_then(|m| m.get(stack).cloned())
+            .flatten()
+    }
+
+    /// Deletes journal entries (after a snapshot that covers them).
+    async fn delete_keys(&self, keys: &[String]) -> Result<(), StateError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        for chunk in keys.chunks(1000) {
+            let objects = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>();
+            let delete = objects
+                .and_then(|o| Delete::builder().set_objects(Some(o)).quiet(true).build())
+                .map_err(|e| StateError::Aws {
+                    operation: "s3:DeleteObjects",
+                    location: self.location(&chunk[0]),
+                    message: e.to_string(),
+                })?;
+            self.s3
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(aws_err("s3:DeleteObjects", self.location(&chunk[0])))?;
+        }
+        Ok(())
     }
 
     /// Creates the bucket (versioned, encrypted with SSE-S3, public access blocked) and,
@@ -264,26 +422,7 @@ impl S3Backend {
 
     /// The object's bytes and ETag, or `None` if there is no such object.
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
-        let location = self.location(key);
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(aws_err("s3:GetObject", location)(e)),
-        };
-        let etag = out.e_tag().map(str::to_owned);
-        let body = out.body.collect().await.map_err(|e| StateError::Aws {
-            operation: "s3:GetObject",
-            location,
-            message: e.to_string(),
-        })?;
-        Ok(Some((body.into_bytes().to_vec(), etag)))
+        get_object(&self.s3, &self.bucket, key).await
     }
 
     async fn read_lock_item(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
@@ -374,6 +513,49 @@ impl S3Backend {
     }
 }
 
+/// The object's bytes and ETag, or `None` if there is no such object.
+async fn get_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
+    let location = format!("s3://{bucket}/{key}");
+    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => o,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(aws_err("s3:GetObject", location)(e)),
+    };
+    let etag = out.e_tag().map(str::to_owned);
+    let body = out.body.collect().await.map_err(|e| StateError::Aws {
+        operation: "s3:GetObject",
+        location,
+        message: e.to_string(),
+    })?;
+    Ok(Some((body.into_bytes().to_vec(), etag)))
+}
+
+/// The serial of a snapshot (`{"state":{"serial":N,…},…}`) or a journal entry
+/// (`{"serial":N,…}`), read from its bytes.
+fn serial_of(bytes: &[u8], location: &str) -> Result<u64, StateError> {
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        serial: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Head {
+        serial: Option<u64>,
+        state: Option<Inner>,
+    }
+    let corrupt = |message: String| StateError::Corrupt {
+        location: location.to_owned(),
+        message,
+    };
+    let h: Head = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    h.serial
+        .or(h.state.map(|s| s.serial))
+        .ok_or_else(|| corrupt("no serial".to_owned()))
+}
+
 fn precondition_failed<E: ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> bool
 where
     R: std::fmt::Debug,
@@ -400,7 +582,14 @@ impl Backend for S3Backend {
             }
             return Ok(None);
         };
-        let state = State::from_bytes(&body, &location)?;
+        let mut state = State::from_bytes(&body, &location)?;
+        let base = state.serial;
+        let (journal, ours) = self.read_journal(stack, base).await?;
+        if !journal.is_empty() {
+            let jloc = self.location(&self.key(stack, "journal"));
+            super::journal::replay(&mut state, &journal, &jloc)?;
+        }
+        self.remember_journal(stack, base, ours);
         if let Ok(mut m) = self.etags.lock() {
             m.insert(stack.to_owned(), etag);
         }
@@ -429,12 +618,30 @@ impl Backend for S3Backend {
         }
         // What we last saw: an ETag, no object, or (never loaded here) nothing known, in
         // which case only a new object may be written.
-        let seen = self
-            .etags
-            .lock()
-            .ok()
-            .and_then(|m| m.get(stack).cloned())
-            .flatten();
+        let seen = self.seen_etag(stack);
+        // Entries somebody else wrote above our snapshot would be lost under this one.
+        let journal = self.journal_keys(stack).await?;
+        let foreign = self.journals.lock().ok().and_then(|m| {
+            let known = m.get(stack);
+            journal
+                .iter()
+                // Never loaded here: the write is conditional on there being no snapshot,
+                // and entries without one are leftovers.
+                .find(|(b, n, _)| known.is_some_and(|j| *b == j.base && !j.ours.contains(n)))
+                .map(|(_, n, _)| *n)
+        });
+        if let Some(n) = foreign {
+            tracing::warn!(
+                stack,
+                serial = n,
+                "the journal holds an entry of another writer"
+            );
+            return Err(StateError::StaleWrite {
+                location,
+                recovery: self.keep_locally(stack, &bytes),
+            });
+        }
+        let serial = serial_of(&bytes, &location)?;
         let len = bytes.len();
         let mut put = self
             .s3
@@ -456,7 +663,10 @@ impl Backend for S3Backend {
                     m.insert(stack.to_owned(), lineage.to_owned());
                 }
                 self.stats.record(len);
-                Ok(())
+                self.remember_journal(stack, serial, BTreeSet::new());
+                // The snapshot holds everything the journal had.
+                let keys: Vec<String> = journal.into_iter().map(|(_, _, k)| k).collect();
+                self.delete_keys(&keys).await
             }
             Err(e) if precondition_failed(&e) => {
                 // The SDK may have retried a write whose first attempt landed: then the
@@ -585,6 +795,96 @@ impl Backend for S3Backend {
 
     async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
         self.read_lock_item(stack).await
+    }
+
+    async fn append(&self, stack: &str, lineage: &str, entry: Vec<u8>) -> Result<bool, StateError> {
+        let known = self
+            .lineages
+            .lock()
+            .ok()
+            .and_then(|l| l.get(stack).cloned());
+        let seen = self.seen_etag(stack);
+        let (Some(etag), true) = (seen, known.as_deref() == Some(lineage)) else {
+            // Only after a snapshot of this lineage was loaded or written here.
+            return Ok(false);
+        };
+        let snapshot = self.key(stack, "json");
+        let location = self.location(&snapshot);
+        let serial = serial_of(&entry, &location)?;
+        let base = self
+            .journals
+            .lock()
+            .ok()
+            .and_then(|m| m.get(stack).map(|j| j.base))
+            .unwrap_or_default();
+        let key = self.journal_key(stack, base, serial);
+        let len = entry.len();
+        let put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(entry.clone()))
+            .send()
+            .await;
+        let mut entry_etag = None;
+        match put {
+            Ok(out) => entry_etag = out.e_tag().map(str::to_owned),
+            Err(e) if precondition_failed(&e) => {
+                // A retried write whose first attempt landed is ours; anything else at
+                // this serial was written by another run.
+                let ours = self.get(&key).await?.is_some_and(|(b, _)| b == entry);
+                if !ours {
+                    return Err(StateError::StaleWrite {
+                        location: self.location(&key),
+                        recovery: String::new(),
+                    });
+                }
+            }
+            Err(e) => return Err(aws_err("s3:PutObject", self.location(&key))(e)),
+        }
+        self.stats.record(len);
+        if let Ok(mut m) = self.journals.lock() {
+            m.entry(stack.to_owned()).or_default().ours.insert(serial);
+        }
+        // The entry counts only on top of the snapshot we know.
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&snapshot)
+            .if_match(&etag)
+            .send()
+            .await;
+        match head {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                // Our entry follows a snapshot that is gone: take it back (it would never
+                // be replayed, but it need not linger either).
+                let mut delete = self.s3.delete_object().bucket(&self.bucket).key(&key);
+                if let Some(t) = entry_etag {
+                    delete = delete.if_match(t);
+                }
+                if let Err(e) = delete.send().await {
+                    tracing::warn!(key, error = ?e, "could not remove a refused journal entry");
+                }
+                Err(StateError::StaleWrite {
+                    location,
+                    recovery: String::new(),
+                })
+            }
+            Err(e) => Err(aws_err("s3:HeadObject", location)(e)),
+        }
+    }
+
+    fn supports_journal(&self) -> bool {
+        true
+    }
+
+    fn keep(&self, stack: &str, bytes: &[u8]) -> Option<String> {
+        Some(self.keep_locally(stack, bytes))
     }
 
     fn write_stats(&self) -> (u64, u64) {

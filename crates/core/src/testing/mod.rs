@@ -555,3 +555,21 @@ impl Resource for Mock {
 }
 
 use crate::urn::Urn;
+
+/// A journal entry (see [`crate::state::Backend::append`]) that sets the stack's outputs to
+/// `outputs` at `serial`: for tests that drive a backend directly.
+pub fn journal_entry(
+    lineage: &str,
+    serial: u64,
+    outputs: &BTreeMap<String, serde_json::Value>,
+) -> Result<Vec<u8>, crate::state::StateError> {
+    crate::state::journal::encode_entry(
+        lineage,
+        serial,
+        std::iter::empty(),
+        &[],
+        &[],
+        &[],
+        Some(outputs),
+    )
+}
