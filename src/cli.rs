@@ -25,8 +25,13 @@
 //! starting new steps, lets running ones finish, saves state and releases the lock; a
 //! second Ctrl-C exits at once (state as of the last checkpoint).
 //!
-//! Secrets are encrypted in state with a key derived from `STRATA_PASSPHRASE`; changing a
-//! stack whose state holds secrets needs it (see `strata_core::secrets`).
+//! Secrets are encrypted in state (see `strata_core::secrets`). `--secrets-provider`
+//! (`STRATA_SECRETS_PROVIDER`) says where a new state's key comes from: `passphrase` (a key
+//! derived from `STRATA_PASSPHRASE`; the default on the file backend) or `awskms://KEY`
+//! (KMS envelope encryption; the default on the S3 backend is
+//! `awskms://alias/strata-state`, which `backend bootstrap` creates). An existing state is
+//! opened with the kind it records; changing a stack whose state holds secrets needs its
+//! key.
 //!
 //! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn).
 
@@ -107,6 +112,36 @@ struct Cli {
     /// Show secret values in `output` and `state show`.
     #[arg(long, global = true)]
     show_secrets: bool,
+    /// Where a new state's secrets key comes from: `passphrase` (STRATA_PASSPHRASE) or
+    /// `awskms://KEY`. Default: awskms://alias/strata-state on S3, passphrase otherwise.
+    #[arg(long, global = true, env = "STRATA_SECRETS_PROVIDER")]
+    secrets_provider: Option<String>,
+}
+
+/// The KMS key of `--secrets-provider`, or of the backend's default (`None`: passphrase).
+fn kms_key(cli: &Cli) -> Result<Option<String>, CliError> {
+    match cli.secrets_provider.as_deref() {
+        Some("passphrase") => Ok(None),
+        Some(p) => match p.strip_prefix("awskms://") {
+            Some(key) if !key.is_empty() => Ok(Some(key.to_owned())),
+            _ => Err(CliError::Usage(format!(
+                "--secrets-provider {p:?}: expected `passphrase` or `awskms://KEY` (a key id, ARN or alias/NAME)"
+            ))),
+        },
+        None if cli.backend.starts_with("s3://") => Ok(Some(
+            strata_core::secrets::KmsKeys::DEFAULT_KEY.to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
+async fn kms_keys(key: &str) -> strata_core::secrets::KmsKeys {
+    let conf = aws_config_from_env().await;
+    strata_core::secrets::KmsKeys::new(&conf, key)
+}
+
+async fn aws_config_from_env() -> strata_core::aws_config::SdkConfig {
+    strata_core::aws_config::load_defaults(strata_core::aws_config::BehaviorVersion::latest()).await
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,10 +370,14 @@ impl Program {
             command: BackendCommand::Bootstrap,
         } = &cli.command
         {
-            return bootstrap(&cli.backend).await;
+            return bootstrap(&cli).await;
         }
         let backend: Arc<dyn strata_core::Backend> = Arc::from(open_backend(&cli.backend).await?);
-        let engine = Engine::new(backend.clone())
+        let mut engine = Engine::new(backend.clone());
+        if let Some(key) = kms_key(&cli)? {
+            engine = engine.secrets(Arc::new(kms_keys(&key).await));
+        }
+        let engine = engine
             .with_context(self.context.clone())
             .with_registry(&self.registry)
             .with_registry(declared.registry())
@@ -502,12 +541,23 @@ impl Program {
     }
 }
 
-async fn bootstrap(url: &str) -> Result<ExitCode, CliError> {
+async fn bootstrap(cli: &Cli) -> Result<ExitCode, CliError> {
+    let url = &cli.backend;
     if url.starts_with("s3://") {
         strata_core::state::S3Backend::open(url)
             .await?
             .bootstrap()
             .await?;
+    }
+    if let Some(key) = kms_key(cli)? {
+        kms_keys(&key)
+            .await
+            .bootstrap()
+            .await
+            .map_err(StateError::from)?;
+        say!("secrets key {key} is ready");
+    }
+    if url.starts_with("s3://") {
         say!("backend {url} is ready");
         return Ok(ExitCode::SUCCESS);
     }

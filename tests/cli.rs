@@ -253,7 +253,19 @@ fn an_s3_backend_is_bootstrapped_and_used_end_to_end() {
         let (code, out, err) = run(d, &["backend", "bootstrap"], &env);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("is ready"), "{out}");
+        assert!(
+            out.contains("secrets key alias/strata-state is ready"),
+            "{out}"
+        );
     }
+    let mut bad = env.to_vec();
+    bad.push(("STRATA_SECRETS_PROVIDER", "vault://x"));
+    let (code, _, err) = run(d, &["preview"], &bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("expected `passphrase` or `awskms://KEY`"),
+        "{err}"
+    );
     let (code, out, err) = run(d, &["up", "--yes"], &env);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("up: 3 created"), "{out}");

@@ -22,7 +22,10 @@ use crate::events::{Event, EventBus, Level, Summary};
 use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
 use crate::queue::{DependencyQueue, Policy};
 use crate::resource::{Context, Cx, ErasedResource, Recovery, Registry};
-use crate::secrets::{contains_secret, open_value, seal_value, Crypter, Encryption, SecretsError};
+use crate::secrets::{
+    contains_secret, open_value, seal_value, Crypter, Encryption, KeySource, Passphrase,
+    SecretsError,
+};
 use crate::stack::SealedStack;
 use crate::state::{
     now_rfc3339, Backend, PendingKind, PendingOperation, ResourceState, State, StateError,
@@ -119,8 +122,10 @@ pub struct Engine {
     parallel: usize,
     policy: Policy,
     lock_timeout: Duration,
-    passphrase: Option<Arc<str>>,
-    /// Derived keys, by salt (the KDF is deliberately slow).
+    /// Where data keys come from: the first makes new states' keys; a state is opened
+    /// with the source of the kind it records.
+    keys: Vec<Arc<dyn KeySource>>,
+    /// Opened keys, by fingerprint (the KDF is deliberately slow, KMS is a round trip).
     crypters: Arc<Mutex<HashMap<String, Arc<Crypter>>>>,
 }
 
@@ -135,45 +140,83 @@ impl Engine {
             parallel: DEFAULT_PARALLEL,
             policy: Policy::CriticalPath,
             lock_timeout: Duration::ZERO,
-            passphrase: None,
+            keys: Vec::new(),
             crypters: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// The passphrase that encrypts the stack's secrets in state (the CLI passes
-    /// `STRATA_PASSPHRASE`). See [`crate::secrets`].
+    /// `STRATA_PASSPHRASE`). See [`crate::secrets`]. It makes new states' keys unless
+    /// [`Engine::secrets`] named another source, and opens states that record a passphrase.
     pub fn passphrase(mut self, passphrase: Option<String>) -> Self {
-        self.passphrase = passphrase.filter(|p| !p.is_empty()).map(Arc::from);
+        self.keys.retain(|k| k.kind() != "passphrase");
+        if let Some(p) = passphrase.filter(|p| !p.is_empty()) {
+            self.keys.push(Arc::new(Passphrase::new(p)));
+        }
         self
     }
 
-    /// The key for the state's secrets: derived from the passphrase, and created (recorded
-    /// in the state) if the state has none yet.
-    fn crypter(&self, state: &mut State) -> Result<Option<Arc<Crypter>>, EngineError> {
-        let cached = |salt: &str| self.crypters.lock().ok().and_then(|m| m.get(salt).cloned());
-        let remember = |salt: &str, c: Arc<Crypter>| {
+    /// The key source of new states' secrets (for example [`crate::secrets::KmsKeys`]),
+    /// also used to open states of its kind.
+    pub fn secrets(mut self, source: Arc<dyn KeySource>) -> Self {
+        let kind = source.kind();
+        self.keys.retain(|k| k.kind() != kind);
+        self.keys.insert(0, source);
+        self
+    }
+
+    fn key_source(&self, kind: &str) -> Option<&Arc<dyn KeySource>> {
+        self.keys.iter().find(|k| k.kind() == kind)
+    }
+
+    /// The key for the state's secrets: opened with the source of the kind the state
+    /// records, or created (and recorded in the state) if the state has none yet.
+    async fn crypter(&self, state: &mut State) -> Result<Option<Arc<Crypter>>, EngineError> {
+        let cached = |f: &str| self.crypters.lock().ok().and_then(|m| m.get(f).cloned());
+        let remember = |f: String, c: Arc<Crypter>| {
             if let Ok(mut m) = self.crypters.lock() {
-                m.insert(salt.to_owned(), c);
+                m.insert(f, c);
             }
         };
-        match (&state.encryption, &self.passphrase) {
-            (Some(enc), Some(p)) => {
-                if let Some(c) = cached(&enc.salt) {
+        match &state.encryption {
+            Some(enc) => {
+                let f = enc.fingerprint();
+                if let Some(c) = cached(&f) {
                     return Ok(Some(c));
                 }
-                let c = Arc::new(Crypter::open_with(p, enc).map_err(StateError::from)?);
-                remember(&enc.salt, c.clone());
+                let Some(source) = self.key_source(&enc.kind) else {
+                    let err = match enc.kind.as_str() {
+                        "passphrase" => SecretsError::PassphraseMissing,
+                        "awskms" => SecretsError::NoKeySource(format!(
+                            "the AWS KMS key {} (set STRATA_SECRETS_PROVIDER=awskms://KEY)",
+                            enc.key_id.as_deref().unwrap_or("(unknown)")
+                        )),
+                        other => SecretsError::NoKeySource(format!("{other:?}")),
+                    };
+                    return Err(StateError::from(err).into());
+                };
+                let c = Arc::new(
+                    source
+                        .open(&state.stack, enc)
+                        .await
+                        .map_err(StateError::from)?,
+                );
+                remember(f, c.clone());
                 Ok(Some(c))
             }
-            (Some(_), None) => Err(StateError::from(SecretsError::PassphraseMissing).into()),
-            (None, Some(p)) => {
-                let (c, enc) = Crypter::create(p).map_err(StateError::from)?;
+            None => {
+                let Some(source) = self.keys.first() else {
+                    return Ok(None);
+                };
+                let (c, enc) = source
+                    .create(&state.stack)
+                    .await
+                    .map_err(StateError::from)?;
                 let c = Arc::new(c);
-                remember(&enc.salt, c.clone());
+                remember(enc.fingerprint(), c.clone());
                 state.encryption = Some(enc);
                 Ok(Some(c))
             }
-            (None, None) => Ok(None),
         }
     }
 
@@ -240,8 +283,12 @@ impl Engine {
             Some(mut s) => {
                 // With the passphrase, secrets are opened; without it they stay sealed
                 // (shown as `[secret]`), and changing the stack asks for it.
-                if s.encryption.is_some() && self.passphrase.is_some() {
-                    if let Some(c) = self.crypter(&mut s)? {
+                let openable = s
+                    .encryption
+                    .as_ref()
+                    .is_some_and(|e| self.key_source(&e.kind).is_some());
+                if openable {
+                    if let Some(c) = self.crypter(&mut s).await? {
                         open_state(&mut s, &c)?;
                     }
                 }
@@ -280,7 +327,7 @@ impl Engine {
         self.locked(stack.name(), "up", || async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
-            self.crypter(&mut state)?;
+            self.crypter(&mut state).await?;
             self.resolve_pending(&mut state, &registry).await?;
             if opts.refresh {
                 let (s, _) = self.refresh_state(state, &registry, opts).await?;
@@ -298,7 +345,7 @@ impl Engine {
         self.locked(stack, "destroy", || async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
-            self.crypter(&mut state)?;
+            self.crypter(&mut state).await?;
             self.resolve_pending(&mut state, &registry).await?;
             self.run_destroy(state, registry, opts).await
         })
@@ -314,7 +361,7 @@ impl Engine {
         self.locked(stack, "refresh", || async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
-            self.crypter(&mut state)?;
+            self.crypter(&mut state).await?;
             self.resolve_pending(&mut state, &registry).await?;
             let (_, report) = self.refresh_state(state, &registry, opts).await?;
             Ok(report)
@@ -366,7 +413,7 @@ impl Engine {
             };
             state.resources.insert(urn.clone(), r.clone());
             state.serial += 1;
-            let c = self.crypter(&mut state)?;
+            let c = self.crypter(&mut state).await?;
             self.backend
                 .save(
                     &state.stack,
@@ -503,7 +550,7 @@ impl Engine {
         }
         state.pending = keep;
         state.serial += 1;
-        let c = self.crypter(state)?;
+        let c = self.crypter(state).await?;
         self.backend
             .save(
                 &state.stack,
@@ -529,7 +576,7 @@ impl Engine {
         if let Some(stuck) = graph.cycle() {
             return Err(PlanErrors(vec![PlanError::Ordering(stuck)]).into());
         }
-        let run = Arc::new(Run::new(self, state, registry)?);
+        let run = Arc::new(Run::new(self, state, registry).await?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
             nodes,
@@ -725,7 +772,7 @@ impl Engine {
             })
             .collect();
         let graph = ApplyGraph { jobs, edges };
-        let run = Arc::new(Run::new(self, state, registry)?);
+        let run = Arc::new(Run::new(self, state, registry).await?);
         let deletions = Arc::new(deletions);
         let mut summary = Summary {
             operation: "destroy".to_owned(),
@@ -789,7 +836,7 @@ impl Engine {
             jobs,
             edges: Vec::new(),
         };
-        let run = Arc::new(Run::new(self, state, registry.clone())?);
+        let run = Arc::new(Run::new(self, state, registry.clone()).await?);
         let drift = Arc::new(Mutex::new(BTreeMap::new()));
         let mut summary = Summary {
             operation: "refresh".to_owned(),
@@ -1532,10 +1579,14 @@ fn lock(m: &Mutex<Tracked>) -> MutexGuard<'_, Tracked> {
 }
 
 impl Run {
-    fn new(engine: &Engine, mut state: State, registry: Registry) -> Result<Self, EngineError> {
+    async fn new(
+        engine: &Engine,
+        mut state: State,
+        registry: Registry,
+    ) -> Result<Self, EngineError> {
         let stack = state.stack.clone();
         let journal = engine.backend.supports_journal();
-        let crypter = engine.crypter(&mut state)?;
+        let crypter = engine.crypter(&mut state).await?;
         let state = Arc::new(Mutex::new(Tracked::new(state, journal, crypter)));
         let (dirty, mut rx) = watch::channel((0u64, false));
         let written = Arc::new(watch::Sender::new(0u64));

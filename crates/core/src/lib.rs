@@ -35,3 +35,7 @@ pub use value::{Input, Output, Secret};
 
 #[doc(hidden)]
 pub use async_trait::async_trait;
+/// The AWS SDK's configuration loader (feature `aws`), for programs that build AWS
+/// contexts and key sources.
+#[cfg(feature = "aws")]
+pub use aws_config;

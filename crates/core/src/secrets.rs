@@ -1,17 +1,27 @@
 //! Encryption of secrets at rest in state.
 //!
 //! Every [`crate::Secret`] value is stored in state as `{"$strata:sealed": "…"}`: its JSON
-//! encrypted with ChaCha20-Poly1305 under a key derived from `STRATA_PASSPHRASE` with
-//! Argon2id and a random per-state salt (recorded in the state's `encryption` field with a
-//! check value that tells a wrong passphrase from corrupt data). Each value has its own
-//! random nonce. In memory, values are plaintext secrets, redacted everywhere they are
-//! shown.
+//! encrypted with ChaCha20-Poly1305 under the state's data key, each value with its own
+//! random nonce. The data key comes from a [`KeySource`], recorded in the state's
+//! `encryption` field:
 //!
-//! A state with sealed values can be read without the passphrase (they stay sealed and
-//! show as `[secret]`), but not changed: `up`, `destroy`, `refresh` and `import` ask for
-//! it. A secret is never written in plaintext: without a passphrase, a checkpoint that
-//! would hold one fails and names the variable to set.
+//! - [`Passphrase`] (`kind: passphrase`, the file backend's default): the key is derived
+//!   from `STRATA_PASSPHRASE` with Argon2id and a random per-state salt, recorded with a
+//!   check value that tells a wrong passphrase from corrupt data.
+//! - [`KmsKeys`] (`kind: awskms`, the S3 backend's default; feature `aws`): envelope
+//!   encryption. One random data key per stack from KMS `GenerateDataKey`, stored only in
+//!   its encrypted form (`data_key`) and opened with `Decrypt`, both under the encryption
+//!   context `strata:stack = STACK`, so a data key cannot be replayed into another stack.
+//!
+//! A state is always opened with the kind it records; a new state gets the engine's first
+//! key source. In memory, values are plaintext secrets, redacted everywhere they are shown.
+//!
+//! A state with sealed values can be read without its key (they stay sealed and show as
+//! `[secret]`), but not changed: `up`, `destroy`, `refresh` and `import` ask for it. A
+//! secret is never written in plaintext: without a key source, a checkpoint that would
+//! hold one fails and names the variable to set.
 
+use async_trait::async_trait;
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -27,12 +37,74 @@ const CHECK: &[u8] = b"strata-passphrase-check";
 /// How a state's secrets are encrypted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Encryption {
-    /// `passphrase`.
+    /// `passphrase` or `awskms`.
     pub kind: String,
-    /// The KDF salt, base64.
-    pub salt: String,
-    /// A known value sealed with the key: opening it proves the passphrase.
-    pub check: String,
+    /// `passphrase`: the KDF salt, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// `passphrase`: a known value sealed with the key: opening it proves the passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// `awskms`: the KMS key (its ARN) that encrypted the data key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// `awskms`: the data key, encrypted by KMS, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<String>,
+}
+
+impl Encryption {
+    /// What identifies this key (to cache opened keys).
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{}:{}",
+            self.kind,
+            self.salt
+                .as_deref()
+                .or(self.data_key.as_deref())
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// Where a state's data key comes from.
+#[async_trait]
+pub trait KeySource: Send + Sync + std::fmt::Debug {
+    /// The `kind` recorded in [`Encryption`].
+    fn kind(&self) -> &'static str;
+    /// A new key for `stack`'s state, and the record to store with it.
+    async fn create(&self, stack: &str) -> Result<(Crypter, Encryption), SecretsError>;
+    /// The key of `stack`'s state recorded as `enc`.
+    async fn open(&self, stack: &str, enc: &Encryption) -> Result<Crypter, SecretsError>;
+}
+
+/// Keys derived from a passphrase (`STRATA_PASSPHRASE`).
+pub struct Passphrase(String);
+
+impl Passphrase {
+    /// A key source for `passphrase`.
+    pub fn new(passphrase: impl Into<String>) -> Self {
+        Passphrase(passphrase.into())
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase([secret])")
+    }
+}
+
+#[async_trait]
+impl KeySource for Passphrase {
+    fn kind(&self) -> &'static str {
+        "passphrase"
+    }
+    async fn create(&self, _stack: &str) -> Result<(Crypter, Encryption), SecretsError> {
+        Crypter::create(&self.0)
+    }
+    async fn open(&self, _stack: &str, enc: &Encryption) -> Result<Crypter, SecretsError> {
+        Crypter::open_with(&self.0, enc)
+    }
 }
 
 /// Secret encryption errors.
@@ -47,6 +119,19 @@ pub enum SecretsError {
     /// The passphrase does not open this state's secrets.
     #[error("STRATA_PASSPHRASE is not this stack's passphrase")]
     WrongPassphrase,
+    /// The state's secrets are encrypted with a key source this run does not have.
+    #[error("the state's secrets are encrypted with {0}, which this run is not configured for")]
+    NoKeySource(String),
+    /// A KMS call failed.
+    #[error("AWS KMS {operation} with key {key} failed: {message}")]
+    Kms {
+        /// The KMS operation.
+        operation: &'static str,
+        /// The key.
+        key: String,
+        /// What KMS said.
+        message: String,
+    },
     /// A sealed value could not be opened.
     #[error("a sealed secret in state cannot be decrypted: {0}")]
     Corrupt(String),
@@ -79,6 +164,19 @@ fn derive(passphrase: &str, salt: &[u8]) -> Result<ChaCha20Poly1305, SecretsErro
 }
 
 impl Crypter {
+    /// A crypter with a 32-byte data key.
+    pub fn from_key(key: &[u8]) -> Result<Crypter, SecretsError> {
+        if key.len() != 32 {
+            return Err(SecretsError::Crypto(format!(
+                "a data key has 32 bytes, not {}",
+                key.len()
+            )));
+        }
+        Ok(Crypter {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+        })
+    }
+
     /// A new key for a state that has none yet, and the record to store with it.
     pub fn create(passphrase: &str) -> Result<(Crypter, Encryption), SecretsError> {
         let mut salt = [0u8; 16];
@@ -91,8 +189,10 @@ impl Crypter {
             c,
             Encryption {
                 kind: "passphrase".to_owned(),
-                salt: b64().encode(salt),
-                check,
+                salt: Some(b64().encode(salt)),
+                check: Some(check),
+                key_id: None,
+                data_key: None,
             },
         ))
     }
@@ -100,12 +200,12 @@ impl Crypter {
     /// The key of a state with `enc`, checking the passphrase.
     pub fn open_with(passphrase: &str, enc: &Encryption) -> Result<Crypter, SecretsError> {
         let salt = b64()
-            .decode(&enc.salt)
+            .decode(enc.salt.as_deref().unwrap_or_default())
             .map_err(|e| SecretsError::Corrupt(e.to_string()))?;
         let c = Crypter {
             cipher: derive(passphrase, &salt)?,
         };
-        match c.open(&enc.check) {
+        match c.open(enc.check.as_deref().unwrap_or_default()) {
             Ok(v) if v == CHECK => Ok(c),
             _ => Err(SecretsError::WrongPassphrase),
         }
@@ -134,6 +234,164 @@ impl Crypter {
         self.cipher
             .decrypt(Nonce::from_slice(nonce), ct)
             .map_err(|_| SecretsError::Corrupt("authentication failed".to_owned()))
+    }
+}
+
+/// Envelope encryption with AWS KMS: one data key per stack, stored encrypted.
+#[cfg(feature = "aws")]
+#[derive(Debug, Clone)]
+pub struct KmsKeys {
+    client: aws_sdk_kms::Client,
+    key_id: String,
+}
+
+#[cfg(feature = "aws")]
+impl KmsKeys {
+    /// The default key, which `backend bootstrap` creates.
+    pub const DEFAULT_KEY: &'static str = "alias/strata-state";
+
+    /// Data keys from the KMS key `key_id` (an id, ARN, alias name or alias ARN).
+    pub fn new(conf: &aws_config::SdkConfig, key_id: impl Into<String>) -> Self {
+        KmsKeys {
+            client: aws_sdk_kms::Client::new(conf),
+            key_id: key_id.into(),
+        }
+    }
+
+    /// The configured key.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    fn err<E: aws_sdk_kms::error::ProvideErrorMetadata + std::fmt::Debug>(
+        &self,
+        operation: &'static str,
+    ) -> impl FnOnce(E) -> SecretsError + '_ {
+        move |e| SecretsError::Kms {
+            operation,
+            key: self.key_id.clone(),
+            message: e
+                .message()
+                .map(str::to_owned)
+                .or_else(|| e.code().map(str::to_owned))
+                .unwrap_or_else(|| format!("{e:?}")),
+        }
+    }
+
+    /// Creates the key (symmetric, annual rotation) and, for an alias, the alias, unless
+    /// the alias exists already. Harmless to run again.
+    pub async fn bootstrap(&self) -> Result<(), SecretsError> {
+        let Some(alias) = self.key_id.strip_prefix("alias/") else {
+            // A key given by id or ARN must exist: check it.
+            self.client
+                .describe_key()
+                .key_id(&self.key_id)
+                .send()
+                .await
+                .map_err(self.err("DescribeKey"))?;
+            return Ok(());
+        };
+        let found = self.client.describe_key().key_id(&self.key_id).send().await;
+        match found {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
+            Err(e) => return Err(self.err("DescribeKey")(e)),
+        }
+        let key = self
+            .client
+            .create_key()
+            .description(format!("strata: state secrets ({alias})"))
+            .tags(
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key("strata:purpose")
+                    .tag_value("state-secrets")
+                    .build()
+                    .map_err(|e| SecretsError::Crypto(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(self.err("CreateKey"))?;
+        let id = key
+            .key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .unwrap_or_default();
+        self.client
+            .enable_key_rotation()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(self.err("EnableKeyRotation"))?;
+        self.client
+            .create_alias()
+            .alias_name(&self.key_id)
+            .target_key_id(&id)
+            .send()
+            .await
+            .map_err(self.err("CreateAlias"))?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "aws")]
+#[async_trait]
+impl KeySource for KmsKeys {
+    fn kind(&self) -> &'static str {
+        "awskms"
+    }
+
+    async fn create(&self, stack: &str) -> Result<(Crypter, Encryption), SecretsError> {
+        let out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .encryption_context("strata:stack", stack)
+            .send()
+            .await
+            .map_err(self.err("GenerateDataKey"))?;
+        let plain = out
+            .plaintext()
+            .ok_or_else(|| SecretsError::Crypto("GenerateDataKey returned no key".to_owned()))?;
+        let blob = out.ciphertext_blob().ok_or_else(|| {
+            SecretsError::Crypto("GenerateDataKey returned no encrypted key".to_owned())
+        })?;
+        let c = Crypter::from_key(plain.as_ref())?;
+        Ok((
+            c,
+            Encryption {
+                kind: "awskms".to_owned(),
+                salt: None,
+                check: None,
+                key_id: Some(out.key_id().unwrap_or(&self.key_id).to_owned()),
+                data_key: Some(b64().encode(blob.as_ref())),
+            },
+        ))
+    }
+
+    async fn open(&self, stack: &str, enc: &Encryption) -> Result<Crypter, SecretsError> {
+        let blob = b64()
+            .decode(enc.data_key.as_deref().unwrap_or_default())
+            .map_err(|e| SecretsError::Corrupt(e.to_string()))?;
+        let out = self
+            .client
+            .decrypt()
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
+            .encryption_context("strata:stack", stack)
+            .send()
+            .await
+            .map_err(|e| SecretsError::Kms {
+                operation: "Decrypt",
+                key: enc.key_id.clone().unwrap_or_default(),
+                message: aws_sdk_kms::error::ProvideErrorMetadata::message(&e)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("{e:?}")),
+            })?;
+        let plain = out
+            .plaintext()
+            .ok_or_else(|| SecretsError::Crypto("Decrypt returned no key".to_owned()))?;
+        Crypter::from_key(plain.as_ref())
     }
 }
 

@@ -468,3 +468,109 @@ async fn a_stale_journal_writer_is_refused() {
         (3, serde_json::json!(4))
     );
 }
+
+async fn all_objects(bucket: &str) -> String {
+    let c = conf().await;
+    let client = s3(&c);
+    let listed = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut all = String::new();
+    for o in listed.contents() {
+        let body = client
+            .get_object()
+            .bucket(bucket)
+            .key(o.key().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        all.push_str(&String::from_utf8_lossy(&body));
+    }
+    all
+}
+
+#[tokio::test]
+async fn secrets_on_s3_use_kms_envelope_encryption() {
+    use strata_core::secrets::{KeySource, KmsKeys};
+    let c = conf().await;
+    let keys = KmsKeys::new(&c, "alias/strata-test-secrets");
+    keys.bootstrap().await.unwrap();
+    keys.bootstrap().await.unwrap();
+    let kms = aws_sdk_kms::Client::new(&c);
+    let key = kms
+        .describe_key()
+        .key_id("alias/strata-test-secrets")
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
+
+    let url = "s3://strata-kms/s?lock=s3";
+    backend(url).await.bootstrap().await.unwrap();
+    let cloud = MemCloud::new();
+    let mut reg = Registry::new();
+    reg.register::<Mock>();
+    let engine = |keys: Option<KmsKeys>, passphrase: Option<&'static str>| {
+        let cloud = cloud.clone();
+        let reg = reg.clone();
+        async move {
+            let mut e = Engine::new(Arc::new(backend(url).await))
+                .with_context(Context::new().with(cloud))
+                .with_registry(&reg);
+            if let Some(k) = keys {
+                e = e.secrets(Arc::new(k));
+            }
+            e.passphrase(passphrase.map(str::to_owned))
+        }
+    };
+    let mut s = Stack::new("dev");
+    s.add("db", Mock::new().secret("kms-plaintext-pw"));
+    let st = s.seal().unwrap();
+    let e = engine(Some(keys.clone()), None).await;
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+
+    // Nothing in the bucket holds the plaintext; the state records the encrypted data key.
+    let stored = all_objects("strata-kms").await;
+    assert!(!stored.contains("kms-plaintext-pw"), "{stored}");
+    let raw = backend(url).await.load("dev").await.unwrap().unwrap();
+    let enc = raw.encryption.clone().unwrap();
+    assert_eq!(enc.kind, "awskms");
+    assert!(enc.key_id.as_deref().unwrap().contains(&key_id), "{enc:?}");
+    assert!(enc.data_key.is_some() && enc.salt.is_none());
+
+    // Another process with the key opens the secrets and plans nothing.
+    let e2 = engine(Some(KmsKeys::new(&c, "alias/strata-test-secrets")), None).await;
+    let opened = e2.load_state("dev").await.unwrap();
+    let db = opened.resources.values().next().unwrap();
+    assert!(db.args.to_string().contains("kms-plaintext-pw"));
+    assert!(!e2.preview(&st, &[]).await.unwrap().has_changes());
+
+    // Without the KMS key source (a passphrase does not help), changing it is refused.
+    for e in [engine(None, None).await, engine(None, Some("pw")).await] {
+        let err = e.up(&st, &RunOptions::default()).await.unwrap_err();
+        assert!(err.to_string().contains("AWS KMS key"), "{err}");
+    }
+    // The data key is bound to its stack: under another stack's name it does not open.
+    assert!(keys.open("other", &enc).await.is_err());
+    assert!(keys.open("dev", &enc).await.is_ok());
+    e2.destroy("dev", &RunOptions::default()).await.unwrap();
+}

@@ -43,9 +43,20 @@ pub fn moto_server_path() -> PathBuf {
     if let Some(p) = std::env::var_os("STRATA_MOTO_SERVER") {
         return PathBuf::from(p);
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let venv = std::env::var_os("STRATA_VENV").map_or_else(|| root.join(".venv"), PathBuf::from);
-    venv.join("bin/moto_server")
+    if let Some(v) = std::env::var_os("STRATA_VENV") {
+        return PathBuf::from(v).join("bin/moto_server");
+    }
+    // The nearest `.venv` above the working directory (tests run in their package's
+    // directory), else the one of the checkout this crate was compiled in: a target
+    // directory shared between checkouts may hold a build from another one.
+    let from_cwd = std::env::current_dir().ok().and_then(|d| {
+        d.ancestors()
+            .map(|a| a.join(".venv/bin/moto_server"))
+            .find(|p| p.exists())
+    });
+    from_cwd.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
+    })
 }
 
 fn free_port() -> Result<u16, Error> {
