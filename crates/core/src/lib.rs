@@ -3,6 +3,8 @@
 //! Most users reach this through the `strata` facade and its `prelude`. Resource crates
 //! implement [`Resource`] for each AWS resource type.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod diff;
 pub mod engine;
 pub mod events;
@@ -28,7 +30,7 @@ pub use resource::{
     Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Recovery,
     Registry, Resource, ResourceArgs,
 };
-pub use stack::{DeclarationError, DeclarationErrors, SealedStack, Stack};
+pub use stack::{Declared, DeclarationError, DeclarationErrors, SealedStack, Stack, StackView};
 pub use state::{Backend, FileBackend, LockInfo, MemoryBackend, State, StateError};
 pub use urn::Urn;
 pub use value::{Input, Output, Secret};

@@ -211,6 +211,13 @@ pub trait Resource: Send + Sync + Sized + 'static {
         Vec::new()
     }
 
+    /// Checks that involve several declared resources (the subnets of one VPC must lie in
+    /// it and not overlap), run once per type when the stack is sealed. Each finding names
+    /// the resource and the field.
+    fn check_stack(_stack: &crate::stack::StackView<'_>) -> Vec<(Urn, FieldError)> {
+        Vec::new()
+    }
+
     /// How long a create (or replace) of these args typically takes on AWS. The scheduler
     /// starts the longest remaining path first.
     fn estimate(_args: &Self::Args) -> Duration {
@@ -368,6 +375,8 @@ pub trait ErasedResource: Send + Sync {
     fn type_name(&self) -> &'static str;
     /// See [`Resource::diff`].
     fn diff(&self, old: &Value, new: &Value) -> Vec<PropertyChange>;
+    /// See [`Resource::check_stack`].
+    fn check_stack(&self, stack: &crate::stack::StackView<'_>) -> Vec<(Urn, FieldError)>;
     /// See [`Resource::estimate`]; a default when the args do not decode.
     fn estimate(&self, args: &Value) -> Duration;
     /// See [`Resource::create`].
@@ -424,6 +433,10 @@ impl<R: Resource> ErasedResource for Adapter<R> {
 
     fn diff(&self, old: &Value, new: &Value) -> Vec<PropertyChange> {
         R::diff(old, new)
+    }
+
+    fn check_stack(&self, stack: &crate::stack::StackView<'_>) -> Vec<(Urn, FieldError)> {
+        R::check_stack(stack)
     }
 
     fn estimate(&self, args: &Value) -> Duration {
@@ -525,6 +538,11 @@ impl Registry {
     /// The type registered under `type_name`.
     pub fn get(&self, type_name: &str) -> Option<Arc<dyn ErasedResource>> {
         self.types.get(type_name).cloned()
+    }
+
+    /// The registered types.
+    pub fn types(&self) -> impl Iterator<Item = &Arc<dyn ErasedResource>> {
+        self.types.values()
     }
 
     /// Adds every type of `other`.

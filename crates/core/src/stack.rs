@@ -305,6 +305,23 @@ impl Stack {
             }
         }
 
+        // Checks across resources (subnets of one VPC, …), once per declared type.
+        let view = StackView {
+            nodes: &self.nodes,
+            by_urn: &self.by_urn,
+        };
+        let mut types: Vec<_> = self.registry.types().collect();
+        types.sort_by_key(|t| t.type_name());
+        for ty in types {
+            for (urn, e) in ty.check_stack(&view) {
+                errors.push(DeclarationError::Invalid {
+                    urn,
+                    field: e.field,
+                    message: e.message,
+                });
+            }
+        }
+
         let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(self.nodes.len(), 0);
         for i in 0..self.nodes.len() {
             graph.add_node(i);
@@ -346,6 +363,65 @@ impl Stack {
             exports: self.exports,
             registry: self.registry,
         })
+    }
+}
+
+/// The declared resources, for checks that involve several of them
+/// ([`crate::Resource::check_stack`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StackView<'a> {
+    nodes: &'a [Node],
+    by_urn: &'a HashMap<Urn, usize>,
+}
+
+impl<'a> StackView<'a> {
+    /// The declared resources of type `type_name`, in declaration order.
+    pub fn of_type(&self, type_name: &'a str) -> impl Iterator<Item = Declared<'a>> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |n| n.type_name == type_name)
+            .map(|node| Declared { node })
+    }
+
+    /// The declared resource `urn`.
+    pub fn get(&self, urn: &Urn) -> Option<Declared<'a>> {
+        self.by_urn.get(urn).map(|&i| Declared {
+            node: &self.nodes[i],
+        })
+    }
+}
+
+/// One declared resource, seen by a stack check.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    node: &'a Node,
+}
+
+impl<'a> Declared<'a> {
+    /// Its URN.
+    pub fn urn(&self) -> &'a Urn {
+        &self.node.urn
+    }
+
+    /// The literal value of the top-level args field `field`, if it is one (not an output
+    /// of another resource, not absent).
+    pub fn literal(&self, field: &str) -> Option<&'a Value> {
+        let v = self.node.template.get(field)?;
+        match v {
+            Value::Object(m) if m.len() == 1 && m.contains_key(OUTPUT_KEY) => None,
+            Value::Null => None,
+            v => Some(v),
+        }
+    }
+
+    /// The resource that the top-level args field `field` takes its value from, when it
+    /// is an output of exactly one resource (`subnet.vpc_id = vpc.id()`).
+    pub fn reference(&self, field: &str) -> Option<&'a Urn> {
+        let idx = self.node.template.get(field)?.get(OUTPUT_KEY)?.as_u64()?;
+        match self.node.inputs.get(idx as usize)?.sources() {
+            [one] => Some(one),
+            _ => None,
+        }
     }
 }
 

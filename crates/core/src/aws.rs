@@ -1,0 +1,143 @@
+//! AWS glue for resource types (feature `aws`): the SDK configuration in the provider
+//! context, error mapping, tags and waiting.
+//!
+//! A program puts an [`Aws`] into the engine's [`crate::Context`]; resource types build
+//! their SDK clients from [`Cx::aws`]. Retries of throttling and transient errors are the
+//! SDK's, in adaptive mode with up to 8 attempts; validation errors are not retried.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use crate::resource::{Cx, ProviderError};
+
+/// The AWS configuration resource types use.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    config: aws_config::SdkConfig,
+}
+
+impl Aws {
+    /// From a ready SDK configuration (tests point it at the local AWS).
+    pub fn new(config: aws_config::SdkConfig) -> Self {
+        Aws { config }
+    }
+
+    /// From the environment (credentials, region, `AWS_ENDPOINT_URL`), with adaptive
+    /// retries.
+    pub async fn from_env() -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(8))
+            .load()
+            .await;
+        Aws { config }
+    }
+
+    /// The SDK configuration.
+    pub fn config(&self) -> &aws_config::SdkConfig {
+        &self.config
+    }
+
+    /// The region, if configured.
+    pub fn region(&self) -> Option<String> {
+        self.config.region().map(ToString::to_string)
+    }
+}
+
+impl Cx<'_> {
+    /// The SDK configuration from the context's [`Aws`].
+    pub fn aws(&self) -> Result<&aws_config::SdkConfig, ProviderError> {
+        self.require::<Aws>().map(Aws::config)
+    }
+
+    /// The tags a resource is created with: the user's `tags`, then `strata:stack` and
+    /// `strata:urn` (which win).
+    pub fn tags_with(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = tags.clone();
+        all.extend(self.tags());
+        all
+    }
+}
+
+/// The AWS error code of `e`, if any.
+pub fn error_code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
+    e.code()
+}
+
+/// Whether `e` is a throttling or transient service error (left after the SDK's retries).
+fn transient(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "ServiceUnavailable"
+                | "InternalError"
+                | "InternalFailure"
+        )
+    )
+}
+
+/// Maps an SDK error of `operation` (for example `ec2:CreateVpc`) to a [`ProviderError`].
+pub fn api_error<E>(operation: &'static str) -> impl FnOnce(E) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    move |e| {
+        let code = e.code().map(str::to_owned);
+        let message = e
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| aws_smithy_display(&e));
+        if transient(code.as_deref()) {
+            return ProviderError::Transient(format!("{operation}: {message}"));
+        }
+        ProviderError::Api {
+            operation: operation.to_owned(),
+            code,
+            message,
+        }
+    }
+}
+
+fn aws_smithy_display(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// Polls `check` every `interval` until it returns `Some`, or fails with
+/// [`ProviderError::Timeout`] after `timeout`. For states the SDK has no waiter for.
+pub async fn wait_for<T, F, Fut>(
+    what: impl Into<String>,
+    timeout: Duration,
+    interval: Duration,
+    mut check: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() >= timeout {
+            return Err(ProviderError::Timeout {
+                after: timeout,
+                what: what.into(),
+            });
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
