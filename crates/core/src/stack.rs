@@ -243,6 +243,16 @@ impl Stack {
         handle
     }
 
+    /// Reports a declaration error found by a component (a builder that composes several
+    /// resources), reported by [`Stack::seal`] with all the others.
+    pub fn invalid(&mut self, urn: Urn, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(DeclarationError::Invalid {
+            urn,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
     /// Exports a stack output (shown by `up` and `output`).
     pub fn export<T: 'static>(&mut self, name: impl Into<String>, value: Output<T>) {
         self.exports.insert(name.into(), value.erased().clone());
