@@ -30,7 +30,7 @@ pub use resource::{
     Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Recovery,
     Registry, Resource, ResourceArgs,
 };
-pub use stack::{Declared, DeclarationError, DeclarationErrors, SealedStack, Stack, StackView};
+pub use stack::{DeclarationError, DeclarationErrors, Declared, SealedStack, Stack, StackView};
 pub use state::{Backend, FileBackend, LockInfo, MemoryBackend, State, StateError};
 pub use urn::Urn;
 pub use value::{Input, Output, Secret};

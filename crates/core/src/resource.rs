@@ -199,6 +199,10 @@ pub trait Resource: Send + Sync + Sized + 'static {
     /// Top-level args fields (or dotted paths) whose change forces replacement. Every other
     /// change, tags included, is made in place.
     const REPLACE_ON: &'static [&'static str] = &[];
+    /// Whether a replacement must delete the old resource first, because AWS refuses two
+    /// of them at once (a flow log with the same configuration). Sets the
+    /// `delete_before_replace` option of every resource of this type.
+    const DELETE_BEFORE_REPLACE: bool = false;
 
     /// The desired properties.
     type Args: Serialize + DeserializeOwned + Send + Sync + 'static;

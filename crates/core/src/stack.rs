@@ -218,6 +218,8 @@ impl Stack {
             });
         }
         let estimate = <R<A> as Resource>::estimate(&args);
+        let mut options = options;
+        options.delete_before_replace |= <R<A> as Resource>::DELETE_BEFORE_REPLACE;
         let (template, inputs) = match to_template(&args) {
             Ok(t) => t,
             Err(e) => {

@@ -112,7 +112,12 @@ pub(crate) fn tag_spec(
 /// The user's tags among `tags` (without the `strata:` ones).
 pub(crate) fn user_tags(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
         .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
         .collect()
 }
@@ -170,7 +175,8 @@ pub(crate) fn filter(name: &str, value: impl Into<String>) -> Filter {
 
 /// Whether `e` says the resource does not exist (`InvalidVpcID.NotFound`, …).
 pub(crate) fn not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
-    e.code().is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
+    e.code()
+        .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
 }
 
 /// Validation of a user tag map (AWS: at most 50 tags, keys up to 128 characters, values

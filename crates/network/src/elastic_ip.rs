@@ -11,7 +11,9 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{arn, check_tags, ec2, not_found, tag_spec, token_filter, update_tags, user_tags};
+use crate::common::{
+    arn, check_tags, ec2, not_found, tag_spec, token_filter, update_tags, user_tags,
+};
 
 /// An Elastic IP address (for a NAT gateway, …).
 ///

@@ -13,7 +13,9 @@ use strata_core::{
 
 use crate::common::{check_tags, ec2, token_filter, update_tags, user_tags};
 
-/// Flow logs of a VPC. Everything but the tags replaces it (AWS has no update call).
+/// Flow logs of a VPC. Everything but the tags replaces it (AWS has no update call), and
+/// the old one is deleted first: AWS refuses a second flow log of the same VPC to the
+/// same destination.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -74,7 +76,10 @@ pub struct FlowLogArgs {
 
 impl FlowLog {
     /// All traffic of `vpc_id` to the S3 location `bucket_arn`.
-    pub fn to_s3(vpc_id: impl Into<Input<String>>, bucket_arn: impl Into<Input<String>>) -> FlowLogArgs {
+    pub fn to_s3(
+        vpc_id: impl Into<Input<String>>,
+        bucket_arn: impl Into<Input<String>>,
+    ) -> FlowLogArgs {
         Self::with(
             vpc_id,
             FlowLogDestination::S3 {
@@ -173,6 +178,7 @@ impl Resource for FlowLog {
         "destination",
         "max_aggregation_interval",
     ];
+    const DELETE_BEFORE_REPLACE: bool = true;
     type Args = FlowLogArgs;
     type Outputs = FlowLogOutputs;
 
@@ -181,7 +187,10 @@ impl Resource for FlowLog {
         if ![60, 600].contains(&args.max_aggregation_interval) {
             errs.push(FieldError::new(
                 "max_aggregation_interval",
-                format!("{} seconds: AWS offers 60 or 600", args.max_aggregation_interval),
+                format!(
+                    "{} seconds: AWS offers 60 or 600",
+                    args.max_aggregation_interval
+                ),
             ));
         }
         if let FlowLogDestination::S3 { bucket_arn } = &args.destination {
@@ -201,7 +210,10 @@ impl Resource for FlowLog {
         Duration::from_secs(3)
     }
 
-    async fn create(cx: &Cx<'_>, args: &FlowLogArgs) -> Result<Created<FlowLogOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &FlowLogArgs,
+    ) -> Result<Created<FlowLogOutputs>, ProviderError> {
         let mut call = ec2(cx)?
             .create_flow_logs()
             .resource_ids(args.vpc_id.value()?)
@@ -209,7 +221,11 @@ impl Resource for FlowLog {
             .traffic_type(traffic(args.traffic_type))
             .max_aggregation_interval(args.max_aggregation_interval)
             .client_token(cx.token)
-            .tag_specifications(crate::common::tag_spec(cx, ResourceType::VpcFlowLog, &args.tags));
+            .tag_specifications(crate::common::tag_spec(
+                cx,
+                ResourceType::VpcFlowLog,
+                &args.tags,
+            ));
         call = match &args.destination {
             FlowLogDestination::S3 { bucket_arn } => call
                 .log_destination_type(LogDestinationType::S3)
@@ -242,7 +258,10 @@ impl Resource for FlowLog {
         })
     }
 
-    async fn recover(cx: &Cx<'_>, _: &FlowLogArgs) -> Result<Recovery<FlowLogOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        _: &FlowLogArgs,
+    ) -> Result<Recovery<FlowLogOutputs>, ProviderError> {
         Ok(
             match describe(cx, token_filter(cx))
                 .await?
@@ -315,11 +334,13 @@ impl Resource for FlowLog {
             .await
             .map_err(api_error("ec2:DeleteFlowLogs"))?;
         match out.unsuccessful().first().and_then(|u| u.error()) {
-            Some(e) if !e.code().unwrap_or_default().contains("NotFound") => Err(ProviderError::Api {
-                operation: "ec2:DeleteFlowLogs".into(),
-                code: e.code().map(str::to_owned),
-                message: e.message().unwrap_or("failed").to_owned(),
-            }),
+            Some(e) if !e.code().unwrap_or_default().contains("NotFound") => {
+                Err(ProviderError::Api {
+                    operation: "ec2:DeleteFlowLogs".into(),
+                    code: e.code().map(str::to_owned),
+                    message: e.message().unwrap_or("failed").to_owned(),
+                })
+            }
             _ => Ok(()),
         }
     }

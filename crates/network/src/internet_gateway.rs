@@ -83,7 +83,12 @@ strata_core::outputs!(InternetGateway => InternetGatewayHandle {
 fn outputs(cx: &Cx<'_>, g: &aws_sdk_ec2::types::InternetGateway) -> InternetGatewayOutputs {
     let id = g.internet_gateway_id().unwrap_or_default().to_owned();
     InternetGatewayOutputs {
-        arn: arn(cx, g.owner_id().unwrap_or_default(), "internet-gateway", &id),
+        arn: arn(
+            cx,
+            g.owner_id().unwrap_or_default(),
+            "internet-gateway",
+            &id,
+        ),
         id,
         vpc_id: attached(g),
     }
@@ -225,7 +230,11 @@ impl Resource for InternetGateway {
         outputs: &InternetGatewayOutputs,
     ) -> Result<InternetGatewayOutputs, ProviderError> {
         let client = ec2(cx)?;
-        let want = new.vpc_id.as_ref().map(|v| v.value().cloned()).transpose()?;
+        let want = new
+            .vpc_id
+            .as_ref()
+            .map(|v| v.value().cloned())
+            .transpose()?;
         let mut o = outputs.clone();
         if want != o.vpc_id {
             if let Some(vpc) = &o.vpc_id {
@@ -256,7 +265,12 @@ impl Resource for InternetGateway {
         delete_retrying(
             format!("internet gateway {id}"),
             "ec2:DeleteInternetGateway",
-            || client.delete_internet_gateway().internet_gateway_id(id).send(),
+            || {
+                client
+                    .delete_internet_gateway()
+                    .internet_gateway_id(id)
+                    .send()
+            },
         )
         .await
     }

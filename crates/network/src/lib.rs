@@ -29,7 +29,9 @@ mod vpc;
 
 pub use common::Cidr;
 pub use elastic_ip::{ElasticIp, ElasticIpArgs, ElasticIpHandle, ElasticIpOutputs};
-pub use flow_log::{FlowLog, FlowLogArgs, FlowLogDestination, FlowLogHandle, FlowLogOutputs, Traffic};
+pub use flow_log::{
+    FlowLog, FlowLogArgs, FlowLogDestination, FlowLogHandle, FlowLogOutputs, Traffic,
+};
 pub use internet_gateway::{
     InternetGateway, InternetGatewayArgs, InternetGatewayHandle, InternetGatewayOutputs,
 };
@@ -42,7 +44,9 @@ pub use route_table_association::{
     RouteTableAssociation, RouteTableAssociationArgs, RouteTableAssociationHandle,
     RouteTableAssociationOutputs,
 };
-pub use security_group::{SecurityGroup, SecurityGroupArgs, SecurityGroupHandle, SecurityGroupOutputs};
+pub use security_group::{
+    SecurityGroup, SecurityGroupArgs, SecurityGroupHandle, SecurityGroupOutputs,
+};
 pub use security_group_rule::{
     Direction, Protocol, RuleSource, SecurityGroupRule, SecurityGroupRuleArgs,
     SecurityGroupRuleHandle, SecurityGroupRuleOutputs,

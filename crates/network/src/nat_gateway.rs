@@ -129,7 +129,12 @@ async fn describe(
     client: &aws_sdk_ec2::Client,
     id: &str,
 ) -> Result<Option<aws_sdk_ec2::types::NatGateway>, ProviderError> {
-    match client.describe_nat_gateways().nat_gateway_ids(id).send().await {
+    match client
+        .describe_nat_gateways()
+        .nat_gateway_ids(id)
+        .send()
+        .await
+    {
         Ok(o) => Ok(o.nat_gateways().first().cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(api_error("ec2:DescribeNatGateways")(e)),
@@ -231,7 +236,9 @@ impl Resource for NatGateway {
         let live = out.nat_gateways().iter().find(|g| {
             !matches!(
                 g.state(),
-                Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)
+                Some(
+                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
+                )
             )
         });
         let Some(g) = live else {

@@ -216,7 +216,10 @@ impl Resource for Route {
     }
 
     /// A route is found again by its table and destination: there can only be one.
-    async fn recover(cx: &Cx<'_>, args: &RouteArgs) -> Result<Recovery<RouteOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &RouteArgs,
+    ) -> Result<Recovery<RouteOutputs>, ProviderError> {
         let table = args.route_table_id.value()?;
         let dest = args.destination_cidr_block.as_str();
         Ok(match find(cx, table, dest).await? {

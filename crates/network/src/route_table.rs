@@ -87,7 +87,12 @@ pub(crate) async fn describe(
     client: &aws_sdk_ec2::Client,
     id: &str,
 ) -> Result<Option<aws_sdk_ec2::types::RouteTable>, ProviderError> {
-    match client.describe_route_tables().route_table_ids(id).send().await {
+    match client
+        .describe_route_tables()
+        .route_table_ids(id)
+        .send()
+        .await
+    {
         Ok(o) => Ok(o.route_tables().first().cloned()),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(api_error("ec2:DescribeRouteTables")(e)),

@@ -147,8 +147,10 @@ impl Resource for RouteTableAssociation {
         cx: &Cx<'_>,
         id: &str,
         args: Option<&RouteTableAssociationArgs>,
-    ) -> Result<Option<Observed<RouteTableAssociationArgs, RouteTableAssociationOutputs>>, ProviderError>
-    {
+    ) -> Result<
+        Option<Observed<RouteTableAssociationArgs, RouteTableAssociationOutputs>>,
+        ProviderError,
+    > {
         // By the subnet when it is known (the association id changes on a move), else by
         // the id (import).
         let by = match args.and_then(|a| a.subnet_id.known()) {
@@ -180,7 +182,10 @@ impl Resource for RouteTableAssociation {
                 subnet_id: Input::Value(a.subnet_id().unwrap_or_default().to_owned()),
             },
             outputs: RouteTableAssociationOutputs {
-                association_id: a.route_table_association_id().unwrap_or_default().to_owned(),
+                association_id: a
+                    .route_table_association_id()
+                    .unwrap_or_default()
+                    .to_owned(),
             },
         }))
     }

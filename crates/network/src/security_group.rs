@@ -22,6 +22,10 @@ use crate::common::{
 /// AWS gives a new group an egress rule that allows everything; `revoke_default_egress`
 /// removes it at create, so that only declared [`crate::SecurityGroupRule`]s apply.
 ///
+/// The name, description and VPC cannot change in place. A replacement creates the new
+/// group first, so a change of the description alone collides with the old group's name:
+/// change the name with it, or set the `delete_before_replace` option.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_network::*;
@@ -106,9 +110,8 @@ strata_core::outputs!(SecurityGroup => SecurityGroupHandle {
 
 /// The characters AWS allows in VPC group names and descriptions.
 pub(crate) fn allowed_text(s: &str) -> bool {
-    s.chars().all(|c| {
-        c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)
-    })
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c))
 }
 
 fn outputs(cx: &Cx<'_>, g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupOutputs {
@@ -134,10 +137,16 @@ impl Resource for SecurityGroup {
     fn validate(args: &SecurityGroupArgs) -> Vec<FieldError> {
         let mut errs = check_tags(&args.tags);
         if args.name.is_empty() || args.name.len() > 255 {
-            errs.push(FieldError::new("name", "a group name has 1 to 255 characters"));
+            errs.push(FieldError::new(
+                "name",
+                "a group name has 1 to 255 characters",
+            ));
         }
         if args.name.to_ascii_lowercase().starts_with("sg-") {
-            errs.push(FieldError::new("name", "a group name cannot start with sg-"));
+            errs.push(FieldError::new(
+                "name",
+                "a group name cannot start with sg-",
+            ));
         }
         if !allowed_text(&args.name) {
             errs.push(FieldError::new(
@@ -232,7 +241,12 @@ impl Resource for SecurityGroup {
         id: &str,
         args: Option<&SecurityGroupArgs>,
     ) -> Result<Option<Observed<SecurityGroupArgs, SecurityGroupOutputs>>, ProviderError> {
-        let out = match ec2(cx)?.describe_security_groups().group_ids(id).send().await {
+        let out = match ec2(cx)?
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+        {
             Ok(o) => o,
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(api_error("ec2:DescribeSecurityGroups")(e)),
@@ -273,9 +287,11 @@ impl Resource for SecurityGroup {
         let client = ec2(cx)?;
         // Network interfaces of deleted instances and load balancers hold a group for a
         // while after their owners are gone.
-        delete_retrying(format!("security group {id}"), "ec2:DeleteSecurityGroup", || {
-            client.delete_security_group().group_id(id).send()
-        })
+        delete_retrying(
+            format!("security group {id}"),
+            "ec2:DeleteSecurityGroup",
+            || client.delete_security_group().group_id(id).send(),
+        )
         .await
     }
 }

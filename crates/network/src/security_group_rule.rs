@@ -16,7 +16,9 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{check_tags, ec2, filter, not_found, tag_spec, token_filter, update_tags, user_tags, Cidr};
+use crate::common::{
+    check_tags, ec2, filter, not_found, tag_spec, token_filter, update_tags, user_tags, Cidr,
+};
 use crate::security_group::allowed_text;
 
 /// A security group rule.
@@ -245,9 +247,12 @@ fn permission(args: &SecurityGroupRuleArgs) -> Result<IpPermission, ProviderErro
         .to_port(to);
     let d = args.description.clone();
     p = match &args.source {
-        RuleSource::Cidr(c) => {
-            p.ip_ranges(IpRange::builder().cidr_ip(c.as_str()).set_description(d).build())
-        }
+        RuleSource::Cidr(c) => p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(c.as_str())
+                .set_description(d)
+                .build(),
+        ),
         RuleSource::SecurityGroupId(g) => p.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .group_id(g.value()?)
@@ -515,7 +520,12 @@ impl Resource for SecurityGroupRule {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (not_found(&e), api_error("ec2:RevokeSecurityGroupIngress")(e))),
+                .map_err(|e| {
+                    (
+                        not_found(&e),
+                        api_error("ec2:RevokeSecurityGroupIngress")(e),
+                    )
+                }),
             Direction::Egress => client
                 .revoke_security_group_egress()
                 .group_id(group)

@@ -14,11 +14,14 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags, user_tags, Cidr,
+    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    user_tags, Cidr,
 };
 use crate::vpc::Vpc;
 
-/// A subnet.
+/// A subnet. The VPC, the block and the zone cannot change in place; moving a subnet to
+/// another zone with the same block needs the `delete_before_replace` option (two subnets
+/// cannot hold one block at once).
 ///
 /// ```
 /// use strata_core::Stack;
@@ -152,7 +155,10 @@ impl Resource for Subnet {
             Err(m) => errs.push(FieldError::new("cidr_block", m)),
             Ok(n) if !(16..=28).contains(&n.prefix_len()) => errs.push(FieldError::new(
                 "cidr_block",
-                format!("a subnet block is a /16 to a /28, not a /{}", n.prefix_len()),
+                format!(
+                    "a subnet block is a /16 to a /28, not a /{}",
+                    n.prefix_len()
+                ),
             )),
             Ok(_) => {}
         }

@@ -85,7 +85,11 @@ impl ThreeTierVpc {
                 .dns_hostnames(true)
                 .tag("Name", format!("{prefix}-vpc")),
         );
-        for (field, blocks) in [("public", &self.public), ("app", &self.app), ("data", &self.data)] {
+        for (field, blocks) in [
+            ("public", &self.public),
+            ("app", &self.app),
+            ("data", &self.data),
+        ] {
             if blocks.len() != self.azs.len() {
                 s.invalid(
                     vpc.urn().clone(),
@@ -108,7 +112,11 @@ impl ThreeTierVpc {
         );
         s.add(
             format!("{prefix}-public-default"),
-            Route::new(public_routes.id(), "0.0.0.0/0", RouteTarget::gateway(igw.id())),
+            Route::new(
+                public_routes.id(),
+                "0.0.0.0/0",
+                RouteTarget::gateway(igw.id()),
+            ),
         );
         let mut out = ThreeTier {
             vpc: vpc.clone(),
@@ -122,7 +130,11 @@ impl ThreeTierVpc {
             private_routes: Vec::new(),
         };
         for (k, az) in self.azs.iter().enumerate() {
-            let tag = az.chars().last().map(String::from).unwrap_or_else(|| k.to_string());
+            let tag = az
+                .chars()
+                .last()
+                .map(String::from)
+                .unwrap_or_else(|| k.to_string());
             let subnet = |s: &mut Stack, tier: &str, blocks: &[Cidr], public: bool| {
                 blocks.get(k).map(|block| {
                     let name = format!("{prefix}-{tier}-{tag}");
@@ -160,7 +172,11 @@ impl ThreeTierVpc {
             );
             s.add(
                 format!("{prefix}-private-{tag}-default"),
-                Route::new(private.id(), "0.0.0.0/0", RouteTarget::nat_gateway(nat.id())),
+                Route::new(
+                    private.id(),
+                    "0.0.0.0/0",
+                    RouteTarget::nat_gateway(nat.id()),
+                ),
             );
             s.add(
                 format!("{prefix}-app-{tag}-routes"),

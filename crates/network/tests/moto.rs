@@ -11,7 +11,9 @@ use std::sync::Arc;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, Tag};
 use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State};
+use strata_core::{
+    Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State,
+};
 use strata_network::*;
 use strata_testkit::LocalAws;
 
@@ -128,7 +130,12 @@ async fn vpc_hostnames(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
 async fn vpc_create_read_update_replace_drift_delete() {
     let e = env("vpc-contract").await;
     let st = e.stack(|s| {
-        s.add("vpc", Vpc::new("10.1.0.0/16").dns_hostnames(true).tag("env", "dev"));
+        s.add(
+            "vpc",
+            Vpc::new("10.1.0.0/16")
+                .dns_hostnames(true)
+                .tag("env", "dev"),
+        );
     });
     e.up(&st).await;
     let id = e.id("vpc").await;
@@ -184,21 +191,49 @@ async fn declaration_errors_name_the_resource_and_field_and_call_nothing() {
     let mut s = Stack::new("bad-network");
     let vpc = s.add("vpc", Vpc::new("10.0.0.0/33"));
     let ok_vpc = s.add("vpc2", Vpc::new("10.9.0.0/16"));
-    s.add("outside", Subnet::new(ok_vpc.id(), "10.8.1.0/24", "eu-central-1a"));
-    s.add("a", Subnet::new(ok_vpc.id(), "10.9.0.0/24", "eu-central-1a"));
-    s.add("overlaps-a", Subnet::new(ok_vpc.id(), "10.9.0.128/25", "eu-central-1b"));
-    s.add("host-bits", Subnet::new(vpc.id(), "10.0.1.5/24", "eu-central-1a"));
+    s.add(
+        "outside",
+        Subnet::new(ok_vpc.id(), "10.8.1.0/24", "eu-central-1a"),
+    );
+    s.add(
+        "a",
+        Subnet::new(ok_vpc.id(), "10.9.0.0/24", "eu-central-1a"),
+    );
+    s.add(
+        "overlaps-a",
+        Subnet::new(ok_vpc.id(), "10.9.0.128/25", "eu-central-1b"),
+    );
+    s.add(
+        "host-bits",
+        Subnet::new(vpc.id(), "10.0.1.5/24", "eu-central-1a"),
+    );
     s.add("no-az", Subnet::new(vpc.id(), "10.0.2.0/24", "eu"));
     let sg = s.add("sg", SecurityGroup::new("sg-bad", "x", ok_vpc.id()));
-    s.add("port", SecurityGroupRule::ingress(sg.id()).tcp(0).from_cidr("0.0.0.0/0"));
-    s.add("range", SecurityGroupRule::ingress(sg.id()).tcp_range(443, 80).from_cidr("0.0.0.0/0"));
+    s.add(
+        "port",
+        SecurityGroupRule::ingress(sg.id())
+            .tcp(0)
+            .from_cidr("0.0.0.0/0"),
+    );
+    s.add(
+        "range",
+        SecurityGroupRule::ingress(sg.id())
+            .tcp_range(443, 80)
+            .from_cidr("0.0.0.0/0"),
+    );
     let ip = s.add("ip", ElasticIp::new());
-    let public = s.add("pub", Subnet::new(ok_vpc.id(), "10.9.1.0/24", "eu-central-1a"));
+    let public = s.add(
+        "pub",
+        Subnet::new(ok_vpc.id(), "10.9.1.0/24", "eu-central-1a"),
+    );
     s.add("nat", NatGateway::private(public.id()));
     let mut public_nat = NatGateway::public(public.id(), ip.id());
     public_nat.allocation_id = None;
     s.add("nat-no-ip", public_nat);
-    s.add("flow", FlowLog::to_s3(ok_vpc.id(), "my-bucket").aggregation_interval(300));
+    s.add(
+        "flow",
+        FlowLog::to_s3(ok_vpc.id(), "my-bucket").aggregation_interval(300),
+    );
     let err = s.seal().unwrap_err().to_string();
     for expected in [
         "::vpc: field `cidr_block`: \"10.0.0.0/33\" is not an IPv4 CIDR block",
@@ -221,9 +256,423 @@ async fn declaration_errors_name_the_resource_and_field_and_call_nothing() {
     let ec2 = aws_sdk_ec2::Client::new(&LocalAws::shared().sdk_config().await);
     let found = ec2
         .describe_vpcs()
-        .filters(Filter::builder().name("tag:strata:stack").values("bad-network").build())
+        .filters(
+            Filter::builder()
+                .name("tag:strata:stack")
+                .values("bad-network")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     assert!(found.vpcs().is_empty());
+}
+
+#[tokio::test]
+async fn subnet_gateways_routes_and_associations() {
+    let e = env("routing-contract").await;
+    let build = |public_ip: bool, to_nat: bool, igw_tag: &'static str| {
+        move |s: &mut Stack| {
+            let vpc = s.add("vpc", Vpc::new("10.3.0.0/16"));
+            let public = s.add(
+                "public",
+                Subnet::new(vpc.id(), "10.3.1.0/24", "eu-central-1a").map_public_ip(public_ip),
+            );
+            let private = s.add(
+                "private",
+                Subnet::new(vpc.id(), "10.3.2.0/24", "eu-central-1a"),
+            );
+            let igw = s.add("igw", InternetGateway::new(vpc.id()).tag("t", igw_tag));
+            let ip = s.add("ip", ElasticIp::new());
+            let nat = s.add("nat", NatGateway::public(public.id(), ip.id()));
+            let rt = s.add("rt", RouteTable::new(vpc.id()));
+            let other = s.add("other-rt", RouteTable::new(vpc.id()));
+            let target = if to_nat {
+                RouteTarget::nat_gateway(nat.id())
+            } else {
+                RouteTarget::gateway(igw.id())
+            };
+            s.add("default", Route::new(rt.id(), "0.0.0.0/0", target));
+            let table = if to_nat { other.id() } else { rt.id() };
+            s.add("assoc", RouteTableAssociation::new(table, private.id()));
+        }
+    };
+    let st = e.stack(build(true, false, "a"));
+    e.up(&st).await;
+    let (vpc, subnet, igw, nat, ip, rt) = (
+        e.id("vpc").await,
+        e.id("public").await,
+        e.id("igw").await,
+        e.id("nat").await,
+        e.id("ip").await,
+        e.id("rt").await,
+    );
+    let s = e
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let s = &s.subnets()[0];
+    assert_eq!(
+        (
+            s.vpc_id(),
+            s.cidr_block(),
+            s.availability_zone(),
+            s.map_public_ip_on_launch()
+        ),
+        (
+            Some(vpc.as_str()),
+            Some("10.3.1.0/24"),
+            Some("eu-central-1a"),
+            Some(true)
+        )
+    );
+    let g = e
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&igw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.internet_gateways()[0].attachments()[0].vpc_id(),
+        Some(vpc.as_str())
+    );
+    let n = e
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat)
+        .send()
+        .await
+        .unwrap();
+    let n = &n.nat_gateways()[0];
+    assert_eq!(n.state().map(|s| s.as_str()), Some("available"));
+    assert_eq!(
+        n.nat_gateway_addresses()[0].allocation_id(),
+        Some(ip.as_str())
+    );
+    let t = e
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&rt)
+        .send()
+        .await
+        .unwrap();
+    let t = &t.route_tables()[0];
+    let default = t
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .unwrap();
+    assert_eq!(default.gateway_id(), Some(igw.as_str()));
+    assert_eq!(e.id("default").await, format!("{rt}_0.0.0.0/0"));
+    let private = e.id("private").await;
+    assert!(t
+        .associations()
+        .iter()
+        .any(|a| a.subnet_id() == Some(private.as_str())));
+    assert!(e.drift().await.is_empty());
+
+    // In place: the subnet stops mapping public IPs, the IGW's tag changes, the route
+    // goes to the NAT gateway (ReplaceRoute), the subnet moves to the other table
+    // (ReplaceRouteTableAssociation).
+    let st = e.stack(build(false, true, "b"));
+    let ops = e.ops(&st).await;
+    for name in ["public", "igw", "default", "assoc"] {
+        assert_eq!(ops[name], Op::Update, "{name}: {ops:?}");
+    }
+    e.up(&st).await;
+    assert_eq!(e.id("public").await, subnet);
+    let t = e
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&rt)
+        .send()
+        .await
+        .unwrap();
+    let default = t.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .cloned()
+        .unwrap();
+    assert_eq!(default.nat_gateway_id(), Some(nat.as_str()));
+    let other = e.id("other-rt").await;
+    let t = e
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&other)
+        .send()
+        .await
+        .unwrap();
+    assert!(t.route_tables()[0]
+        .associations()
+        .iter()
+        .any(|a| a.subnet_id() == Some(private.as_str())));
+
+    // Drift made out of band: the subnet maps public IPs again, a tag on the gateway.
+    e.ec2
+        .modify_subnet_attribute()
+        .subnet_id(&subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    e.ec2
+        .create_tags()
+        .resources(&igw)
+        .tags(Tag::builder().key("t").value("changed").build())
+        .send()
+        .await
+        .unwrap();
+    let drift = e.drift().await;
+    assert_eq!(drift["public"], vec!["map_public_ip_on_launch"]);
+    assert_eq!(drift["igw"], vec!["tags.t"]);
+    assert_eq!(drift.len(), 2, "{drift:?}");
+
+    // A new block replaces the subnet (and what sits in it).
+    let st = e.stack(|s| {
+        build(false, true, "b")(s);
+    });
+    e.up(&st).await;
+    e.destroy().await;
+    assert!(e
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&subnet)
+        .send()
+        .await
+        .is_err());
+    assert!(e.ec2.describe_vpcs().vpc_ids(&vpc).send().await.is_err());
+    let n = e
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat)
+        .send()
+        .await
+        .unwrap();
+    assert!(n
+        .nat_gateways()
+        .iter()
+        .all(|g| g.state().map(|s| s.as_str()) == Some("deleted")));
+    assert!(e
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&ip)
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn security_groups_and_rules_referencing_each_other() {
+    let e = env("sg-contract").await;
+    let build = |port: i32, desc: &'static str, from_group: bool| {
+        move |s: &mut Stack| {
+            let vpc = s.add("vpc", Vpc::new("10.4.0.0/16"));
+            let alb = s.add("alb", SecurityGroup::new("alb", "load balancer", vpc.id()));
+            let app = s.add(
+                "app",
+                SecurityGroup::new("app", "app servers", vpc.id()).revoke_default_egress(),
+            );
+            s.add(
+                "alb-https",
+                SecurityGroupRule::ingress(alb.id())
+                    .tcp(443)
+                    .from_cidr("0.0.0.0/0"),
+            );
+            let rule = SecurityGroupRule::ingress(app.id()).tcp(port);
+            // (moto does not report the description of a rule that refers to a group.)
+            let rule = if from_group {
+                rule.from_group(alb.id())
+            } else {
+                rule.from_cidr("10.4.0.0/16").description(desc)
+            };
+            s.add("app-from-alb", rule);
+            s.add(
+                "app-out",
+                SecurityGroupRule::egress(app.id())
+                    .tcp(443)
+                    .to_cidr("0.0.0.0/0"),
+            );
+        }
+    };
+    let st = e.stack(build(8080, "from the ALB", true));
+    e.up(&st).await;
+    let (alb, app, rule) = (
+        e.id("alb").await,
+        e.id("app").await,
+        e.id("app-from-alb").await,
+    );
+    let g = e
+        .ec2
+        .describe_security_groups()
+        .group_ids(&app)
+        .send()
+        .await
+        .unwrap();
+    let g = &g.security_groups()[0];
+    assert_eq!(
+        (g.group_name(), g.description()),
+        (Some("app"), Some("app servers"))
+    );
+    // Only the declared egress rule: AWS's allow-all one was revoked.
+    assert_eq!(
+        g.ip_permissions_egress().len(),
+        1,
+        "{:?}",
+        g.ip_permissions_egress()
+    );
+    let r = e
+        .ec2
+        .describe_security_group_rules()
+        .filters(
+            Filter::builder()
+                .name("security-group-rule-id")
+                .values(&rule)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = &r.security_group_rules()[0];
+    assert_eq!(
+        (r.from_port(), r.to_port(), r.ip_protocol()),
+        (Some(8080), Some(8080), Some("tcp"))
+    );
+    assert_eq!(
+        r.referenced_group_info().and_then(|g| g.group_id()),
+        Some(alb.as_str())
+    );
+    let drift = e.drift().await;
+    assert!(drift.is_empty(), "{drift:?}");
+
+    // The port in place (ModifySecurityGroupRules); same rule id.
+    let st = e.stack(build(8443, "TLS from the ALB", true));
+    assert_eq!(e.ops(&st).await["app-from-alb"], Op::Update);
+    e.up(&st).await;
+    assert_eq!(e.id("app-from-alb").await, rule);
+    // Switching the source from a group to a CIDR replaces the rule.
+    let st = e.stack(build(8443, "TLS from the VPC", false));
+    assert_eq!(e.ops(&st).await["app-from-alb"], Op::Replace);
+    e.up(&st).await;
+    let cidr_rule = e.id("app-from-alb").await;
+    assert_ne!(cidr_rule, rule);
+    // The description in place.
+    let st = e.stack(build(8443, "TLS from the whole VPC", false));
+    assert_eq!(e.ops(&st).await["app-from-alb"], Op::Update);
+    e.up(&st).await;
+    assert_eq!(e.id("app-from-alb").await, cidr_rule);
+    e.destroy().await;
+    assert!(e
+        .ec2
+        .describe_security_groups()
+        .group_ids(&app)
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn flow_logs_to_s3() {
+    let e = env("flow-contract").await;
+    let conf = LocalAws::shared().sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("flow-logs-contract")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let build = |tag: &'static str, interval: i32| {
+        move |s: &mut Stack| {
+            let vpc = s.add("vpc", Vpc::new("10.5.0.0/16"));
+            s.add(
+                "flow",
+                // (moto takes a folder in the ARN for part of the bucket name, so none.)
+                FlowLog::to_s3(vpc.id(), "arn:aws:s3:::flow-logs-contract")
+                    .aggregation_interval(interval)
+                    .tag("t", tag),
+            );
+        }
+    };
+    e.up(&e.stack(build("a", 600))).await;
+    let id = e.id("flow").await;
+    let f = e
+        .ec2
+        .describe_flow_logs()
+        .flow_log_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let f = &f.flow_logs()[0];
+    assert_eq!(f.log_destination(), Some("arn:aws:s3:::flow-logs-contract"));
+    assert_eq!(f.resource_id(), Some(e.id("vpc").await.as_str()));
+    assert!(e.drift().await.is_empty());
+    let st = e.stack(build("b", 600));
+    assert_eq!(e.ops(&st).await["flow"], Op::Update);
+    e.up(&st).await;
+    let st = e.stack(build("b", 60));
+    assert_eq!(e.ops(&st).await["flow"], Op::Replace);
+    e.up(&st).await;
+    assert_ne!(e.id("flow").await, id);
+    e.destroy().await;
+    let left = e
+        .ec2
+        .describe_flow_logs()
+        .flow_log_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.flow_logs().is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_create_is_found_again_by_its_token() {
+    use strata_core::resource::{Cx, Recovery, Resource};
+    let conf = LocalAws::shared().sdk_config().await;
+    let ctx = Context::new().with(Aws::new(conf));
+    let urn = strata_core::Urn::new("recover", Vpc::TYPE, "vpc");
+    let args = Vpc::new("10.6.0.0/16");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-recover-vpc",
+    };
+    assert!(matches!(
+        Vpc::recover(&cx, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    let made = Vpc::create(&cx, &args).await.unwrap();
+    let Recovery::Found(found) = Vpc::recover(&cx, &args).await.unwrap() else {
+        panic!("not found by token");
+    };
+    assert_eq!(found.id, made.id);
+    // Another create's token does not find it.
+    let other = Cx {
+        token: "another",
+        ..cx.clone()
+    };
+    assert!(matches!(
+        Vpc::recover(&other, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    Vpc::delete(&cx, &made.id, &args, &made.outputs)
+        .await
+        .unwrap();
+    assert!(Vpc::read(&cx, &made.id, None).await.unwrap().is_none());
+    // Deleting again is fine.
+    Vpc::delete(&cx, &made.id, &args, &made.outputs)
+        .await
+        .unwrap();
 }
