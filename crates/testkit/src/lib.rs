@@ -127,10 +127,47 @@ impl LocalAws {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(LocalAws {
+        let aws = LocalAws {
             endpoint: format!("http://127.0.0.1:{port}"),
             child: Some(child),
-        })
+        };
+        aws.configure()?;
+        Ok(aws)
+    }
+
+    /// moto's configuration for strata: Lambda functions are registered and "invoked"
+    /// without Docker (moto's `lambda.use_docker = false`: an invocation answers a fixed
+    /// success). Secrets Manager invokes the rotation function when rotation is set up, and
+    /// these machines have no Docker.
+    fn configure(&self) -> Result<(), Error> {
+        self.post("/moto-api/config", r#"{"lambda": {"use_docker": false}}"#)
+    }
+
+    fn post(&self, path: &str, body: &str) -> Result<(), Error> {
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(0);
+        let mut s =
+            TcpStream::connect(("127.0.0.1", port)).map_err(|e| Error::Start(e.to_string()))?;
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes())
+            .map_err(|e| Error::Start(e.to_string()))?;
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        if out.starts_with(b"HTTP/1.1 200") {
+            Ok(())
+        } else {
+            Err(Error::Start(format!(
+                "{path}: {}",
+                String::from_utf8_lossy(&out)
+            )))
+        }
     }
 
     /// The endpoint, `http://127.0.0.1:PORT` (not `localhost`: S3 would try
@@ -156,28 +193,11 @@ impl LocalAws {
             .await
     }
 
-    /// Resets every service's state in the emulator (moto's reset API).
+    /// Resets every service's state in the emulator (moto's reset API), and configures it
+    /// again.
     pub fn reset(&self) -> Result<(), Error> {
-        let port = self
-            .endpoint
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(0);
-        let mut s =
-            TcpStream::connect(("127.0.0.1", port)).map_err(|e| Error::Start(e.to_string()))?;
-        let req = format!("POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes())
-            .map_err(|e| Error::Start(e.to_string()))?;
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        if out.starts_with(b"HTTP/1.1 200") {
-            Ok(())
-        } else {
-            Err(Error::Start(
-                "moto's reset API did not answer 200".to_owned(),
-            ))
-        }
+        self.post("/moto-api/reset", "")?;
+        self.configure()
     }
 }
 

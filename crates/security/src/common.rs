@@ -1,0 +1,129 @@
+//! What the security types share: tag maps, JSON policy documents, name checks.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use strata_core::{Cx, FieldError};
+
+/// The tags a create sends: the user's, `strata:stack`, `strata:urn` and `strata:token`.
+pub(crate) fn create_tags(cx: &Cx<'_>, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut all = cx.tags_with(tags);
+    all.insert("strata:token".to_owned(), cx.token.to_owned());
+    all
+}
+
+/// The user's tags among live ones (without `strata:` and `aws:` keys).
+pub(crate) fn user_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, String> {
+    tags.into_iter()
+        .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Tags to set and keys to remove to go from `old` to `new`.
+pub(crate) fn tag_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, removed)
+}
+
+/// The same checks as everywhere: at most 50 tags with strata's, key and value lengths,
+/// reserved prefixes.
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    if tags.len() > 47 {
+        errs.push(FieldError::new(
+            "tags",
+            format!("{} tags: AWS allows 50, and strata adds 3", tags.len()),
+        ));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.len() > 128 {
+            errs.push(FieldError::new(format!("tags.{k}"), "a tag key has 1 to 128 characters"));
+        }
+        if k.starts_with("aws:") || k.starts_with("strata:") {
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "the aws: and strata: prefixes are reserved",
+            ));
+        }
+        if v.len() > 256 {
+            errs.push(FieldError::new(format!("tags.{k}"), "a tag value has at most 256 characters"));
+        }
+    }
+    errs
+}
+
+/// Parses a policy document that AWS returned (IAM returns it URL-encoded).
+pub(crate) fn parse_policy(text: &str) -> Value {
+    let decoded = if text.trim_start().starts_with('{') {
+        text.to_owned()
+    } else {
+        percent_decode(text)
+    };
+    serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Checks that a policy document is a JSON object with a `Statement`.
+pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
+    match doc {
+        Value::Object(m) if m.contains_key("Statement") => {
+            let len = doc.to_string().len();
+            if len > 20_480 {
+                vec![FieldError::new(field, format!("{len} characters: too long for AWS"))]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => vec![FieldError::new(field, "a policy document is a JSON object with a Statement")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_policies_are_url_decoded() {
+        let v = parse_policy("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D");
+        assert_eq!(v, serde_json::json!({"Version": "2012-10-17", "Statement": []}));
+        assert_eq!(parse_policy("{\"a\":1}"), serde_json::json!({"a": 1}));
+    }
+}
