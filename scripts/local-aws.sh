@@ -37,12 +37,13 @@ start() {
   install
   local port="${1:-5555}"
   mkdir -p "$run_dir"
-  "$server" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$server" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
   echo $! >"$run_dir/moto.pid"
   for _ in $(seq 1 100); do
     if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
       # Lambda without Docker (these machines have none): moto registers functions and
-      # answers invocations (Secrets Manager's rotation calls) with a fixed success.
+      # answers invocations (Secrets Manager's rotation calls) with a fixed success. AWS
+      # managed IAM policies exist, as on real AWS. (strata-testkit's CONFIG is the same.)
       "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$port/moto-api/config', data=b'{\"lambda\": {\"use_docker\": false}}', headers={'Content-Type': 'application/json'}), timeout=5)"
       echo "AWS_ENDPOINT_URL=http://127.0.0.1:$port"
       return 0

@@ -6,7 +6,10 @@ use serde_json::Value;
 use strata_core::{Cx, FieldError};
 
 /// The tags a create sends: the user's, `strata:stack`, `strata:urn` and `strata:token`.
-pub(crate) fn create_tags(cx: &Cx<'_>, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn create_tags(
+    cx: &Cx<'_>,
+    tags: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut all = cx.tags_with(tags);
     all.insert("strata:token".to_owned(), cx.token.to_owned());
     all
@@ -52,7 +55,10 @@ pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Vec<FieldError> {
     }
     for (k, v) in tags {
         if k.is_empty() || k.len() > 128 {
-            errs.push(FieldError::new(format!("tags.{k}"), "a tag key has 1 to 128 characters"));
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "a tag key has 1 to 128 characters",
+            ));
         }
         if k.starts_with("aws:") || k.starts_with("strata:") {
             errs.push(FieldError::new(
@@ -61,7 +67,10 @@ pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Vec<FieldError> {
             ));
         }
         if v.len() > 256 {
-            errs.push(FieldError::new(format!("tags.{k}"), "a tag value has at most 256 characters"));
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "a tag value has at most 256 characters",
+            ));
         }
     }
     errs
@@ -107,12 +116,18 @@ pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
         Value::Object(m) if m.contains_key("Statement") => {
             let len = doc.to_string().len();
             if len > 20_480 {
-                vec![FieldError::new(field, format!("{len} characters: too long for AWS"))]
+                vec![FieldError::new(
+                    field,
+                    format!("{len} characters: too long for AWS"),
+                )]
             } else {
                 Vec::new()
             }
         }
-        _ => vec![FieldError::new(field, "a policy document is a JSON object with a Statement")],
+        _ => vec![FieldError::new(
+            field,
+            "a policy document is a JSON object with a Statement",
+        )],
     }
 }
 
@@ -123,7 +138,10 @@ mod tests {
     #[test]
     fn iam_policies_are_url_decoded() {
         let v = parse_policy("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D");
-        assert_eq!(v, serde_json::json!({"Version": "2012-10-17", "Statement": []}));
+        assert_eq!(
+            v,
+            serde_json::json!({"Version": "2012-10-17", "Statement": []})
+        );
         assert_eq!(parse_policy("{\"a\":1}"), serde_json::json!({"a": 1}));
     }
 }

@@ -11,7 +11,9 @@ use aws_sdk_guardduty::types::{
 };
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_tags, create_tags, tag_changes, user_tags};
 
@@ -81,7 +83,12 @@ impl GuardDutyDetectorArgs {
         self
     }
     /// Sets the optional data sources.
-    pub fn sources(mut self, s3_logs: bool, kubernetes_audit_logs: bool, malware_protection: bool) -> Self {
+    pub fn sources(
+        mut self,
+        s3_logs: bool,
+        kubernetes_audit_logs: bool,
+        malware_protection: bool,
+    ) -> Self {
         self.s3_logs = s3_logs;
         self.kubernetes_audit_logs = kubernetes_audit_logs;
         self.malware_protection = malware_protection;
@@ -137,7 +144,11 @@ fn features(a: &GuardDutyDetectorArgs) -> Vec<DetectorFeatureConfiguration> {
     .map(|(name, on)| {
         DetectorFeatureConfiguration::builder()
             .name(name)
-            .status(if on { FeatureStatus::Enabled } else { FeatureStatus::Disabled })
+            .status(if on {
+                FeatureStatus::Enabled
+            } else {
+                FeatureStatus::Disabled
+            })
             .build()
     })
     .collect()
@@ -160,7 +171,10 @@ async fn arn(cx: &Cx<'_>, id: &str) -> Result<String, ProviderError> {
 
 fn gone<E: aws_sdk_guardduty::error::ProvideErrorMetadata>(e: &E) -> bool {
     // GuardDuty answers an unknown detector with a 400 BadRequestException.
-    matches!(e.code(), Some("BadRequestException" | "ResourceNotFoundException"))
+    matches!(
+        e.code(),
+        Some("BadRequestException" | "ResourceNotFoundException")
+    )
 }
 
 #[async_trait]
@@ -241,7 +255,8 @@ impl Resource for GuardDutyDetector {
         cx: &Cx<'_>,
         id: &str,
         _: Option<&GuardDutyDetectorArgs>,
-    ) -> Result<Option<Observed<GuardDutyDetectorArgs, GuardDutyDetectorOutputs>>, ProviderError> {
+    ) -> Result<Option<Observed<GuardDutyDetectorArgs, GuardDutyDetectorOutputs>>, ProviderError>
+    {
         let d = match gd(cx)?.get_detector().detector_id(id).send().await {
             Ok(d) => d,
             Err(e) if gone(&e) => return Ok(None),
@@ -256,14 +271,21 @@ impl Resource for GuardDutyDetector {
             args: GuardDutyDetectorArgs {
                 enable: d.status().is_some_and(|s| s.as_str() == "ENABLED"),
                 finding_publishing_frequency: match d.finding_publishing_frequency() {
-                    Some(FindingPublishingFrequency::FifteenMinutes) => PublishingFrequency::FifteenMinutes,
+                    Some(FindingPublishingFrequency::FifteenMinutes) => {
+                        PublishingFrequency::FifteenMinutes
+                    }
                     Some(FindingPublishingFrequency::OneHour) => PublishingFrequency::OneHour,
                     _ => PublishingFrequency::SixHours,
                 },
                 s3_logs: on(DetectorFeatureResult::S3DataEvents),
                 kubernetes_audit_logs: on(DetectorFeatureResult::EksAuditLogs),
                 malware_protection: on(DetectorFeatureResult::EbsMalwareProtection),
-                tags: user_tags(d.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))),
+                tags: user_tags(
+                    d.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
             },
             outputs: GuardDutyDetectorOutputs {
                 arn: arn(cx, id).await?,

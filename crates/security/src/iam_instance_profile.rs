@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_tags, create_tags, tag_changes, user_tags};
 use crate::iam_role::{check_name, iam, iam_tags, no_such};
@@ -89,7 +91,13 @@ async fn set_role(
         return Ok(());
     }
     if let Some(r) = old {
-        match client.remove_role_from_instance_profile().instance_profile_name(name).role_name(r).send().await {
+        match client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(name)
+            .role_name(r)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if no_such(&e) => {}
             Err(e) => return Err(api_error("iam:RemoveRoleFromInstanceProfile")(e)),
@@ -111,7 +119,12 @@ async fn get(
     client: &aws_sdk_iam::Client,
     name: &str,
 ) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
-    match client.get_instance_profile().instance_profile_name(name).send().await {
+    match client
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+    {
         Ok(p) => Ok(p.instance_profile),
         Err(e) if no_such(&e) => Ok(None),
         Err(e) => Err(api_error("iam:GetInstanceProfile")(e)),
@@ -158,7 +171,10 @@ impl Resource for IamInstanceProfile {
             id: args.name.clone(),
             outputs: IamInstanceProfileOutputs {
                 name: args.name.clone(),
-                arn: out.instance_profile().map(|p| p.arn().to_owned()).unwrap_or_default(),
+                arn: out
+                    .instance_profile()
+                    .map(|p| p.arn().to_owned())
+                    .unwrap_or_default(),
             },
         })
     }
@@ -172,7 +188,11 @@ impl Resource for IamInstanceProfile {
             return Ok(Recovery::Absent);
         };
         let urn = cx.urn.to_string();
-        if !p.tags().iter().any(|t| t.key() == "strata:urn" && t.value() == urn) {
+        if !p
+            .tags()
+            .iter()
+            .any(|t| t.key() == "strata:urn" && t.value() == urn)
+        {
             return Ok(Recovery::Unknown(format!(
                 "an instance profile {} exists that strata did not create for {urn}: import it or choose another name",
                 args.name
@@ -193,7 +213,8 @@ impl Resource for IamInstanceProfile {
         cx: &Cx<'_>,
         id: &str,
         _: Option<&IamInstanceProfileArgs>,
-    ) -> Result<Option<Observed<IamInstanceProfileArgs, IamInstanceProfileOutputs>>, ProviderError> {
+    ) -> Result<Option<Observed<IamInstanceProfileArgs, IamInstanceProfileOutputs>>, ProviderError>
+    {
         let Some(p) = get(&iam(cx)?, id).await? else {
             return Ok(None);
         };
@@ -255,7 +276,12 @@ impl Resource for IamInstanceProfile {
             return Ok(());
         };
         set_role(&client, id, role_of(&p).as_deref(), None).await?;
-        match client.delete_instance_profile().instance_profile_name(id).send().await {
+        match client
+            .delete_instance_profile()
+            .instance_profile_name(id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if no_such(&e) => Ok(()),
             Err(e) => Err(api_error("iam:DeleteInstanceProfile")(e)),

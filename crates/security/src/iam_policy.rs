@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_policy, check_tags, create_tags, parse_policy, tag_changes, user_tags};
 use crate::iam_role::{check_name, iam, iam_tags, no_such};
@@ -90,7 +92,11 @@ strata_core::outputs!(IamPolicy => IamPolicyHandle {
     arn: String,
 });
 
-async fn document(client: &aws_sdk_iam::Client, arn: &str, version: &str) -> Result<Value, ProviderError> {
+async fn document(
+    client: &aws_sdk_iam::Client,
+    arn: &str,
+    version: &str,
+) -> Result<Value, ProviderError> {
     let v = client
         .get_policy_version()
         .policy_arn(arn)
@@ -98,7 +104,10 @@ async fn document(client: &aws_sdk_iam::Client, arn: &str, version: &str) -> Res
         .send()
         .await
         .map_err(api_error("iam:GetPolicyVersion"))?;
-    Ok(v.policy_version().and_then(|p| p.document()).map(parse_policy).unwrap_or(Value::Null))
+    Ok(v.policy_version()
+        .and_then(|p| p.document())
+        .map(parse_policy)
+        .unwrap_or(Value::Null))
 }
 
 #[async_trait]
@@ -113,7 +122,10 @@ impl Resource for IamPolicy {
         check_name(&mut errs, &args.name, 128, &args.path);
         errs.extend(check_policy("document", &args.document));
         if args.document.to_string().len() > 6144 {
-            errs.push(FieldError::new("document", "a managed policy has at most 6144 characters"));
+            errs.push(FieldError::new(
+                "document",
+                "a managed policy has at most 6144 characters",
+            ));
         }
         errs
     }
@@ -122,7 +134,10 @@ impl Resource for IamPolicy {
         Duration::from_secs(2)
     }
 
-    async fn create(cx: &Cx<'_>, args: &IamPolicyArgs) -> Result<Created<IamPolicyOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &IamPolicyArgs,
+    ) -> Result<Created<IamPolicyOutputs>, ProviderError> {
         let out = iam(cx)?
             .create_policy()
             .policy_name(&args.name)
@@ -133,7 +148,11 @@ impl Resource for IamPolicy {
             .send()
             .await
             .map_err(api_error("iam:CreatePolicy"))?;
-        let arn = out.policy().and_then(|p| p.arn()).unwrap_or_default().to_owned();
+        let arn = out
+            .policy()
+            .and_then(|p| p.arn())
+            .unwrap_or_default()
+            .to_owned();
         Ok(Created {
             outputs: IamPolicyOutputs {
                 arn: arn.clone(),
@@ -143,7 +162,10 @@ impl Resource for IamPolicy {
         })
     }
 
-    async fn recover(cx: &Cx<'_>, args: &IamPolicyArgs) -> Result<Recovery<IamPolicyOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &IamPolicyArgs,
+    ) -> Result<Recovery<IamPolicyOutputs>, ProviderError> {
         let client = iam(cx)?;
         let list = client
             .list_policies()
@@ -152,7 +174,11 @@ impl Resource for IamPolicy {
             .send()
             .await
             .map_err(api_error("iam:ListPolicies"))?;
-        let Some(p) = list.policies().iter().find(|p| p.policy_name() == Some(args.name.as_str())) else {
+        let Some(p) = list
+            .policies()
+            .iter()
+            .find(|p| p.policy_name() == Some(args.name.as_str()))
+        else {
             return Ok(Recovery::Absent);
         };
         let arn = p.arn().unwrap_or_default().to_owned();
@@ -163,7 +189,11 @@ impl Resource for IamPolicy {
             .await
             .map_err(api_error("iam:ListPolicyTags"))?;
         let urn = cx.urn.to_string();
-        if !tags.tags().iter().any(|t| t.key() == "strata:urn" && t.value() == urn) {
+        if !tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == "strata:urn" && t.value() == urn)
+        {
             return Ok(Recovery::Unknown(format!(
                 "an IAM policy {} exists that strata did not create for {urn}: import it or choose another name",
                 args.name
@@ -221,7 +251,11 @@ impl Resource for IamPolicy {
                 .send()
                 .await
                 .map_err(api_error("iam:ListPolicyVersions"))?;
-            let mut old_versions: Vec<_> = versions.versions().iter().filter(|v| !v.is_default_version()).collect();
+            let mut old_versions: Vec<_> = versions
+                .versions()
+                .iter()
+                .filter(|v| !v.is_default_version())
+                .collect();
             if versions.versions().len() >= 5 {
                 old_versions.sort_by_key(|v| v.create_date().map(|d| d.secs()));
                 if let Some(v) = old_versions.first().and_then(|v| v.version_id()) {
@@ -265,9 +299,19 @@ impl Resource for IamPolicy {
         Ok(outputs.clone())
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, _: &IamPolicyArgs, _: &IamPolicyOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &IamPolicyArgs,
+        _: &IamPolicyOutputs,
+    ) -> Result<(), ProviderError> {
         let client = iam(cx)?;
-        let entities = match client.list_entities_for_policy().policy_arn(id).send().await {
+        let entities = match client
+            .list_entities_for_policy()
+            .policy_arn(id)
+            .send()
+            .await
+        {
             Ok(e) => e,
             Err(e) if no_such(&e) => return Ok(()),
             Err(e) => return Err(api_error("iam:ListEntitiesForPolicy")(e)),
@@ -311,7 +355,11 @@ impl Resource for IamPolicy {
             .send()
             .await
             .map_err(api_error("iam:ListPolicyVersions"))?;
-        for v in versions.versions().iter().filter(|v| !v.is_default_version()) {
+        for v in versions
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+        {
             if let Some(vid) = v.version_id() {
                 client
                     .delete_policy_version()

@@ -8,7 +8,9 @@ use aws_sdk_iam::types::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_policy, check_tags, create_tags, parse_policy, tag_changes, user_tags};
 
@@ -98,8 +100,12 @@ impl IamRoleArgs {
         self
     }
     /// Attaches managed policies.
-    pub fn managed_policies<I: Into<Input<String>>>(mut self, arns: impl IntoIterator<Item = I>) -> Self {
-        self.managed_policy_arns.extend(arns.into_iter().map(Into::into));
+    pub fn managed_policies<I: Into<Input<String>>>(
+        mut self,
+        arns: impl IntoIterator<Item = I>,
+    ) -> Self {
+        self.managed_policy_arns
+            .extend(arns.into_iter().map(Into::into));
         self
     }
     /// Adds an inline policy.
@@ -158,25 +164,46 @@ pub(crate) fn no_such<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> boo
 
 /// IAM names: 1 to `max` of a-z, A-Z, 0-9 and +=,.@_-; paths: `/` or `/…/`.
 pub(crate) fn check_name(errs: &mut Vec<FieldError>, name: &str, max: usize, path: &str) {
-    if name.is_empty() || name.len() > max || !name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) {
-        errs.push(FieldError::new("name", format!("{name:?}: 1 to {max} of a-z, A-Z, 0-9 and +=,.@_-")));
+    if name.is_empty()
+        || name.len() > max
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    {
+        errs.push(FieldError::new(
+            "name",
+            format!("{name:?}: 1 to {max} of a-z, A-Z, 0-9 and +=,.@_-"),
+        ));
     }
     if !path.starts_with('/') || !path.ends_with('/') || path.len() > 512 {
-        errs.push(FieldError::new("path", format!("{path:?}: a path starts and ends with /")));
+        errs.push(FieldError::new(
+            "path",
+            format!("{path:?}: a path starts and ends with /"),
+        ));
     }
 }
 
-async fn attached(client: &aws_sdk_iam::Client, name: &str) -> Result<BTreeSet<String>, ProviderError> {
+async fn attached(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<BTreeSet<String>, ProviderError> {
     let out = client
         .list_attached_role_policies()
         .role_name(name)
         .send()
         .await
         .map_err(api_error("iam:ListAttachedRolePolicies"))?;
-    Ok(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_owned))
+        .collect())
 }
 
-async fn inline(client: &aws_sdk_iam::Client, name: &str) -> Result<BTreeMap<String, Value>, ProviderError> {
+async fn inline(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<BTreeMap<String, Value>, ProviderError> {
     let names = client
         .list_role_policies()
         .role_name(name)
@@ -198,7 +225,10 @@ async fn inline(client: &aws_sdk_iam::Client, name: &str) -> Result<BTreeMap<Str
 }
 
 fn declared_arns(args: &IamRoleArgs) -> Result<BTreeSet<String>, ProviderError> {
-    args.managed_policy_arns.iter().map(|a| a.value().cloned().map_err(Into::into)).collect()
+    args.managed_policy_arns
+        .iter()
+        .map(|a| a.value().cloned().map_err(Into::into))
+        .collect()
 }
 
 /// Attaches, detaches, puts and deletes policies to go from `old` to `new`.
@@ -220,7 +250,13 @@ async fn sync_policies(
             .map_err(api_error("iam:AttachRolePolicy"))?;
     }
     for arn in old_arns.difference(new_arns) {
-        match client.detach_role_policy().role_name(name).policy_arn(arn).send().await {
+        match client
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if no_such(&e) => {}
             Err(e) => return Err(api_error("iam:DetachRolePolicy")(e)),
@@ -239,7 +275,13 @@ async fn sync_policies(
         }
     }
     for p in old_inline.keys().filter(|p| !new_inline.contains_key(*p)) {
-        match client.delete_role_policy().role_name(name).policy_name(p).send().await {
+        match client
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if no_such(&e) => {}
             Err(e) => return Err(api_error("iam:DeleteRolePolicy")(e)),
@@ -269,7 +311,10 @@ impl Resource for IamRole {
             ));
         }
         if args.managed_policy_arns.len() > 20 {
-            errs.push(FieldError::new("managed_policy_arns", "AWS attaches at most 20 managed policies to a role"));
+            errs.push(FieldError::new(
+                "managed_policy_arns",
+                "AWS attaches at most 20 managed policies to a role",
+            ));
         }
         errs
     }
@@ -278,7 +323,10 @@ impl Resource for IamRole {
         Duration::from_secs(3)
     }
 
-    async fn create(cx: &Cx<'_>, args: &IamRoleArgs) -> Result<Created<IamRoleOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &IamRoleArgs,
+    ) -> Result<Created<IamRoleOutputs>, ProviderError> {
         let client = iam(cx)?;
         let out = client
             .create_role()
@@ -291,9 +339,18 @@ impl Resource for IamRole {
             .send()
             .await
             .map_err(api_error("iam:CreateRole"))?;
-        let role = out.role().ok_or_else(|| ProviderError::Other("CreateRole returned no role".into()))?;
-        sync_policies(&client, &args.name, &BTreeSet::new(), &declared_arns(args)?, &BTreeMap::new(), &args.inline_policies)
-            .await?;
+        let role = out
+            .role()
+            .ok_or_else(|| ProviderError::Other("CreateRole returned no role".into()))?;
+        sync_policies(
+            &client,
+            &args.name,
+            &BTreeSet::new(),
+            &declared_arns(args)?,
+            &BTreeMap::new(),
+            &args.inline_policies,
+        )
+        .await?;
         Ok(Created {
             id: args.name.clone(),
             outputs: IamRoleOutputs {
@@ -306,7 +363,10 @@ impl Resource for IamRole {
 
     /// Found again by its name, if it carries this resource's URN tag; its policies are
     /// then made complete.
-    async fn recover(cx: &Cx<'_>, args: &IamRoleArgs) -> Result<Recovery<IamRoleOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &IamRoleArgs,
+    ) -> Result<Recovery<IamRoleOutputs>, ProviderError> {
         let client = iam(cx)?;
         let role = match client.get_role().role_name(&args.name).send().await {
             Ok(r) => r.role,
@@ -317,14 +377,29 @@ impl Resource for IamRole {
             return Ok(Recovery::Absent);
         };
         let urn = cx.urn.to_string();
-        if !role.tags().iter().any(|t| t.key() == "strata:urn" && t.value() == urn) {
+        if !role
+            .tags()
+            .iter()
+            .any(|t| t.key() == "strata:urn" && t.value() == urn)
+        {
             return Ok(Recovery::Unknown(format!(
                 "an IAM role {} exists that strata did not create for {urn}: import it or choose another name",
                 args.name
             )));
         }
-        let (arns, policies) = (attached(&client, &args.name).await?, inline(&client, &args.name).await?);
-        sync_policies(&client, &args.name, &arns, &declared_arns(args)?, &policies, &args.inline_policies).await?;
+        let (arns, policies) = (
+            attached(&client, &args.name).await?,
+            inline(&client, &args.name).await?,
+        );
+        sync_policies(
+            &client,
+            &args.name,
+            &arns,
+            &declared_arns(args)?,
+            &policies,
+            &args.inline_policies,
+        )
+        .await?;
         Ok(Recovery::Found(Created {
             id: args.name.clone(),
             outputs: IamRoleOutputs {
@@ -350,7 +425,9 @@ impl Resource for IamRole {
         let live_arns = attached(&client, id).await?;
         // Keep the declared order when the set is the same.
         let managed_policy_arns = match args {
-            Some(a) if declared_arns(a).ok().as_ref() == Some(&live_arns) => a.managed_policy_arns.clone(),
+            Some(a) if declared_arns(a).ok().as_ref() == Some(&live_arns) => {
+                a.managed_policy_arns.clone()
+            }
             _ => live_arns.into_iter().map(Input::Value).collect(),
         };
         Ok(Some(Observed {
@@ -361,7 +438,10 @@ impl Resource for IamRole {
                     .assume_role_policy_document()
                     .map(parse_policy)
                     .unwrap_or(Value::Null),
-                description: role.description().filter(|d| !d.is_empty()).map(str::to_owned),
+                description: role
+                    .description()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
                 max_session_duration: role.max_session_duration().unwrap_or(3600),
                 managed_policy_arns,
                 inline_policies: inline(&client, id).await?,
@@ -392,7 +472,9 @@ impl Resource for IamRole {
                 .await
                 .map_err(api_error("iam:UpdateAssumeRolePolicy"))?;
         }
-        if (&old.description, old.max_session_duration) != (&new.description, new.max_session_duration) {
+        if (&old.description, old.max_session_duration)
+            != (&new.description, new.max_session_duration)
+        {
             client
                 .update_role()
                 .role_name(id)
@@ -402,8 +484,15 @@ impl Resource for IamRole {
                 .await
                 .map_err(api_error("iam:UpdateRole"))?;
         }
-        sync_policies(&client, id, &declared_arns(old)?, &declared_arns(new)?, &old.inline_policies, &new.inline_policies)
-            .await?;
+        sync_policies(
+            &client,
+            id,
+            &declared_arns(old)?,
+            &declared_arns(new)?,
+            &old.inline_policies,
+            &new.inline_policies,
+        )
+        .await?;
         let (set, removed) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
@@ -428,7 +517,12 @@ impl Resource for IamRole {
 
     /// Detaches its policies, deletes its inline ones and leaves its instance profiles
     /// first, as IAM requires.
-    async fn delete(cx: &Cx<'_>, id: &str, _: &IamRoleArgs, _: &IamRoleOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &IamRoleArgs,
+        _: &IamRoleOutputs,
+    ) -> Result<(), ProviderError> {
         let client = iam(cx)?;
         let arns = match attached(&client, id).await {
             Ok(a) => a,
@@ -436,7 +530,15 @@ impl Resource for IamRole {
             Err(e) => return Err(e),
         };
         let policies = inline(&client, id).await?;
-        sync_policies(&client, id, &arns, &BTreeSet::new(), &policies, &BTreeMap::new()).await?;
+        sync_policies(
+            &client,
+            id,
+            &arns,
+            &BTreeSet::new(),
+            &policies,
+            &BTreeMap::new(),
+        )
+        .await?;
         let profiles = client
             .list_instance_profiles_for_role()
             .role_name(id)

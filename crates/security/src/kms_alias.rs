@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 /// An alias. Its id is its name; pointing it at another key is an in-place `UpdateAlias`.
 ///
@@ -104,13 +106,25 @@ impl Resource for KmsAlias {
         let n = &args.name;
         let rest = n.strip_prefix("alias/");
         if rest.is_none_or(str::is_empty) || n.len() > 256 {
-            errs.push(FieldError::new("name", format!("{n:?}: an alias is alias/NAME, at most 256 characters")));
+            errs.push(FieldError::new(
+                "name",
+                format!("{n:?}: an alias is alias/NAME, at most 256 characters"),
+            ));
         }
         if n.starts_with("alias/aws/") {
-            errs.push(FieldError::new("name", "alias/aws/ is reserved for AWS managed keys"));
+            errs.push(FieldError::new(
+                "name",
+                "alias/aws/ is reserved for AWS managed keys",
+            ));
         }
-        if !n.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)) {
-            errs.push(FieldError::new("name", "only a-z, A-Z, 0-9, /, _ and - are allowed"));
+        if !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+        {
+            errs.push(FieldError::new(
+                "name",
+                "only a-z, A-Z, 0-9, /, _ and - are allowed",
+            ));
         }
         errs
     }
@@ -119,7 +133,10 @@ impl Resource for KmsAlias {
         Duration::from_secs(1)
     }
 
-    async fn create(cx: &Cx<'_>, args: &KmsAliasArgs) -> Result<Created<KmsAliasOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &KmsAliasArgs,
+    ) -> Result<Created<KmsAliasOutputs>, ProviderError> {
         kms(cx)?
             .create_alias()
             .alias_name(&args.name)
@@ -127,7 +144,10 @@ impl Resource for KmsAlias {
             .send()
             .await
             .map_err(api_error("kms:CreateAlias"))?;
-        let arn = find(cx, &args.name).await?.map(|(_, a)| a).unwrap_or_default();
+        let arn = find(cx, &args.name)
+            .await?
+            .map(|(_, a)| a)
+            .unwrap_or_default();
         Ok(Created {
             id: args.name.clone(),
             outputs: KmsAliasOutputs {
@@ -138,7 +158,10 @@ impl Resource for KmsAlias {
     }
 
     /// An alias is found again by its name, if it points to the declared key.
-    async fn recover(cx: &Cx<'_>, args: &KmsAliasArgs) -> Result<Recovery<KmsAliasOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &KmsAliasArgs,
+    ) -> Result<Recovery<KmsAliasOutputs>, ProviderError> {
         let want = key_id_of(args.target_key_id.value()?);
         Ok(match find(cx, &args.name).await? {
             Some((key, arn)) if key_id_of(&key) == want => Recovery::Found(Created {
@@ -198,10 +221,20 @@ impl Resource for KmsAlias {
         Ok(outputs.clone())
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, _: &KmsAliasArgs, _: &KmsAliasOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &KmsAliasArgs,
+        _: &KmsAliasOutputs,
+    ) -> Result<(), ProviderError> {
         match kms(cx)?.delete_alias().alias_name(id).send().await {
             Ok(_) => Ok(()),
-            Err(e) if aws_sdk_kms::error::ProvideErrorMetadata::code(&e) == Some("NotFoundException") => Ok(()),
+            Err(e)
+                if aws_sdk_kms::error::ProvideErrorMetadata::code(&e)
+                    == Some("NotFoundException") =>
+            {
+                Ok(())
+            }
             Err(e) => Err(api_error("kms:DeleteAlias")(e)),
         }
     }

@@ -8,7 +8,9 @@ use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_policy, check_tags, create_tags, parse_policy, tag_changes, user_tags};
 
@@ -167,17 +169,28 @@ fn not_found<E: aws_sdk_kms::error::ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("NotFoundException")
 }
 
-async fn live_tags(client: &aws_sdk_kms::Client, id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+async fn live_tags(
+    client: &aws_sdk_kms::Client,
+    id: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = client
         .list_resource_tags()
         .key_id(id)
         .send()
         .await
         .map_err(api_error("kms:ListResourceTags"))?;
-    Ok(out.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())).collect())
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+        .collect())
 }
 
-async fn set_rotation(client: &aws_sdk_kms::Client, id: &str, args: &KmsKeyArgs) -> Result<(), ProviderError> {
+async fn set_rotation(
+    client: &aws_sdk_kms::Client,
+    id: &str,
+    args: &KmsKeyArgs,
+) -> Result<(), ProviderError> {
     if args.enable_key_rotation {
         client
             .enable_key_rotation()
@@ -225,7 +238,10 @@ impl Resource for KmsKey {
             if !(90..=2560).contains(&args.rotation_period_days) {
                 errs.push(FieldError::new(
                     "rotation_period_days",
-                    format!("{} days: AWS rotates every 90 to 2560", args.rotation_period_days),
+                    format!(
+                        "{} days: AWS rotates every 90 to 2560",
+                        args.rotation_period_days
+                    ),
                 ));
             }
         }
@@ -238,7 +254,10 @@ impl Resource for KmsKey {
         if !usage_fits {
             errs.push(FieldError::new(
                 "key_usage",
-                format!("{:?} keys cannot be used for {:?}", args.key_spec, args.key_usage),
+                format!(
+                    "{:?} keys cannot be used for {:?}",
+                    args.key_spec, args.key_usage
+                ),
             ));
         }
         if let Some(p) = &args.policy {
@@ -251,7 +270,10 @@ impl Resource for KmsKey {
         Duration::from_secs(3)
     }
 
-    async fn create(cx: &Cx<'_>, args: &KmsKeyArgs) -> Result<Created<KmsKeyOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &KmsKeyArgs,
+    ) -> Result<Created<KmsKeyOutputs>, ProviderError> {
         let client = kms(cx)?;
         let out = client
             .create_key()
@@ -290,7 +312,10 @@ impl Resource for KmsKey {
     }
 
     /// KMS cannot search by tag: the account's keys are listed and their tags read.
-    async fn recover(cx: &Cx<'_>, args: &KmsKeyArgs) -> Result<Recovery<KmsKeyOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &KmsKeyArgs,
+    ) -> Result<Recovery<KmsKeyOutputs>, ProviderError> {
         let client = kms(cx)?;
         let mut marker = None;
         loop {
@@ -302,7 +327,9 @@ impl Resource for KmsKey {
                 .map_err(api_error("kms:ListKeys"))?;
             for k in page.keys() {
                 let Some(id) = k.key_id() else { continue };
-                let Ok(t) = live_tags(&client, id).await else { continue };
+                let Ok(t) = live_tags(&client, id).await else {
+                    continue;
+                };
                 if t.get("strata:token").map(String::as_str) == Some(cx.token) {
                     if args.enable_key_rotation {
                         set_rotation(&client, id, args).await?;
@@ -337,7 +364,10 @@ impl Resource for KmsKey {
         let Some(m) = out.key_metadata() else {
             return Ok(None);
         };
-        if matches!(m.key_state(), Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)) {
+        if matches!(
+            m.key_state(),
+            Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+        ) {
             return Ok(None);
         }
         let rotation = client
@@ -466,7 +496,12 @@ impl Resource for KmsKey {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             // Already pending deletion.
-            Err(e) if aws_sdk_kms::error::ProvideErrorMetadata::code(&e) == Some("KMSInvalidStateException") => Ok(()),
+            Err(e)
+                if aws_sdk_kms::error::ProvideErrorMetadata::code(&e)
+                    == Some("KMSInvalidStateException") =>
+            {
+                Ok(())
+            }
             Err(e) => Err(api_error("kms:ScheduleKeyDeletion")(e)),
         }
     }

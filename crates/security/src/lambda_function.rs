@@ -11,7 +11,9 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::common::{check_tags, create_tags, tag_changes, user_tags};
 
@@ -59,7 +61,11 @@ pub struct LambdaFunctionArgs {
 
 impl LambdaFunction {
     /// A Python 3.12 function.
-    pub fn python(name: impl Into<String>, role_arn: impl Into<Input<String>>, handler: impl Into<String>) -> LambdaFunctionArgs {
+    pub fn python(
+        name: impl Into<String>,
+        role_arn: impl Into<Input<String>>,
+        handler: impl Into<String>,
+    ) -> LambdaFunctionArgs {
         LambdaFunctionArgs {
             name: name.into(),
             runtime: "python3.12".into(),
@@ -168,20 +174,40 @@ impl Resource for LambdaFunction {
     fn validate(args: &LambdaFunctionArgs) -> Vec<FieldError> {
         let mut errs = check_tags(&args.tags);
         let n = &args.name;
-        if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
-            errs.push(FieldError::new("name", format!("{n:?}: 1 to 64 of a-z, A-Z, 0-9, - and _")));
+        if n.is_empty()
+            || n.len() > 64
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            errs.push(FieldError::new(
+                "name",
+                format!("{n:?}: 1 to 64 of a-z, A-Z, 0-9, - and _"),
+            ));
         }
         if !(1..=900).contains(&args.timeout) {
-            errs.push(FieldError::new("timeout", format!("{} s: Lambda allows 1 to 900", args.timeout)));
+            errs.push(FieldError::new(
+                "timeout",
+                format!("{} s: Lambda allows 1 to 900", args.timeout),
+            ));
         }
         if !(128..=10240).contains(&args.memory_size) {
-            errs.push(FieldError::new("memory_size", format!("{} MB: Lambda allows 128 to 10240", args.memory_size)));
+            errs.push(FieldError::new(
+                "memory_size",
+                format!("{} MB: Lambda allows 128 to 10240", args.memory_size),
+            ));
         }
         if !Runtime::values().contains(&args.runtime.as_str()) {
-            errs.push(FieldError::new("runtime", format!("{:?} is not a Lambda runtime", args.runtime)));
+            errs.push(FieldError::new(
+                "runtime",
+                format!("{:?} is not a Lambda runtime", args.runtime),
+            ));
         }
         if args.files.is_empty() {
-            errs.push(FieldError::new("files", "a function needs at least one source file"));
+            errs.push(FieldError::new(
+                "files",
+                "a function needs at least one source file",
+            ));
         }
         errs
     }
@@ -190,7 +216,10 @@ impl Resource for LambdaFunction {
         Duration::from_secs(10)
     }
 
-    async fn create(cx: &Cx<'_>, args: &LambdaFunctionArgs) -> Result<Created<LambdaFunctionOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &LambdaFunctionArgs,
+    ) -> Result<Created<LambdaFunctionOutputs>, ProviderError> {
         let client = lambda(cx)?;
         let zip = args.package();
         let out = client
@@ -199,7 +228,11 @@ impl Resource for LambdaFunction {
             .runtime(Runtime::from(args.runtime.as_str()))
             .handler(&args.handler)
             .role(args.role_arn.value()?)
-            .code(FunctionCode::builder().zip_file(Blob::new(zip.clone())).build())
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(zip.clone()))
+                    .build(),
+            )
             .timeout(args.timeout)
             .memory_size(args.memory_size)
             .environment(environment(args)?)
@@ -221,13 +254,23 @@ impl Resource for LambdaFunction {
             outputs: LambdaFunctionOutputs {
                 name: args.name.clone(),
                 arn: out.function_arn().unwrap_or_default().to_owned(),
-                code_sha256: out.code_sha256().map_or_else(|| sha256_b64(&zip), str::to_owned),
+                code_sha256: out
+                    .code_sha256()
+                    .map_or_else(|| sha256_b64(&zip), str::to_owned),
             },
         })
     }
 
-    async fn recover(cx: &Cx<'_>, args: &LambdaFunctionArgs) -> Result<Recovery<LambdaFunctionOutputs>, ProviderError> {
-        let out = match lambda(cx)?.get_function().function_name(&args.name).send().await {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &LambdaFunctionArgs,
+    ) -> Result<Recovery<LambdaFunctionOutputs>, ProviderError> {
+        let out = match lambda(cx)?
+            .get_function()
+            .function_name(&args.name)
+            .send()
+            .await
+        {
             Ok(o) => o,
             Err(e) if not_found(&e) => return Ok(Recovery::Absent),
             Err(e) => return Err(api_error("lambda:GetFunction")(e)),
@@ -244,8 +287,14 @@ impl Resource for LambdaFunction {
             id: args.name.clone(),
             outputs: LambdaFunctionOutputs {
                 name: args.name.clone(),
-                arn: c.and_then(|c| c.function_arn()).unwrap_or_default().to_owned(),
-                code_sha256: c.and_then(|c| c.code_sha256()).unwrap_or_default().to_owned(),
+                arn: c
+                    .and_then(|c| c.function_arn())
+                    .unwrap_or_default()
+                    .to_owned(),
+                code_sha256: c
+                    .and_then(|c| c.code_sha256())
+                    .unwrap_or_default()
+                    .to_owned(),
             },
         }))
     }
@@ -260,7 +309,9 @@ impl Resource for LambdaFunction {
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(api_error("lambda:GetFunction")(e)),
         };
-        let Some(c) = out.configuration() else { return Ok(None) };
+        let Some(c) = out.configuration() else {
+            return Ok(None);
+        };
         let live_sha = c.code_sha256().unwrap_or_default().to_owned();
         // The code cannot be read back: the declared files stand for it while the
         // package's hash matches; otherwise the drift shows as an unknown file.
@@ -271,19 +322,31 @@ impl Resource for LambdaFunction {
         let environment = c
             .environment()
             .and_then(|e| e.variables())
-            .map(|v| v.iter().map(|(k, v)| (k.clone(), Input::Value(v.clone()))).collect())
+            .map(|v| {
+                v.iter()
+                    .map(|(k, v)| (k.clone(), Input::Value(v.clone())))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Some(Observed {
             args: LambdaFunctionArgs {
                 name: c.function_name().unwrap_or(id).to_owned(),
-                runtime: c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                runtime: c
+                    .runtime()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
                 handler: c.handler().unwrap_or_default().to_owned(),
                 role_arn: Input::Value(c.role().unwrap_or_default().to_owned()),
                 files,
                 timeout: c.timeout().unwrap_or(3),
                 memory_size: c.memory_size().unwrap_or(128),
                 environment,
-                tags: user_tags(out.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))),
+                tags: user_tags(
+                    out.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
             },
             outputs: LambdaFunctionOutputs {
                 name: id.to_owned(),
@@ -302,9 +365,21 @@ impl Resource for LambdaFunction {
     ) -> Result<LambdaFunctionOutputs, ProviderError> {
         let client = lambda(cx)?;
         let mut out = outputs.clone();
-        if (&old.runtime, &old.handler, &old.role_arn, old.timeout, old.memory_size, &old.environment)
-            != (&new.runtime, &new.handler, &new.role_arn, new.timeout, new.memory_size, &new.environment)
-        {
+        if (
+            &old.runtime,
+            &old.handler,
+            &old.role_arn,
+            old.timeout,
+            old.memory_size,
+            &old.environment,
+        ) != (
+            &new.runtime,
+            &new.handler,
+            &new.role_arn,
+            new.timeout,
+            new.memory_size,
+            &new.environment,
+        ) {
             client
                 .update_function_configuration()
                 .function_name(id)
@@ -328,7 +403,9 @@ impl Resource for LambdaFunction {
                 .send()
                 .await
                 .map_err(api_error("lambda:UpdateFunctionCode"))?;
-            out.code_sha256 = r.code_sha256().map_or_else(|| sha256_b64(&zip), str::to_owned);
+            out.code_sha256 = r
+                .code_sha256()
+                .map_or_else(|| sha256_b64(&zip), str::to_owned);
             wait_updated(&client, id).await?;
         }
         let (set, removed) = tag_changes(&old.tags, &new.tags);
@@ -353,7 +430,12 @@ impl Resource for LambdaFunction {
         Ok(out)
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, _: &LambdaFunctionArgs, _: &LambdaFunctionOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &LambdaFunctionArgs,
+        _: &LambdaFunctionOutputs,
+    ) -> Result<(), ProviderError> {
         match lambda(cx)?.delete_function().function_name(id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -367,6 +449,9 @@ mod tests {
     #[test]
     fn sha256_is_base64_like_lambda_reports_it() {
         // sha256("abc") = ba7816bf…, base64 "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".
-        assert_eq!(super::sha256_b64(b"abc"), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+        assert_eq!(
+            super::sha256_b64(b"abc"),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
     }
 }

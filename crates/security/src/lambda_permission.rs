@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::lambda_function::{lambda, not_found};
 
@@ -89,7 +91,12 @@ fn split(id: &str) -> Result<(&str, &str), ProviderError> {
 
 /// The statement `sid` of the function's policy.
 async fn statement(cx: &Cx<'_>, function: &str, sid: &str) -> Result<Option<Value>, ProviderError> {
-    let out = match lambda(cx)?.get_policy().function_name(function).send().await {
+    let out = match lambda(cx)?
+        .get_policy()
+        .function_name(function)
+        .send()
+        .await
+    {
         Ok(o) => o,
         Err(e) if not_found(&e) => return Ok(None),
         Err(e) => return Err(api_error("lambda:GetPolicy")(e)),
@@ -98,25 +105,45 @@ async fn statement(cx: &Cx<'_>, function: &str, sid: &str) -> Result<Option<Valu
     Ok(policy
         .get("Statement")
         .and_then(Value::as_array)
-        .and_then(|s| s.iter().find(|st| st.get("Sid").and_then(Value::as_str) == Some(sid)))
+        .and_then(|s| {
+            s.iter()
+                .find(|st| st.get("Sid").and_then(Value::as_str) == Some(sid))
+        })
         .cloned())
 }
 
 #[async_trait]
 impl Resource for LambdaPermission {
     const TYPE: &'static str = "aws:lambda/permission";
-    const REPLACE_ON: &'static [&'static str] = &["function_name", "statement_id", "action", "principal", "source_arn"];
+    const REPLACE_ON: &'static [&'static str] = &[
+        "function_name",
+        "statement_id",
+        "action",
+        "principal",
+        "source_arn",
+    ];
     type Args = LambdaPermissionArgs;
     type Outputs = LambdaPermissionOutputs;
 
     fn validate(args: &LambdaPermissionArgs) -> Vec<FieldError> {
         let mut errs = Vec::new();
         let sid = &args.statement_id;
-        if sid.is_empty() || sid.len() > 100 || !sid.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
-            errs.push(FieldError::new("statement_id", format!("{sid:?}: 1 to 100 of a-z, A-Z, 0-9, - and _")));
+        if sid.is_empty()
+            || sid.len() > 100
+            || !sid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            errs.push(FieldError::new(
+                "statement_id",
+                format!("{sid:?}: 1 to 100 of a-z, A-Z, 0-9, - and _"),
+            ));
         }
         if !args.action.starts_with("lambda:") {
-            errs.push(FieldError::new("action", format!("{:?} is not a lambda: action", args.action)));
+            errs.push(FieldError::new(
+                "action",
+                format!("{:?} is not a lambda: action", args.action),
+            ));
         }
         if args.principal.is_empty() {
             errs.push(FieldError::new("principal", "required"));
@@ -128,7 +155,10 @@ impl Resource for LambdaPermission {
         Duration::from_secs(1)
     }
 
-    async fn create(cx: &Cx<'_>, args: &LambdaPermissionArgs) -> Result<Created<LambdaPermissionOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &LambdaPermissionArgs,
+    ) -> Result<Created<LambdaPermissionOutputs>, ProviderError> {
         let function = args.function_name.value()?;
         lambda(cx)?
             .add_permission()
@@ -136,7 +166,12 @@ impl Resource for LambdaPermission {
             .statement_id(&args.statement_id)
             .action(&args.action)
             .principal(&args.principal)
-            .set_source_arn(args.source_arn.as_ref().map(|a| a.value().cloned()).transpose()?)
+            .set_source_arn(
+                args.source_arn
+                    .as_ref()
+                    .map(|a| a.value().cloned())
+                    .transpose()?,
+            )
             .send()
             .await
             .map_err(api_error("lambda:AddPermission"))?;
@@ -148,7 +183,10 @@ impl Resource for LambdaPermission {
     }
 
     /// Found again by its function and statement id.
-    async fn recover(cx: &Cx<'_>, args: &LambdaPermissionArgs) -> Result<Recovery<LambdaPermissionOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        args: &LambdaPermissionArgs,
+    ) -> Result<Recovery<LambdaPermissionOutputs>, ProviderError> {
         let function = args.function_name.value()?;
         Ok(match statement(cx, function, &args.statement_id).await? {
             Some(_) => {
@@ -166,7 +204,8 @@ impl Resource for LambdaPermission {
         cx: &Cx<'_>,
         id: &str,
         args: Option<&LambdaPermissionArgs>,
-    ) -> Result<Option<Observed<LambdaPermissionArgs, LambdaPermissionOutputs>>, ProviderError> {
+    ) -> Result<Option<Observed<LambdaPermissionArgs, LambdaPermissionOutputs>>, ProviderError>
+    {
         let (function, sid) = split(id)?;
         let Some(st) = statement(cx, function, sid).await? else {
             return Ok(None);
@@ -184,9 +223,16 @@ impl Resource for LambdaPermission {
         Ok(Some(Observed {
             args: LambdaPermissionArgs {
                 // Keep the declared form of the function (name or ARN).
-                function_name: args.map_or_else(|| Input::Value(function.to_owned()), |a| a.function_name.clone()),
+                function_name: args.map_or_else(
+                    || Input::Value(function.to_owned()),
+                    |a| a.function_name.clone(),
+                ),
                 statement_id: sid.to_owned(),
-                action: st.get("Action").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                action: st
+                    .get("Action")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 principal,
                 source_arn,
             },
@@ -205,9 +251,20 @@ impl Resource for LambdaPermission {
         Ok(outputs.clone())
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, _: &LambdaPermissionArgs, _: &LambdaPermissionOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &LambdaPermissionArgs,
+        _: &LambdaPermissionOutputs,
+    ) -> Result<(), ProviderError> {
         let (function, sid) = split(id)?;
-        match lambda(cx)?.remove_permission().function_name(function).statement_id(sid).send().await {
+        match lambda(cx)?
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(api_error("lambda:RemovePermission")(e)),

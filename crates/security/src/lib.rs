@@ -37,10 +37,16 @@ pub use iam_policy::{IamPolicy, IamPolicyArgs, IamPolicyHandle, IamPolicyOutputs
 pub use iam_role::{IamRole, IamRoleArgs, IamRoleHandle, IamRoleOutputs};
 pub use kms_alias::{KmsAlias, KmsAliasArgs, KmsAliasHandle, KmsAliasOutputs};
 pub use kms_key::{KeySpec, KeyUsage, KmsKey, KmsKeyArgs, KmsKeyHandle, KmsKeyOutputs};
-pub use lambda_function::{LambdaFunction, LambdaFunctionArgs, LambdaFunctionHandle, LambdaFunctionOutputs};
-pub use lambda_permission::{LambdaPermission, LambdaPermissionArgs, LambdaPermissionHandle, LambdaPermissionOutputs};
+pub use lambda_function::{
+    LambdaFunction, LambdaFunctionArgs, LambdaFunctionHandle, LambdaFunctionOutputs,
+};
+pub use lambda_permission::{
+    LambdaPermission, LambdaPermissionArgs, LambdaPermissionHandle, LambdaPermissionOutputs,
+};
 pub use secret::{Secret, SecretArgs, SecretHandle, SecretOutputs};
-pub use secret_rotation::{SecretRotation, SecretRotationArgs, SecretRotationHandle, SecretRotationOutputs};
+pub use secret_rotation::{
+    SecretRotation, SecretRotationArgs, SecretRotationHandle, SecretRotationOutputs,
+};
 
 /// Registers this crate's resource types with a [`strata_core::Registry`], so that
 /// resources that are only in state (removed from the program) can still be deleted.

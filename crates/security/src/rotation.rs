@@ -8,8 +8,8 @@
 //! new value to the system that uses it (a payment provider's API, …): the generated
 //! code leaves them as no-ops, marked in the source.
 
-use strata_core::{Handle, Output, Stack};
 use serde_json::json;
+use strata_core::{Handle, Output, Stack};
 
 use crate::*;
 
@@ -118,7 +118,11 @@ impl RotationFunction {
         );
         let permission = s.add(
             format!("{n}-invoke"),
-            LambdaPermission::new(function.name(), "secretsmanager", "secretsmanager.amazonaws.com"),
+            LambdaPermission::new(
+                function.name(),
+                "secretsmanager",
+                "secretsmanager.amazonaws.com",
+            ),
         );
         Rotation {
             role,

@@ -150,8 +150,16 @@ impl Resource for Secret {
     fn validate(args: &SecretArgs) -> Vec<FieldError> {
         let mut errs = check_tags(&args.tags);
         let n = &args.name;
-        if n.is_empty() || n.len() > 512 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)) {
-            errs.push(FieldError::new("name", format!("{n:?}: 1 to 512 of a-z, A-Z, 0-9 and /_+=.@-")));
+        if n.is_empty()
+            || n.len() > 512
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        {
+            errs.push(FieldError::new(
+                "name",
+                format!("{n:?}: 1 to 512 of a-z, A-Z, 0-9 and /_+=.@-"),
+            ));
         }
         if args.recovery_window_days != 0 && !(7..=30).contains(&args.recovery_window_days) {
             errs.push(FieldError::new(
@@ -161,10 +169,16 @@ impl Resource for Secret {
         }
         if let Some(l) = args.generate_password {
             if args.value.is_some() {
-                errs.push(FieldError::new("generate_password", "a secret has a declared value or a generated one, not both"));
+                errs.push(FieldError::new(
+                    "generate_password",
+                    "a secret has a declared value or a generated one, not both",
+                ));
             }
             if !(1..=4096).contains(&l) {
-                errs.push(FieldError::new("generate_password", format!("{l}: 1 to 4096 characters")));
+                errs.push(FieldError::new(
+                    "generate_password",
+                    format!("{l}: 1 to 4096 characters"),
+                ));
             }
         }
         if args.description.as_ref().is_some_and(|d| d.len() > 2048) {
@@ -177,9 +191,16 @@ impl Resource for Secret {
         Duration::from_secs(2)
     }
 
-    async fn create(cx: &Cx<'_>, args: &SecretArgs) -> Result<Created<SecretOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &SecretArgs,
+    ) -> Result<Created<SecretOutputs>, ProviderError> {
         let client = sm(cx)?;
-        let mut value = args.value.as_ref().map(|v| v.value().map(|s| s.expose().clone())).transpose()?;
+        let mut value = args
+            .value
+            .as_ref()
+            .map(|v| v.value().map(|s| s.expose().clone()))
+            .transpose()?;
         if let (None, Some(length)) = (&value, args.generate_password) {
             let out = client
                 .get_random_password()
@@ -193,7 +214,12 @@ impl Resource for Secret {
             .create_secret()
             .name(&args.name)
             .set_description(args.description.clone())
-            .set_kms_key_id(args.kms_key_id.as_ref().map(|k| k.value().cloned()).transpose()?)
+            .set_kms_key_id(
+                args.kms_key_id
+                    .as_ref()
+                    .map(|k| k.value().cloned())
+                    .transpose()?,
+            )
             .set_secret_string(value)
             // The version's idempotency token: a retried create makes no second version.
             .client_request_token(cx.token)
@@ -211,15 +237,25 @@ impl Resource for Secret {
         })
     }
 
-    async fn recover(cx: &Cx<'_>, _: &SecretArgs) -> Result<Recovery<SecretOutputs>, ProviderError> {
+    async fn recover(
+        cx: &Cx<'_>,
+        _: &SecretArgs,
+    ) -> Result<Recovery<SecretOutputs>, ProviderError> {
         let out = sm(cx)?
             .list_secrets()
-            .filters(Filter::builder().key(FilterNameStringType::TagValue).values(cx.token).build())
+            .filters(
+                Filter::builder()
+                    .key(FilterNameStringType::TagValue)
+                    .values(cx.token)
+                    .build(),
+            )
             .send()
             .await
             .map_err(api_error("secretsmanager:ListSecrets"))?;
         let found = out.secret_list().iter().find(|s| {
-            s.tags().iter().any(|t| t.key() == Some("strata:token") && t.value() == Some(cx.token))
+            s.tags()
+                .iter()
+                .any(|t| t.key() == Some("strata:token") && t.value() == Some(cx.token))
         });
         Ok(match found {
             Some(s) => Recovery::Found(Created {
@@ -303,7 +339,12 @@ impl Resource for Secret {
                 .update_secret()
                 .secret_id(id)
                 .description(new.description.clone().unwrap_or_default())
-                .set_kms_key_id(new.kms_key_id.as_ref().map(|k| k.value().cloned()).transpose()?)
+                .set_kms_key_id(
+                    new.kms_key_id
+                        .as_ref()
+                        .map(|k| k.value().cloned())
+                        .transpose()?,
+                )
                 .send()
                 .await
                 .map_err(api_error("secretsmanager:UpdateSecret"))?;
@@ -342,7 +383,12 @@ impl Resource for Secret {
         Ok(outputs.clone())
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, args: &SecretArgs, _: &SecretOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        args: &SecretArgs,
+        _: &SecretOutputs,
+    ) -> Result<(), ProviderError> {
         let mut call = sm(cx)?.delete_secret().secret_id(id);
         call = if args.recovery_window_days == 0 {
             call.force_delete_without_recovery(true)

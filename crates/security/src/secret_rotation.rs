@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
-use strata_core::{Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
 
 use crate::secret::{not_found, sm};
 
@@ -104,7 +106,10 @@ impl Resource for SecretRotation {
         } else {
             vec![FieldError::new(
                 "automatically_after_days",
-                format!("{} days: Secrets Manager rotates every 1 to 1000", args.automatically_after_days),
+                format!(
+                    "{} days: Secrets Manager rotates every 1 to 1000",
+                    args.automatically_after_days
+                ),
             )]
         }
     }
@@ -113,16 +118,24 @@ impl Resource for SecretRotation {
         Duration::from_secs(5)
     }
 
-    async fn create(cx: &Cx<'_>, args: &SecretRotationArgs) -> Result<Created<SecretRotationOutputs>, ProviderError> {
+    async fn create(
+        cx: &Cx<'_>,
+        args: &SecretRotationArgs,
+    ) -> Result<Created<SecretRotationOutputs>, ProviderError> {
         let arn = rotate(cx, args).await?;
         Ok(Created {
-            outputs: SecretRotationOutputs { secret_arn: arn.clone() },
+            outputs: SecretRotationOutputs {
+                secret_arn: arn.clone(),
+            },
             id: arn,
         })
     }
 
     /// Setting up rotation again is harmless: the interrupted create is simply repeated.
-    async fn recover(_: &Cx<'_>, _: &SecretRotationArgs) -> Result<Recovery<SecretRotationOutputs>, ProviderError> {
+    async fn recover(
+        _: &Cx<'_>,
+        _: &SecretRotationArgs,
+    ) -> Result<Recovery<SecretRotationOutputs>, ProviderError> {
         Ok(Recovery::Absent)
     }
 
@@ -141,8 +154,11 @@ impl Resource for SecretRotation {
         }
         Ok(Some(Observed {
             args: SecretRotationArgs {
-                secret_id: args.map_or_else(|| Input::Value(id.to_owned()), |a| a.secret_id.clone()),
-                rotation_lambda_arn: Input::Value(d.rotation_lambda_arn().unwrap_or_default().to_owned()),
+                secret_id: args
+                    .map_or_else(|| Input::Value(id.to_owned()), |a| a.secret_id.clone()),
+                rotation_lambda_arn: Input::Value(
+                    d.rotation_lambda_arn().unwrap_or_default().to_owned(),
+                ),
                 automatically_after_days: d
                     .rotation_rules()
                     .and_then(|r| r.automatically_after_days())
@@ -150,7 +166,9 @@ impl Resource for SecretRotation {
                 // A create-time choice, not a property.
                 rotate_immediately: args.is_some_and(|a| a.rotate_immediately),
             },
-            outputs: SecretRotationOutputs { secret_arn: id.to_owned() },
+            outputs: SecretRotationOutputs {
+                secret_arn: id.to_owned(),
+            },
         }))
     }
 
@@ -167,12 +185,22 @@ impl Resource for SecretRotation {
         Ok(outputs.clone())
     }
 
-    async fn delete(cx: &Cx<'_>, id: &str, _: &SecretRotationArgs, _: &SecretRotationOutputs) -> Result<(), ProviderError> {
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &SecretRotationArgs,
+        _: &SecretRotationOutputs,
+    ) -> Result<(), ProviderError> {
         match sm(cx)?.cancel_rotate_secret().secret_id(id).send().await {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             // A secret scheduled for deletion cannot be changed: its rotation goes with it.
-            Err(e) if aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e) == Some("InvalidRequestException") => Ok(()),
+            Err(e)
+                if aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
+                    == Some("InvalidRequestException") =>
+            {
+                Ok(())
+            }
             Err(e) => Err(api_error("secretsmanager:CancelRotateSecret")(e)),
         }
     }

@@ -31,6 +31,9 @@ pub enum Error {
     Start(String),
 }
 
+/// The moto configuration strata's tests and demo use (see [`LocalAws::start`]).
+pub const CONFIG: &str = r#"{"lambda": {"use_docker": false}}"#;
+
 /// A running moto server.
 #[derive(Debug)]
 pub struct LocalAws {
@@ -104,6 +107,7 @@ impl LocalAws {
         // ends for whatever reason.
         let script = r#"server="$1"; port="$2"; "$server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
         let mut child = Command::new("sh")
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .arg("-c")
             .arg(script)
             .arg("sh")
@@ -135,12 +139,16 @@ impl LocalAws {
         Ok(aws)
     }
 
-    /// moto's configuration for strata: Lambda functions are registered and "invoked"
-    /// without Docker (moto's `lambda.use_docker = false`: an invocation answers a fixed
-    /// success). Secrets Manager invokes the rotation function when rotation is set up, and
-    /// these machines have no Docker.
+    /// moto's configuration for strata (the same as `scripts/local-aws.sh start`):
+    /// - Lambda functions are registered and "invoked" without Docker (moto's
+    ///   `lambda.use_docker = false`: an invocation answers a fixed success). Secrets
+    ///   Manager invokes the rotation function when rotation is set up, and these machines
+    ///   have no Docker.
+    /// - AWS managed IAM policies exist (`MOTO_IAM_LOAD_MANAGED_POLICIES=true` when the
+    ///   server starts), so roles can attach `CloudWatchAgentServerPolicy` and the like
+    ///   as on real AWS.
     fn configure(&self) -> Result<(), Error> {
-        self.post("/moto-api/config", r#"{"lambda": {"use_docker": false}}"#)
+        self.post("/moto-api/config", CONFIG)
     }
 
     fn post(&self, path: &str, body: &str) -> Result<(), Error> {
@@ -160,7 +168,7 @@ impl LocalAws {
             .map_err(|e| Error::Start(e.to_string()))?;
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
-        if out.starts_with(b"HTTP/1.1 200") {
+        if out.starts_with(b"HTTP/1.1 2") {
             Ok(())
         } else {
             Err(Error::Start(format!(

@@ -1,0 +1,519 @@
+//! Contract tests of the security types against the local AWS (moto).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::json;
+use strata_core::aws::Aws;
+use strata_core::plan::Op;
+use strata_core::{
+    Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State,
+};
+use strata_security::rotation::RotationFunction;
+use strata_security::*;
+use strata_testkit::LocalAws;
+
+struct Env {
+    engine: Engine,
+    conf: aws_config::SdkConfig,
+    stack: String,
+}
+
+async fn env(stack: &str) -> Env {
+    let conf = LocalAws::shared().sdk_config().await;
+    let mut reg = Registry::new();
+    strata_security::register(&mut reg);
+    Env {
+        engine: Engine::new(Arc::new(MemoryBackend::new()))
+            .with_context(Context::new().with(Aws::new(conf.clone())))
+            .with_registry(&reg)
+            .passphrase(Some("test-passphrase".into())),
+        conf,
+        stack: stack.to_owned(),
+    }
+}
+
+impl Env {
+    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
+        let mut s = Stack::new(&self.stack);
+        build(&mut s);
+        s.seal().unwrap()
+    }
+
+    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
+        self.engine
+            .preview(st, &[])
+            .await
+            .unwrap()
+            .steps
+            .into_iter()
+            .map(|s| (s.urn.name().to_owned(), s.op))
+            .collect()
+    }
+
+    async fn up(&self, st: &SealedStack) {
+        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
+        assert!(sum.is_success(), "{sum:?}");
+        let again = self.engine.preview(st, &[]).await.unwrap();
+        assert!(
+            !again.has_changes(),
+            "a second up would change: {:?}",
+            again.steps
+        );
+    }
+
+    async fn state(&self) -> State {
+        self.engine.load_state(&self.stack).await.unwrap()
+    }
+
+    async fn id(&self, name: &str) -> String {
+        self.state()
+            .await
+            .resources
+            .values()
+            .find(|r| r.urn.name() == name)
+            .map(|r| r.id.clone())
+            .unwrap_or_else(|| panic!("{name} is not in state"))
+    }
+
+    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
+        let report = self
+            .engine
+            .refresh(&self.stack, &RunOptions::default())
+            .await
+            .unwrap();
+        report
+            .drift
+            .into_iter()
+            .map(|(u, c)| {
+                (
+                    u.name().to_owned(),
+                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
+                )
+            })
+            .collect()
+    }
+
+    async fn destroy(&self) {
+        let sum = self
+            .engine
+            .destroy(&self.stack, &RunOptions::default())
+            .await
+            .unwrap();
+        assert!(sum.is_success(), "{sum:?}");
+        assert!(self.state().await.resources.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn kms_keys_and_aliases() {
+    let e = env("kms-contract").await;
+    let kms = aws_sdk_kms::Client::new(&e.conf);
+    let build = |desc: &'static str, second: bool| {
+        move |s: &mut Stack| {
+            let a = s.add("key-a", KmsKey::new(desc).tag("tier", "data"));
+            let b = s.add("key-b", KmsKey::new("second").rotation(true, 180));
+            let target = if second { b.id() } else { a.id() };
+            s.add("alias", KmsAlias::new("alias/contract-data", target));
+        }
+    };
+    e.up(&e.stack(build("RDS storage", false))).await;
+    let a = e.id("key-a").await;
+    let meta = kms.describe_key().key_id(&a).send().await.unwrap();
+    assert_eq!(
+        meta.key_metadata().unwrap().description(),
+        Some("RDS storage")
+    );
+    let rot = kms
+        .get_key_rotation_status()
+        .key_id(&a)
+        .send()
+        .await
+        .unwrap();
+    assert!(rot.key_rotation_enabled());
+    // (moto does not report RotationPeriodInDays; the read keeps the declared period
+    // when AWS says nothing.)
+    let b = e.id("key-b").await;
+    let rot = kms
+        .get_key_rotation_status()
+        .key_id(&b)
+        .send()
+        .await
+        .unwrap();
+    assert!(rot.key_rotation_enabled());
+    let aliases = kms.list_aliases().key_id(&a).send().await.unwrap();
+    assert_eq!(
+        aliases.aliases()[0].alias_name(),
+        Some("alias/contract-data")
+    );
+    assert!(e.drift().await.is_empty());
+
+    // In place: the description, and the alias moves to the other key.
+    let st = e.stack(build("RDS storage (prod)", true));
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["key-a"], ops["alias"]), (Op::Update, Op::Update));
+    e.up(&st).await;
+    assert_eq!(e.id("key-a").await, a);
+    let aliases = kms.list_aliases().key_id(&b).send().await.unwrap();
+    assert_eq!(
+        aliases.aliases()[0].alias_name(),
+        Some("alias/contract-data")
+    );
+
+    // Drift: rotation turned off out of band.
+    kms.disable_key_rotation().key_id(&a).send().await.unwrap();
+    assert_eq!(e.drift().await["key-a"], vec!["enable_key_rotation"]);
+    e.up(&st).await;
+    assert!(kms
+        .get_key_rotation_status()
+        .key_id(&a)
+        .send()
+        .await
+        .unwrap()
+        .key_rotation_enabled());
+
+    // Multi-Region replaces the key.
+    let st = e.stack(|s| {
+        let mut k = KmsKey::new("RDS storage (prod)").tag("tier", "data");
+        k.multi_region = true;
+        let a = s.add("key-a", k);
+        s.add("key-b", KmsKey::new("second").rotation(true, 180));
+        s.add("alias", KmsAlias::new("alias/contract-data", a.id()));
+    });
+    assert_eq!(e.ops(&st).await["key-a"], Op::Replace);
+    e.up(&st).await;
+    assert_ne!(e.id("key-a").await, a);
+
+    e.destroy().await;
+    let state = kms.describe_key().key_id(&a).send().await.unwrap();
+    assert_eq!(
+        state
+            .key_metadata()
+            .unwrap()
+            .key_state()
+            .map(|s| s.as_str()),
+        Some("PendingDeletion")
+    );
+    let left = kms.list_aliases().send().await.unwrap();
+    assert!(left
+        .aliases()
+        .iter()
+        .all(|x| x.alias_name() != Some("alias/contract-data")));
+}
+
+#[tokio::test]
+async fn secrets_values_and_rotation() {
+    let e = env("secrets-contract").await;
+    let sm = aws_sdk_secretsmanager::Client::new(&e.conf);
+    let build = |value: &'static str, days: i64| {
+        move |s: &mut Stack| {
+            let key = s.add("key", KmsKey::new("secrets"));
+            s.add(
+                "payment",
+                Secret::new("contract/payment-api-key")
+                    .kms_key(key.arn())
+                    .value(value)
+                    .recovery_window(7),
+            );
+            let generated = s.add(
+                "email",
+                Secret::new("contract/email-api-key").generate_password(32),
+            );
+            let f = RotationFunction::new("contract-rotation").declare(s);
+            s.add(
+                "email-rotation",
+                SecretRotation::new(generated.arn(), f.arn(), days),
+            );
+        }
+    };
+    e.up(&e.stack(build("pay-v1-plaintext", 90))).await;
+    let payment = e.id("payment").await;
+    let v = sm
+        .get_secret_value()
+        .secret_id(&payment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.secret_string(), Some("pay-v1-plaintext"));
+    let d = sm
+        .describe_secret()
+        .secret_id(&payment)
+        .send()
+        .await
+        .unwrap();
+    let key_arn = e
+        .state()
+        .await
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "key")
+        .unwrap()
+        .outputs["arn"]
+        .clone();
+    assert_eq!(d.kms_key_id(), key_arn.as_str());
+    let email = e.id("email").await;
+    let v = sm
+        .get_secret_value()
+        .secret_id(&email)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.secret_string().map(str::len), Some(32));
+    let d = sm.describe_secret().secret_id(&email).send().await.unwrap();
+    assert_eq!(d.rotation_enabled(), Some(true));
+    assert_eq!(
+        d.rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(90)
+    );
+    assert!(d
+        .rotation_lambda_arn()
+        .unwrap()
+        .ends_with(":function:contract-rotation"));
+    // The plaintext never reaches state in the clear.
+    let raw = serde_json::to_string(
+        &e.state()
+            .await
+            .resources
+            .values()
+            .map(|r| r.args.clone())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(raw.contains("pay-v1-plaintext"), "opened in memory");
+    assert!(e.drift().await.is_empty());
+
+    // In place: a new value (PutSecretValue) and a new schedule.
+    let st = e.stack(build("pay-v2-plaintext", 30));
+    let ops = e.ops(&st).await;
+    assert_eq!(
+        (ops["payment"], ops["email-rotation"]),
+        (Op::Update, Op::Update)
+    );
+    e.up(&st).await;
+    let v = sm
+        .get_secret_value()
+        .secret_id(&payment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.secret_string(), Some("pay-v2-plaintext"));
+    let d = sm.describe_secret().secret_id(&email).send().await.unwrap();
+    assert_eq!(
+        d.rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(30)
+    );
+
+    // Drift: the value changed out of band.
+    sm.put_secret_value()
+        .secret_id(&payment)
+        .secret_string("changed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["payment"], vec!["value"]);
+    e.up(&st).await;
+
+    e.destroy().await;
+    for id in [&payment, &email] {
+        let d = sm.describe_secret().secret_id(id).send().await;
+        assert!(d.map(|d| d.deleted_date().is_some()).unwrap_or(true));
+    }
+    let lambda = aws_sdk_lambda::Client::new(&e.conf);
+    assert!(lambda
+        .get_function()
+        .function_name("contract-rotation")
+        .send()
+        .await
+        .is_err());
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    assert!(iam
+        .get_role()
+        .role_name("contract-rotation-role")
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn guardduty_detector() {
+    let e = env("guardduty-contract").await;
+    let gd = aws_sdk_guardduty::Client::new(&e.conf);
+    let build = |f: PublishingFrequency| {
+        move |s: &mut Stack| {
+            s.add("guardduty", GuardDutyDetector::new().frequency(f));
+        }
+    };
+    e.up(&e.stack(build(PublishingFrequency::FifteenMinutes)))
+        .await;
+    let id = e.id("guardduty").await;
+    let d = gd.get_detector().detector_id(&id).send().await.unwrap();
+    assert_eq!(d.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        d.finding_publishing_frequency().map(|f| f.as_str()),
+        Some("FIFTEEN_MINUTES")
+    );
+    assert!(d.tags().unwrap().contains_key("strata:urn"));
+    assert!(e.drift().await.is_empty());
+    let st = e.stack(build(PublishingFrequency::OneHour));
+    assert_eq!(e.ops(&st).await["guardduty"], Op::Update);
+    e.up(&st).await;
+    assert_eq!(e.id("guardduty").await, id);
+    gd.update_detector()
+        .detector_id(&id)
+        .enable(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["guardduty"], vec!["enable"]);
+    e.up(&st).await;
+    e.destroy().await;
+    assert!(gd.get_detector().detector_id(&id).send().await.is_err());
+}
+
+#[tokio::test]
+async fn iam_roles_policies_and_instance_profiles() {
+    let e = env("iam-contract").await;
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    let build = |doc_action: &'static str, with_ssm: bool| {
+        move |s: &mut Stack| {
+            let policy = s.add(
+                "read-secrets",
+                IamPolicy::new(
+                    "contract-read-secrets",
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": doc_action, "Resource": "*"}]}),
+                ),
+            );
+            let mut role = IamRole::for_service("contract-app", "ec2.amazonaws.com")
+                .description("app servers")
+                .managed_policy(policy.arn())
+                .managed_policy("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy")
+                .inline_policy("xray", json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]}));
+            if with_ssm {
+                role = role.managed_policy("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+            }
+            let role = s.add("role", role);
+            s.add(
+                "profile",
+                IamInstanceProfile::new("contract-app", role.name()),
+            );
+        }
+    };
+    e.up(&e.stack(build("secretsmanager:GetSecretValue", true)))
+        .await;
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 3);
+    let inline = iam
+        .list_role_policies()
+        .role_name("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inline.policy_names(), ["xray".to_owned()]);
+    let p = iam
+        .get_instance_profile()
+        .instance_profile_name("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.instance_profile().unwrap().roles()[0].role_name(),
+        "contract-app"
+    );
+    assert!(e.drift().await.is_empty());
+
+    // In place: a new policy document (a new default version) and one policy detached.
+    let st = e.stack(build("secretsmanager:*", false));
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["read-secrets"], ops["role"]), (Op::Update, Op::Update));
+    e.up(&st).await;
+    let policy_arn = e.id("read-secrets").await;
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 2);
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 2);
+
+    // Drift: a policy attached out of band.
+    iam.attach_role_policy()
+        .role_name("contract-app")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["role"], vec!["managed_policy_arns"]);
+    e.up(&st).await;
+
+    e.destroy().await;
+    assert!(iam
+        .get_role()
+        .role_name("contract-app")
+        .send()
+        .await
+        .is_err());
+    assert!(iam
+        .get_policy()
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .is_err());
+    assert!(iam
+        .get_instance_profile()
+        .instance_profile_name("contract-app")
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn declaration_errors_name_the_resource_and_the_field() {
+    let mut s = Stack::new("bad-security");
+    s.add("short-window", KmsKey::new("k").deletion_window(3));
+    s.add(
+        "rsa-rotating",
+        KmsKey::new("k").spec(KeyUsage::SignVerify, KeySpec::Rsa2048),
+    );
+    s.add("rare-rotation", KmsKey::new("k").rotation(true, 30));
+    s.add("bad-alias", KmsAlias::new("alias/aws/mine", "key"));
+    s.add("bad-window", Secret::new("x").recovery_window(3));
+    s.add("both", Secret::new("y").value("v").generate_password(10));
+    s.add("rotation", SecretRotation::new("arn", "fn", 2000));
+    s.add("role", IamRole::new("bad name", json!({"no": "statement"})));
+    s.add(
+        "fn",
+        LambdaFunction::python("f", "arn:role", "h").timeout(901),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    for expected in [
+        "::short-window: field `deletion_window_days`: 3 days",
+        "::rsa-rotating: field `enable_key_rotation`: only symmetric encryption keys rotate",
+        "::rare-rotation: field `rotation_period_days`: 30 days",
+        "::bad-alias: field `name`: alias/aws/ is reserved",
+        "::bad-window: field `recovery_window_days`",
+        "::both: field `generate_password`",
+        "::rotation: field `automatically_after_days`: 2000 days",
+        "::role: field `name`",
+        "::role: field `assume_role_policy`",
+        "::fn: field `timeout`: 901 s",
+        "::fn: field `files`",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
