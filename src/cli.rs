@@ -33,6 +33,10 @@
 //! opened with the kind it records; changing a stack whose state holds secrets needs its
 //! key.
 //!
+//! AWS resource types use the AWS configuration of the environment (credentials, region,
+//! `AWS_ENDPOINT_URL`), with adaptive retries, unless the program's context holds its own
+//! `strata_core::aws::Aws`.
+//!
 //! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn).
 
 // The runner's job is to talk to the terminal.
@@ -377,8 +381,14 @@ impl Program {
         if let Some(key) = kms_key(&cli)? {
             engine = engine.secrets(Arc::new(kms_keys(&key).await));
         }
+        // AWS resource types take their configuration from the context: the environment's,
+        // unless the program gave its own.
+        let mut context = self.context.clone();
+        if context.get::<strata_core::aws::Aws>().is_none() {
+            context = context.with(strata_core::aws::Aws::from_env().await);
+        }
         let engine = engine
-            .with_context(self.context.clone())
+            .with_context(context)
             .with_registry(&self.registry)
             .with_registry(declared.registry())
             .parallel(cli.parallel)
