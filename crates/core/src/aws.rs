@@ -52,6 +52,19 @@ impl Cx<'_> {
         self.require::<Aws>().map(Aws::config)
     }
 
+    /// An SDK client: the one the context holds, if a program or a test put one there (a
+    /// client built by `aws-smithy-mocks` for an API the local AWS lacks), else a new one
+    /// from the [`Aws`] configuration.
+    pub fn client<C: Clone + Send + Sync + 'static>(
+        &self,
+        new: impl FnOnce(&aws_config::SdkConfig) -> C,
+    ) -> Result<C, ProviderError> {
+        if let Some(c) = self.context.get::<C>() {
+            return Ok(c.clone());
+        }
+        Ok(new(self.aws()?))
+    }
+
     /// The tags a resource is created with: the user's `tags`, then `strata:stack` and
     /// `strata:urn` (which win).
     pub fn tags_with(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {

@@ -77,7 +77,7 @@ impl From<Ipv4Net> for Cidr {
 }
 
 pub(crate) fn ec2(cx: &Cx<'_>) -> Result<aws_sdk_ec2::Client, ProviderError> {
-    Ok(aws_sdk_ec2::Client::new(cx.aws()?))
+    cx.client(aws_sdk_ec2::Client::new)
 }
 
 /// The region and account of ARNs.

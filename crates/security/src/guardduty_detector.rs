@@ -122,7 +122,7 @@ strata_core::outputs!(GuardDutyDetector => GuardDutyDetectorHandle {
 });
 
 fn gd(cx: &Cx<'_>) -> Result<aws_sdk_guardduty::Client, ProviderError> {
-    Ok(aws_sdk_guardduty::Client::new(cx.aws()?))
+    cx.client(aws_sdk_guardduty::Client::new)
 }
 
 fn frequency(f: PublishingFrequency) -> FindingPublishingFrequency {
@@ -157,7 +157,8 @@ fn features(a: &GuardDutyDetectorArgs) -> Vec<DetectorFeatureConfiguration> {
 /// `arn:aws:guardduty:REGION:ACCOUNT:detector/ID` (the account from STS).
 async fn arn(cx: &Cx<'_>, id: &str) -> Result<String, ProviderError> {
     let conf = cx.aws()?;
-    let who = aws_sdk_sts::Client::new(conf)
+    let who = cx
+        .client(aws_sdk_sts::Client::new)?
         .get_caller_identity()
         .send()
         .await

@@ -143,7 +143,7 @@ strata_core::outputs!(IamRole => IamRoleHandle {
 });
 
 pub(crate) fn iam(cx: &Cx<'_>) -> Result<aws_sdk_iam::Client, ProviderError> {
-    Ok(aws_sdk_iam::Client::new(cx.aws()?))
+    cx.client(aws_sdk_iam::Client::new)
 }
 
 pub(crate) fn iam_tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {

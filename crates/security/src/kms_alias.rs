@@ -9,6 +9,8 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
+use crate::kms_key::kms;
+
 /// An alias. Its id is its name; pointing it at another key is an in-place `UpdateAlias`.
 ///
 /// ```
@@ -60,10 +62,6 @@ strata_core::outputs!(KmsAlias => KmsAliasHandle {
     /// The alias ARN.
     arn: String,
 });
-
-fn kms(cx: &Cx<'_>) -> Result<aws_sdk_kms::Client, ProviderError> {
-    Ok(aws_sdk_kms::Client::new(cx.aws()?))
-}
 
 /// The alias's (target key id, ARN), if it exists.
 async fn find(cx: &Cx<'_>, name: &str) -> Result<Option<(String, String)>, ProviderError> {

@@ -149,8 +149,8 @@ strata_core::outputs!(KmsKey => KmsKeyHandle {
     arn: String,
 });
 
-fn kms(cx: &Cx<'_>) -> Result<aws_sdk_kms::Client, ProviderError> {
-    Ok(aws_sdk_kms::Client::new(cx.aws()?))
+pub(crate) fn kms(cx: &Cx<'_>) -> Result<aws_sdk_kms::Client, ProviderError> {
+    cx.client(aws_sdk_kms::Client::new)
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {

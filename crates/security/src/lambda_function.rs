@@ -130,7 +130,7 @@ strata_core::outputs!(LambdaFunction => LambdaFunctionHandle {
 });
 
 pub(crate) fn lambda(cx: &Cx<'_>) -> Result<aws_sdk_lambda::Client, ProviderError> {
-    Ok(aws_sdk_lambda::Client::new(cx.aws()?))
+    cx.client(aws_sdk_lambda::Client::new)
 }
 
 pub(crate) fn not_found<E: aws_sdk_lambda::error::ProvideErrorMetadata>(e: &E) -> bool {

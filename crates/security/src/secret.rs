@@ -127,7 +127,7 @@ strata_core::outputs!(Secret => SecretHandle {
 });
 
 pub(crate) fn sm(cx: &Cx<'_>) -> Result<aws_sdk_secretsmanager::Client, ProviderError> {
-    Ok(aws_sdk_secretsmanager::Client::new(cx.aws()?))
+    cx.client(aws_sdk_secretsmanager::Client::new)
 }
 
 pub(crate) fn not_found<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(e: &E) -> bool {
