@@ -676,3 +676,101 @@ async fn an_interrupted_create_is_found_again_by_its_token() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn tags_change_in_place_and_replacing_fields_replace() {
+    let e = env("network-tags").await;
+    let build = |tag: &'static str, sg_name: &'static str, second_vpc: bool| {
+        move |s: &mut Stack| {
+            let vpc = s.add("vpc", Vpc::new("10.7.0.0/16"));
+            let other = s.add("other-vpc", Vpc::new("10.8.0.0/16"));
+            let subnet = s.add(
+                "subnet",
+                Subnet::new(vpc.id(), "10.7.1.0/24", "eu-central-1a").tag("t", tag),
+            );
+            let igw_vpc = if second_vpc { other.id() } else { vpc.id() };
+            s.add("igw", InternetGateway::new(igw_vpc));
+            let ip = s.add("ip", ElasticIp::new().tag("t", tag));
+            s.add(
+                "nat",
+                NatGateway::public(subnet.id(), ip.id()).tag("t", tag),
+            );
+            s.add("rt", RouteTable::new(vpc.id()).tag("t", tag));
+            s.add(
+                "sg",
+                SecurityGroup::new(sg_name, "tags test", vpc.id()).tag("t", tag),
+            );
+        }
+    };
+    e.up(&e.stack(build("a", "tags-a", false))).await;
+    let ids: BTreeMap<&str, String> = ids_of(&e, &["ip", "nat", "rt", "sg", "igw", "subnet"]).await;
+    let st = e.stack(build("b", "tags-a", true));
+    let ops = e.ops(&st).await;
+    for name in ["ip", "nat", "rt", "sg", "igw", "subnet"] {
+        assert_eq!(ops[name], Op::Update, "{name}: {ops:?}");
+    }
+    e.up(&st).await;
+    for (name, id) in &ids {
+        assert_eq!(&e.id(name).await, id, "{name} kept its id");
+    }
+    let tagged = |t: &[Tag]| tags(t).get("t").cloned();
+    let o = e
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&ids["ip"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged(o.addresses()[0].tags()), Some("b".into()));
+    let o = e
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&ids["nat"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged(o.nat_gateways()[0].tags()), Some("b".into()));
+    let o = e
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&ids["rt"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged(o.route_tables()[0].tags()), Some("b".into()));
+    let o = e
+        .ec2
+        .describe_security_groups()
+        .group_ids(&ids["sg"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged(o.security_groups()[0].tags()), Some("b".into()));
+    // The gateway moved to the other VPC (detach, attach).
+    let other = e.id("other-vpc").await;
+    let o = e
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&ids["igw"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        o.internet_gateways()[0].attachments()[0].vpc_id(),
+        Some(other.as_str())
+    );
+    // A new group name replaces the group.
+    let st = e.stack(build("b", "tags-b", true));
+    assert_eq!(e.ops(&st).await["sg"], Op::Replace);
+    e.up(&st).await;
+    assert_ne!(e.id("sg").await, ids["sg"]);
+    e.destroy().await;
+}
+
+async fn ids_of<'a>(e: &Env, names: &[&'a str]) -> BTreeMap<&'a str, String> {
+    let mut out = BTreeMap::new();
+    for n in names {
+        out.insert(*n, e.id(n).await);
+    }
+    out
+}

@@ -517,3 +517,114 @@ async fn declaration_errors_name_the_resource_and_the_field() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[tokio::test]
+async fn profiles_functions_and_secrets_change_in_place_or_replace() {
+    let e = env("security-changes").await;
+    let build = |role: &'static str, code: &'static str, secret_name: &'static str| {
+        move |s: &mut Stack| {
+            let a = s.add(
+                "role-a",
+                IamRole::for_service("changes-a", "ec2.amazonaws.com"),
+            );
+            let b = s.add(
+                "role-b",
+                IamRole::for_service("changes-b", "ec2.amazonaws.com"),
+            );
+            let fn_role = s.add(
+                "fn-role",
+                IamRole::for_service("changes-fn", "lambda.amazonaws.com"),
+            );
+            let role_name = if role == "a" { a.name() } else { b.name() };
+            s.add("profile", IamInstanceProfile::new("changes", role_name));
+            s.add(
+                "fn",
+                LambdaFunction::python("changes-fn", fn_role.arn(), "index.handler")
+                    .file("index.py", code),
+            );
+            s.add(
+                "secret",
+                Secret::new(secret_name).value("v").recovery_window(0),
+            );
+        }
+    };
+    e.up(&e.stack(build(
+        "a",
+        "def handler(e, c):\n    return 1\n",
+        "changes/one",
+    )))
+    .await;
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    let lambda = aws_sdk_lambda::Client::new(&e.conf);
+    let sha = lambda
+        .get_function()
+        .function_name("changes-fn")
+        .send()
+        .await
+        .unwrap()
+        .configuration()
+        .unwrap()
+        .code_sha256()
+        .unwrap()
+        .to_owned();
+    let secret = e.id("secret").await;
+
+    let st = e.stack(build(
+        "b",
+        "def handler(e, c):\n    return 2\n",
+        "changes/one",
+    ));
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["profile"], ops["fn"]), (Op::Update, Op::Update));
+    e.up(&st).await;
+    let p = iam
+        .get_instance_profile()
+        .instance_profile_name("changes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.instance_profile().unwrap().roles()[0].role_name(),
+        "changes-b"
+    );
+    let new_sha = lambda
+        .get_function()
+        .function_name("changes-fn")
+        .send()
+        .await
+        .unwrap()
+        .configuration()
+        .unwrap()
+        .code_sha256()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_sha, sha, "the code was updated");
+
+    // Code changed out of band shows as drift of the files.
+    lambda
+        .update_function_code()
+        .function_name("changes-fn")
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(
+            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let drift = e.drift().await;
+    assert!(
+        drift["fn"].iter().any(|p| p.starts_with("files")),
+        "{drift:?}"
+    );
+    e.up(&st).await;
+
+    // A new name replaces the secret.
+    let st = e.stack(build(
+        "b",
+        "def handler(e, c):\n    return 2\n",
+        "changes/two",
+    ));
+    assert_eq!(e.ops(&st).await["secret"], Op::Replace);
+    e.up(&st).await;
+    assert_ne!(e.id("secret").await, secret);
+    e.destroy().await;
+}
