@@ -20,6 +20,10 @@ const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// A NAT gateway. Create waits until it is `available`; delete waits until it is
 /// `deleted` (its Elastic IP can only be released then).
 ///
+/// A replacement deletes the old gateway first: an Elastic IP belongs to one gateway at a
+/// time, so the new one could not take it while the old one holds it. Egress through it
+/// stops for the minutes that takes.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_network::{ElasticIp, ElasticIpHandle, NatGateway, Subnet, SubnetHandle, Vpc, VpcHandle};
@@ -164,6 +168,7 @@ impl Resource for NatGateway {
     const TYPE: &'static str = "aws:ec2/nat-gateway";
     const REPLACE_ON: &'static [&'static str] =
         &["subnet_id", "allocation_id", "connectivity_type"];
+    const DELETE_BEFORE_REPLACE: bool = true;
     type Args = NatGatewayArgs;
     type Outputs = NatGatewayOutputs;
 

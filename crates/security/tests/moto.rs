@@ -628,3 +628,54 @@ async fn profiles_functions_and_secrets_change_in_place_or_replace() {
     assert_ne!(e.id("secret").await, secret);
     e.destroy().await;
 }
+
+#[tokio::test]
+async fn every_replacing_field_replaces() {
+    let e = env("security-replace").await;
+    let build = |v: &'static str| {
+        move |s: &mut Stack| {
+            let key = s.add("key", KmsKey::new("k"));
+            s.add(
+                "alias",
+                KmsAlias::new(format!("alias/replace-{v}"), key.id()),
+            );
+            let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+            s.add("policy", IamPolicy::new(format!("replace-{v}"), doc));
+            let role = s.add(
+                "role",
+                IamRole::for_service(format!("replace-{v}"), "lambda.amazonaws.com"),
+            );
+            s.add(
+                "profile",
+                IamInstanceProfile::new(format!("replace-{v}"), role.name()),
+            );
+            let f = s.add(
+                "fn",
+                LambdaFunction::python(format!("replace-{v}"), role.arn(), "i.h")
+                    .file("i.py", "def h(e, c): pass\n"),
+            );
+            s.add(
+                "perm",
+                LambdaPermission::new(f.name(), format!("s-{v}"), "events.amazonaws.com"),
+            );
+        }
+    };
+    e.up(&e.stack(build("a"))).await;
+    let names = ["alias", "policy", "role", "profile", "fn", "perm"];
+    let mut before = BTreeMap::new();
+    for n in names {
+        before.insert(n, e.id(n).await);
+    }
+    let st = e.stack(build("b"));
+    let ops = e.ops(&st).await;
+    for n in names {
+        assert_eq!(ops[n], Op::Replace, "{n}: {ops:?}");
+    }
+    e.up(&st).await;
+    for (n, id) in &before {
+        assert_ne!(&e.id(n).await, id, "{n} was replaced");
+    }
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    assert!(iam.get_role().role_name("replace-a").send().await.is_err());
+    e.destroy().await;
+}
