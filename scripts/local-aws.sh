@@ -37,7 +37,8 @@ start() {
   install
   local port="${1:-5555}"
   mkdir -p "$run_dir"
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$server" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
+  # scripts/moto_ext.py is moto's server with fixes of answers the AWS SDK refuses.
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/python" "$root/scripts/moto_ext.py" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
   echo $! >"$run_dir/moto.pid"
   for _ in $(seq 1 100); do
     if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then

@@ -84,6 +84,7 @@ impl Env {
             .refresh(&self.stack, &RunOptions::default())
             .await
             .unwrap();
+        assert!(report.summary.is_success(), "{:?}", report.summary);
         report
             .drift
             .into_iter()

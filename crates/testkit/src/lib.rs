@@ -31,6 +31,9 @@ pub enum Error {
     Start(String),
 }
 
+/// strata's moto server: moto with fixes of answers the AWS SDK refuses.
+const MOTO_EXT: &str = include_str!("../../../scripts/moto_ext.py");
+
 /// The moto configuration strata's tests and demo use (see [`LocalAws::start`]).
 pub const CONFIG: &str = r#"{"lambda": {"use_docker": false}}"#;
 
@@ -103,15 +106,24 @@ impl LocalAws {
             return Err(Error::NotInstalled(server));
         }
         let port = free_port()?;
+        // moto's server with strata's fixes (scripts/moto_ext.py, embedded here so that a
+        // target directory shared between checkouts cannot point at a stale copy), run by
+        // the virtualenv's python next to `moto_server`.
+        let python = server.with_file_name("python");
+        let ext =
+            std::env::temp_dir().join(format!("strata-moto-ext-{}-{port}.py", std::process::id()));
+        std::fs::write(&ext, MOTO_EXT)
+            .map_err(|e| Error::Start(format!("{}: {e}", ext.display())))?;
         // The shell stops moto when our end of its stdin closes, i.e. when this process
         // ends for whatever reason.
-        let script = r#"server="$1"; port="$2"; "$server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
+        let script = r#"python="$1"; ext="$2"; port="$3"; "$python" "$ext" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$ext""#;
         let mut child = Command::new("sh")
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .arg("-c")
             .arg(script)
             .arg("sh")
-            .arg(&server)
+            .arg(&python)
+            .arg(&ext)
             .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
