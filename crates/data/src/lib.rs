@@ -1,18 +1,39 @@
-//! strata-data: S3 buckets (so far), with RDS, ElastiCache and EFS to come.
+//! strata-data: S3 buckets and RDS (so far), with ElastiCache and EFS to come.
 //!
 //! One resource type per file, named after the AWS resource. Every type takes its SDK
 //! configuration from the engine's context ([`strata_core::aws::Aws`]) and tags what it
 //! creates with `strata:stack`, `strata:urn` and `strata:token`.
 
 mod bucket;
+mod db_instance;
+mod db_parameter_group;
+mod db_snapshot;
+mod db_subnet_group;
+mod rds_common;
 
 pub use bucket::{
     Bucket, BucketArgs, BucketEncryption, BucketHandle, BucketOutputs, LifecycleRule, Replication,
     StorageClass, Transition,
 };
 
+pub use db_instance::{
+    DbInstance, DbInstanceArgs, DbInstanceHandle, DbInstanceOutputs, StorageType,
+};
+pub use db_parameter_group::{
+    DbParameterGroup, DbParameterGroupArgs, DbParameterGroupHandle, DbParameterGroupOutputs,
+};
+pub use db_snapshot::{DbSnapshot, DbSnapshotArgs, DbSnapshotHandle, DbSnapshotOutputs};
+pub use db_subnet_group::{
+    DbSubnetGroup, DbSubnetGroupArgs, DbSubnetGroupHandle, DbSubnetGroupOutputs,
+};
+
 /// Registers this crate's resource types with a [`strata_core::Registry`], so that
 /// resources that are only in state (removed from the program) can still be deleted.
 pub fn register(registry: &mut strata_core::Registry) {
-    registry.register::<Bucket>();
+    registry
+        .register::<Bucket>()
+        .register::<DbSubnetGroup>()
+        .register::<DbParameterGroup>()
+        .register::<DbInstance>()
+        .register::<DbSnapshot>();
 }

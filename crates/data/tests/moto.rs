@@ -294,3 +294,232 @@ async fn bucket_declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+/// Two subnets in two AZs, made with the SDK (the network crate is not a dependency).
+async fn subnets(conf: &aws_config::SdkConfig, cidr: &str) -> (String, String) {
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("{cidr}.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for (k, az) in ["a", "b"].iter().enumerate() {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("{cidr}.{k}.0/24"))
+            .availability_zone(format!("eu-central-1{az}"))
+            .send()
+            .await
+            .unwrap();
+        ids.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+#[tokio::test]
+async fn rds_groups_instance_and_snapshot() {
+    let e = env("rds-contract").await;
+    let (a, b) = subnets(&e.conf, "10.60").await;
+    let kms = aws_sdk_kms::Client::new(&e.conf);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let build = |class: &'static str, gib: i32, days: i32, protect: bool| {
+        let (a, b, key) = (a.clone(), b.clone(), key.clone());
+        move |s: &mut Stack| {
+            let group = s.add("db-subnets", DbSubnetGroup::new("contract-db", [a, b]));
+            let params = s.add(
+                "pg14",
+                DbParameterGroup::new("contract-pg14", "postgres14")
+                    .parameter("rds.force_ssl", "1"),
+            );
+            s.add(
+                "db",
+                DbInstance::postgres("contract-db", "14.10", class, group.name())
+                    .storage(gib, StorageType::Gp3)
+                    .multi_az(true)
+                    .parameter_group(params.name())
+                    .kms_key(key)
+                    .backups(days, "03:00-04:00")
+                    .deletion_protection(protect),
+            );
+        }
+    };
+    e.up(&e.stack(build("db.r5.xlarge", 500, 7, true))).await;
+    let rds = aws_sdk_rds::Client::new(&e.conf);
+    let d = rds
+        .describe_db_instances()
+        .db_instance_identifier("contract-db")
+        .send()
+        .await
+        .unwrap();
+    let d = &d.db_instances()[0];
+    assert_eq!(
+        (
+            d.engine(),
+            d.db_instance_class(),
+            d.allocated_storage(),
+            d.storage_type(),
+            d.multi_az()
+        ),
+        (
+            Some("postgres"),
+            Some("db.r5.xlarge"),
+            Some(500),
+            Some("gp3"),
+            Some(true)
+        )
+    );
+    assert_eq!(
+        (
+            d.storage_encrypted(),
+            d.publicly_accessible(),
+            d.backup_retention_period()
+        ),
+        (Some(true), Some(false), Some(7))
+    );
+    assert!(d.deletion_protection().unwrap());
+    let p = rds
+        .describe_db_parameters()
+        .db_parameter_group_name("contract-pg14")
+        .source("user")
+        .send()
+        .await
+        .unwrap();
+    assert!(p
+        .parameters()
+        .iter()
+        .any(|p| p.parameter_name() == Some("rds.force_ssl") && p.parameter_value() == Some("1")));
+    assert!(e.drift().await.is_empty());
+
+    // In place: class, storage and backups, applied immediately.
+    let st = e.stack(build("db.r5.2xlarge", 600, 14, true));
+    assert_eq!(e.ops(&st).await["db"], Op::Update);
+    e.up(&st).await;
+    let d = rds
+        .describe_db_instances()
+        .db_instance_identifier("contract-db")
+        .send()
+        .await
+        .unwrap();
+    let d = &d.db_instances()[0];
+    assert_eq!(
+        (
+            d.db_instance_class(),
+            d.allocated_storage(),
+            d.backup_retention_period()
+        ),
+        (Some("db.r5.2xlarge"), Some(600), Some(14))
+    );
+
+    // Drift: backups shortened out of band.
+    rds.modify_db_instance()
+        .db_instance_identifier("contract-db")
+        .backup_retention_period(3)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["db"], vec!["backup_retention_period"]);
+    e.up(&st).await;
+
+    // A manual snapshot.
+    let st2 = e.stack(|s| {
+        build("db.r5.2xlarge", 600, 14, true)(s);
+        s.add(
+            "weekly",
+            DbSnapshot::new("contract-db", "contract-db-2026-w47"),
+        );
+    });
+    e.up(&st2).await;
+    let snap = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier("contract-db-2026-w47")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        snap.db_snapshots()[0].db_instance_identifier(),
+        Some("contract-db")
+    );
+
+    // Deletion protection refuses the destroy, naming the field; then off, and a final
+    // snapshot is kept.
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(!sum.is_success());
+    assert!(
+        format!("{sum:?}").contains("deletion_protection"),
+        "{sum:?}"
+    );
+    assert!(rds
+        .describe_db_instances()
+        .db_instance_identifier("contract-db")
+        .send()
+        .await
+        .is_ok());
+    e.up(&e.stack(build("db.r5.2xlarge", 600, 14, false))).await;
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert!(rds
+        .describe_db_instances()
+        .db_instance_identifier("contract-db")
+        .send()
+        .await
+        .is_err());
+    let fin = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier("contract-db-final")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fin.db_snapshots().len(), 1);
+}
+
+#[tokio::test]
+async fn rds_declaration_errors() {
+    let mut s = Stack::new("bad-rds");
+    let one = s.add("one-subnet", DbSubnetGroup::new("one", ["subnet-a"]));
+    s.add(
+        "multi",
+        DbInstance::postgres("multi", "14.10", "db.r5.large", one.name()).multi_az(true),
+    );
+    s.add(
+        "class",
+        DbInstance::postgres("class", "14.10", "r5.large", "g").backups(40, "3am"),
+    );
+    s.add(
+        "small",
+        DbInstance::postgres("Bad--Id", "14.10", "db.t3.micro", "g").storage(10, StorageType::Gp3),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    for expected in [
+        "::one-subnet: field `subnet_ids`",
+        "::multi: field `multi_az`: Multi-AZ needs a subnet group",
+        "::class: field `instance_class`",
+        "::class: field `backup_retention_period`: 40 days",
+        "::class: field `preferred_backup_window`",
+        "::small: field `identifier`",
+        "::small: field `allocated_storage`: 10 GiB",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}

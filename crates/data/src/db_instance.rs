@@ -1,0 +1,730 @@
+//! `DbInstance`: an RDS database instance (PostgreSQL by default).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_rds::client::Waiters;
+use serde::{Deserialize, Serialize};
+use strata_core::aws::api_error;
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    StackView, Urn,
+};
+
+use crate::db_subnet_group::DbSubnetGroup;
+use crate::rds_common::{
+    check_identifier, create_tags, not_found, rds, same_set, update_tags, user_tags,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(90 * 60);
+
+/// An RDS instance.
+///
+/// Safe by default: storage encrypted, not publicly accessible, deletion protection on, a
+/// final snapshot on delete, 7 days of backups, and the master password managed by RDS
+/// in Secrets Manager (never in strata's state). Class, storage, Multi-AZ, backups,
+/// groups and protection change in place, applied immediately or in the next maintenance
+/// window (`apply_immediately`); the engine, the identifier, the master user, the
+/// database name and the encryption replace it. A delete under deletion protection is
+/// refused, naming the field.
+///
+/// ```
+/// use strata_core::Stack;
+/// use strata_data::{DbInstance, DbSubnetGroup, DbSubnetGroupHandle, StorageType};
+/// let mut s = Stack::new("dev");
+/// let subnets = s.add("db-subnets", DbSubnetGroup::new("shop-db", ["subnet-a", "subnet-b"]));
+/// s.add("db", DbInstance::postgres("shop-db", "14.10", "db.r5.xlarge", subnets.name())
+///     .storage(500, StorageType::Gp3).multi_az(true));
+/// ```
+#[derive(Debug)]
+pub struct DbInstance;
+
+/// The storage type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageType {
+    /// General purpose SSD, gp3.
+    Gp3,
+    /// General purpose SSD, gp2.
+    Gp2,
+    /// Provisioned IOPS SSD.
+    Io1,
+}
+
+impl StorageType {
+    fn as_str(self) -> &'static str {
+        match self {
+            StorageType::Gp3 => "gp3",
+            StorageType::Gp2 => "gp2",
+            StorageType::Io1 => "io1",
+        }
+    }
+}
+
+/// The args of a [`DbInstance`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbInstanceArgs {
+    /// The instance identifier.
+    pub identifier: String,
+    /// The engine (`postgres`).
+    pub engine: String,
+    /// The engine version (`14.10`).
+    pub engine_version: String,
+    /// Allow a major version upgrade when `engine_version` changes major.
+    #[serde(default)]
+    pub allow_major_version_upgrade: bool,
+    /// The instance class (`db.r5.xlarge`).
+    pub instance_class: String,
+    /// Storage, GiB.
+    pub allocated_storage: i32,
+    /// The storage type.
+    pub storage_type: StorageType,
+    /// Provisioned IOPS (io1; gp3 above 400 GiB).
+    #[serde(default)]
+    pub iops: Option<i32>,
+    /// A standby in another AZ.
+    pub multi_az: bool,
+    /// The subnet group's name.
+    pub db_subnet_group_name: Input<String>,
+    /// Security groups.
+    #[serde(default)]
+    pub vpc_security_group_ids: Vec<Input<String>>,
+    /// The parameter group's name.
+    #[serde(default)]
+    pub parameter_group_name: Option<Input<String>>,
+    /// The initial database.
+    #[serde(default)]
+    pub db_name: Option<String>,
+    /// The master user.
+    pub master_username: String,
+    /// The KMS key of the master password's secret (default: Secrets Manager's).
+    #[serde(default)]
+    pub master_user_secret_kms_key_id: Option<Input<String>>,
+    /// Days of automated backups (0 to 35).
+    pub backup_retention_period: i32,
+    /// The daily backup window, UTC (`03:00-04:00`).
+    #[serde(default)]
+    pub preferred_backup_window: Option<String>,
+    /// Encrypted storage.
+    pub storage_encrypted: bool,
+    /// The KMS key of the storage.
+    #[serde(default)]
+    pub kms_key_id: Option<Input<String>>,
+    /// Reachable from the internet (never, unless said so).
+    pub publicly_accessible: bool,
+    /// Refuse deletes.
+    pub deletion_protection: bool,
+    /// Skip the final snapshot on delete.
+    pub skip_final_snapshot: bool,
+    /// Apply modifications now rather than in the maintenance window.
+    pub apply_immediately: bool,
+    /// User tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl DbInstance {
+    /// A PostgreSQL instance `identifier` of `engine_version` and `instance_class`, in the
+    /// subnet group `subnet_group`, with 20 GiB of gp3.
+    pub fn postgres(
+        identifier: impl Into<String>,
+        engine_version: impl Into<String>,
+        instance_class: impl Into<String>,
+        subnet_group: impl Into<Input<String>>,
+    ) -> DbInstanceArgs {
+        DbInstanceArgs {
+            identifier: identifier.into(),
+            engine: "postgres".into(),
+            engine_version: engine_version.into(),
+            allow_major_version_upgrade: false,
+            instance_class: instance_class.into(),
+            allocated_storage: 20,
+            storage_type: StorageType::Gp3,
+            iops: None,
+            multi_az: false,
+            db_subnet_group_name: subnet_group.into(),
+            vpc_security_group_ids: Vec::new(),
+            parameter_group_name: None,
+            db_name: None,
+            master_username: "app_admin".into(),
+            master_user_secret_kms_key_id: None,
+            backup_retention_period: 7,
+            preferred_backup_window: None,
+            storage_encrypted: true,
+            kms_key_id: None,
+            publicly_accessible: false,
+            deletion_protection: true,
+            skip_final_snapshot: false,
+            apply_immediately: true,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+impl DbInstanceArgs {
+    /// Sets the storage.
+    pub fn storage(mut self, gib: i32, kind: StorageType) -> Self {
+        self.allocated_storage = gib;
+        self.storage_type = kind;
+        self
+    }
+    /// Sets Multi-AZ.
+    pub fn multi_az(mut self, on: bool) -> Self {
+        self.multi_az = on;
+        self
+    }
+    /// Encrypts storage (and the password's secret) with this KMS key.
+    pub fn kms_key(mut self, key: impl Into<Input<String>>) -> Self {
+        let key = key.into();
+        self.kms_key_id = Some(key.clone());
+        self.master_user_secret_kms_key_id = Some(key);
+        self
+    }
+    /// Sets the backups.
+    pub fn backups(mut self, days: i32, window: impl Into<String>) -> Self {
+        self.backup_retention_period = days;
+        self.preferred_backup_window = Some(window.into());
+        self
+    }
+    /// Adds a security group.
+    pub fn security_group(mut self, id: impl Into<Input<String>>) -> Self {
+        self.vpc_security_group_ids.push(id.into());
+        self
+    }
+    /// Sets the parameter group.
+    pub fn parameter_group(mut self, name: impl Into<Input<String>>) -> Self {
+        self.parameter_group_name = Some(name.into());
+        self
+    }
+    /// Sets the initial database's name.
+    pub fn db_name(mut self, name: impl Into<String>) -> Self {
+        self.db_name = Some(name.into());
+        self
+    }
+    /// Sets deletion protection.
+    pub fn deletion_protection(mut self, on: bool) -> Self {
+        self.deletion_protection = on;
+        self
+    }
+    /// Skips (or not) the final snapshot on delete.
+    pub fn skip_final_snapshot(mut self, skip: bool) -> Self {
+        self.skip_final_snapshot = skip;
+        self
+    }
+    /// Applies modifications now (true) or in the maintenance window (false).
+    pub fn apply_immediately(mut self, now: bool) -> Self {
+        self.apply_immediately = now;
+        self
+    }
+    /// Adds a tag.
+    pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.tags.insert(k.into(), v.into());
+        self
+    }
+}
+
+impl ResourceArgs for DbInstanceArgs {
+    type Resource = DbInstance;
+}
+
+/// The outputs of a [`DbInstance`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbInstanceOutputs {
+    /// The identifier (its id).
+    pub identifier: String,
+    /// The ARN.
+    pub arn: String,
+    /// The endpoint's host name.
+    pub address: String,
+    /// The port.
+    pub port: i32,
+    /// `address:port`.
+    pub endpoint: String,
+    /// The Secrets Manager secret RDS keeps the master password in.
+    pub master_user_secret_arn: Option<String>,
+}
+
+strata_core::outputs!(DbInstance => DbInstanceHandle {
+    /// The identifier.
+    identifier: String,
+    /// The ARN.
+    arn: String,
+    /// The endpoint's host name.
+    address: String,
+    /// `address:port`.
+    endpoint: String,
+    /// The master password's secret.
+    master_user_secret_arn: Option<String>,
+});
+
+fn values(v: &[Input<String>]) -> Result<Vec<String>, ProviderError> {
+    v.iter()
+        .map(|s| s.value().cloned().map_err(Into::into))
+        .collect()
+}
+
+fn opt(v: &Option<Input<String>>) -> Result<Option<String>, ProviderError> {
+    v.as_ref()
+        .map(|s| s.value().cloned())
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn outputs(d: &aws_sdk_rds::types::DbInstance) -> DbInstanceOutputs {
+    let address = d
+        .endpoint()
+        .and_then(|e| e.address())
+        .unwrap_or_default()
+        .to_owned();
+    let port = d.endpoint().and_then(|e| e.port()).unwrap_or(5432);
+    DbInstanceOutputs {
+        identifier: d.db_instance_identifier().unwrap_or_default().to_owned(),
+        arn: d.db_instance_arn().unwrap_or_default().to_owned(),
+        endpoint: format!("{address}:{port}"),
+        address,
+        port,
+        master_user_secret_arn: d
+            .master_user_secret()
+            .and_then(|s| s.secret_arn())
+            .map(str::to_owned),
+    }
+}
+
+async fn describe(
+    cx: &Cx<'_>,
+    id: &str,
+) -> Result<Option<aws_sdk_rds::types::DbInstance>, ProviderError> {
+    match rds(cx)?
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o.db_instances().first().cloned()),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("rds:DescribeDBInstances")(e)),
+    }
+}
+
+async fn wait_available(
+    cx: &Cx<'_>,
+    id: &str,
+) -> Result<aws_sdk_rds::types::DbInstance, ProviderError> {
+    rds(cx)?
+        .wait_until_db_instance_available()
+        .db_instance_identifier(id)
+        .wait(TIMEOUT)
+        .await
+        .map_err(|e| ProviderError::Timeout {
+            after: TIMEOUT,
+            what: format!("DB instance {id} to be available ({e})"),
+        })?;
+    describe(cx, id)
+        .await?
+        .ok_or_else(|| ProviderError::NotFound(id.to_owned()))
+}
+
+fn check_window(errs: &mut Vec<FieldError>, w: &str) {
+    let part = |p: &str| {
+        let (h, m) = p.split_once(':')?;
+        let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let ok = w
+        .split_once('-')
+        .and_then(|(a, b)| Some((part(a)?, part(b)?)));
+    match ok {
+        Some((a, b)) if (b + 1440 - a) % 1440 >= 30 => {}
+        _ => errs.push(FieldError::new(
+            "preferred_backup_window",
+            format!("{w:?}: hh24:mi-hh24:mi UTC, at least 30 minutes"),
+        )),
+    }
+}
+
+#[async_trait]
+impl Resource for DbInstance {
+    const TYPE: &'static str = "aws:rds/instance";
+    const REPLACE_ON: &'static [&'static str] = &[
+        "identifier",
+        "engine",
+        "master_username",
+        "db_name",
+        "storage_encrypted",
+        "kms_key_id",
+        "master_user_secret_kms_key_id",
+    ];
+    type Args = DbInstanceArgs;
+    type Outputs = DbInstanceOutputs;
+
+    fn validate(a: &DbInstanceArgs) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        check_identifier(&mut errs, "identifier", &a.identifier, 63);
+        if !a.instance_class.starts_with("db.") || a.instance_class.split('.').count() != 3 {
+            errs.push(FieldError::new(
+                "instance_class",
+                format!(
+                    "{:?} is not an RDS instance class (db.r5.xlarge)",
+                    a.instance_class
+                ),
+            ));
+        }
+        let (min, max) = match a.storage_type {
+            StorageType::Gp3 | StorageType::Gp2 => (20, 65536),
+            StorageType::Io1 => (100, 65536),
+        };
+        if !(min..=max).contains(&a.allocated_storage) {
+            errs.push(FieldError::new(
+                "allocated_storage",
+                format!(
+                    "{} GiB: {} takes {min} to {max}",
+                    a.allocated_storage,
+                    a.storage_type.as_str()
+                ),
+            ));
+        }
+        if a.storage_type == StorageType::Io1 && a.iops.is_none() {
+            errs.push(FieldError::new(
+                "iops",
+                "io1 storage needs provisioned IOPS",
+            ));
+        }
+        if !(0..=35).contains(&a.backup_retention_period) {
+            errs.push(FieldError::new(
+                "backup_retention_period",
+                format!("{} days: RDS keeps 0 to 35", a.backup_retention_period),
+            ));
+        }
+        if let Some(w) = &a.preferred_backup_window {
+            check_window(&mut errs, w);
+        }
+        if a.kms_key_id.is_some() && !a.storage_encrypted {
+            errs.push(FieldError::new(
+                "kms_key_id",
+                "a KMS key needs storage_encrypted",
+            ));
+        }
+        let u = &a.master_username;
+        let user_ok = !u.is_empty()
+            && u.len() <= 63
+            && u.starts_with(|c: char| c.is_ascii_alphabetic())
+            && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && u != "rdsadmin";
+        if !user_ok {
+            errs.push(FieldError::new(
+                "master_username",
+                format!(
+                    "{u:?}: 1 to 63 letters, digits or _, starting with a letter; not rdsadmin"
+                ),
+            ));
+        }
+        if a.engine.is_empty() || a.engine_version.is_empty() {
+            errs.push(FieldError::new(
+                "engine_version",
+                "engine and version are required",
+            ));
+        }
+        errs
+    }
+
+    /// Multi-AZ needs a subnet group of at least two subnets.
+    fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+        let mut errs = Vec::new();
+        for db in stack.of_type(Self::TYPE) {
+            let multi = db.literal("multi_az").and_then(|v| v.as_bool()) == Some(true);
+            let group = db
+                .reference("db_subnet_group_name")
+                .and_then(|u| stack.get(u))
+                .filter(|g| g.urn().type_name() == DbSubnetGroup::TYPE);
+            let count = group
+                .and_then(|g| g.literal("subnet_ids"))
+                .and_then(|v| v.as_array().map(Vec::len));
+            if multi && count.is_some_and(|n| n < 2) {
+                errs.push((db.urn().clone(), FieldError::new("multi_az", "Multi-AZ needs a subnet group with subnets in at least two availability zones")));
+            }
+        }
+        errs
+    }
+
+    fn estimate(a: &DbInstanceArgs) -> Duration {
+        Duration::from_secs(if a.multi_az { 900 } else { 600 })
+    }
+
+    async fn create(
+        cx: &Cx<'_>,
+        a: &DbInstanceArgs,
+    ) -> Result<Created<DbInstanceOutputs>, ProviderError> {
+        rds(cx)?
+            .create_db_instance()
+            .db_instance_identifier(&a.identifier)
+            .engine(&a.engine)
+            .engine_version(&a.engine_version)
+            .db_instance_class(&a.instance_class)
+            .allocated_storage(a.allocated_storage)
+            .storage_type(a.storage_type.as_str())
+            .set_iops(a.iops)
+            .multi_az(a.multi_az)
+            .db_subnet_group_name(a.db_subnet_group_name.value()?)
+            .set_vpc_security_group_ids(Some(values(&a.vpc_security_group_ids)?))
+            .set_db_parameter_group_name(opt(&a.parameter_group_name)?)
+            .set_db_name(a.db_name.clone())
+            .master_username(&a.master_username)
+            .manage_master_user_password(true)
+            .set_master_user_secret_kms_key_id(opt(&a.master_user_secret_kms_key_id)?)
+            .backup_retention_period(a.backup_retention_period)
+            .set_preferred_backup_window(a.preferred_backup_window.clone())
+            .storage_encrypted(a.storage_encrypted)
+            .set_kms_key_id(opt(&a.kms_key_id)?)
+            .publicly_accessible(a.publicly_accessible)
+            .deletion_protection(a.deletion_protection)
+            .set_tags(Some(create_tags(cx, &a.tags)))
+            .send()
+            .await
+            .map_err(api_error("rds:CreateDBInstance"))?;
+        let d = wait_available(cx, &a.identifier).await?;
+        Ok(Created {
+            id: a.identifier.clone(),
+            outputs: outputs(&d),
+        })
+    }
+
+    /// Found again by its identifier (unique in the account and region).
+    async fn recover(
+        cx: &Cx<'_>,
+        a: &DbInstanceArgs,
+    ) -> Result<Recovery<DbInstanceOutputs>, ProviderError> {
+        let Some(d) = describe(cx, &a.identifier).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let urn = cx.urn.to_string();
+        if !d
+            .tag_list()
+            .iter()
+            .any(|t| t.key() == Some("strata:urn") && t.value() == Some(urn.as_str()))
+        {
+            return Ok(Recovery::Unknown(format!("a DB instance {} exists that strata did not create for {urn}: import it or choose another identifier", a.identifier)));
+        }
+        let d = wait_available(cx, &a.identifier).await?;
+        Ok(Recovery::Found(Created {
+            id: a.identifier.clone(),
+            outputs: outputs(&d),
+        }))
+    }
+
+    async fn read(
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&DbInstanceArgs>,
+    ) -> Result<Option<Observed<DbInstanceArgs, DbInstanceOutputs>>, ProviderError> {
+        let Some(d) = describe(cx, id).await? else {
+            return Ok(None);
+        };
+        if d.db_instance_status() == Some("deleting") {
+            return Ok(None);
+        }
+        let keep = |live: Option<&str>,
+                    declared: Option<&Option<Input<String>>>|
+         -> Option<Input<String>> {
+            match (live, declared.and_then(|d| d.as_ref())) {
+                // A key or group declared by ARN and reported by id (or the reverse).
+                (Some(l), Some(Input::Value(dv)))
+                    if dv.ends_with(l) || l.ends_with(dv.as_str()) =>
+                {
+                    Some(Input::Value(dv.clone()))
+                }
+                (Some(l), _) => Some(Input::Value(l.to_owned())),
+                (None, _) => None,
+            }
+        };
+        let sgs: Vec<String> = d
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+            .collect();
+        let vpc_security_group_ids = match args {
+            Some(a)
+                if values(&a.vpc_security_group_ids)
+                    .ok()
+                    .is_some_and(|v| same_set(&v, &sgs)) =>
+            {
+                a.vpc_security_group_ids.clone()
+            }
+            // None declared: RDS put the VPC's default group there.
+            Some(a) if a.vpc_security_group_ids.is_empty() => Vec::new(),
+            _ => sgs.into_iter().map(Input::Value).collect(),
+        };
+        let storage_type = match d.storage_type() {
+            Some("gp2") => StorageType::Gp2,
+            Some("io1") => StorageType::Io1,
+            _ => StorageType::Gp3,
+        };
+        Ok(Some(Observed {
+            args: DbInstanceArgs {
+                identifier: id.to_owned(),
+                engine: d.engine().unwrap_or_default().to_owned(),
+                engine_version: d.engine_version().unwrap_or_default().to_owned(),
+                allow_major_version_upgrade: args.is_some_and(|a| a.allow_major_version_upgrade),
+                instance_class: d.db_instance_class().unwrap_or_default().to_owned(),
+                allocated_storage: d.allocated_storage().unwrap_or_default(),
+                storage_type,
+                iops: match storage_type {
+                    StorageType::Io1 => d.iops(),
+                    _ => args.and_then(|a| a.iops),
+                },
+                multi_az: d.multi_az().unwrap_or(false),
+                db_subnet_group_name: Input::Value(
+                    d.db_subnet_group()
+                        .and_then(|g| g.db_subnet_group_name())
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                vpc_security_group_ids,
+                parameter_group_name: match args.and_then(|a| a.parameter_group_name.as_ref()) {
+                    Some(_) => d
+                        .db_parameter_groups()
+                        .first()
+                        .and_then(|g| g.db_parameter_group_name())
+                        .map(|n| Input::Value(n.to_owned())),
+                    None => None,
+                },
+                db_name: d.db_name().map(str::to_owned),
+                master_username: d.master_username().unwrap_or_default().to_owned(),
+                master_user_secret_kms_key_id: keep(
+                    d.master_user_secret().and_then(|s| s.kms_key_id()),
+                    args.map(|a| &a.master_user_secret_kms_key_id),
+                ),
+                backup_retention_period: d.backup_retention_period().unwrap_or_default(),
+                preferred_backup_window: match args.and_then(|a| a.preferred_backup_window.as_ref())
+                {
+                    Some(_) => d.preferred_backup_window().map(str::to_owned),
+                    None => None,
+                },
+                storage_encrypted: d.storage_encrypted().unwrap_or(false),
+                kms_key_id: keep(d.kms_key_id(), args.map(|a| &a.kms_key_id)),
+                publicly_accessible: d.publicly_accessible().unwrap_or(false),
+                deletion_protection: d.deletion_protection().unwrap_or(false),
+                skip_final_snapshot: args.is_some_and(|a| a.skip_final_snapshot),
+                apply_immediately: args.is_none_or(|a| a.apply_immediately),
+                tags: user_tags(d.tag_list()),
+            },
+            outputs: outputs(&d),
+        }))
+    }
+
+    async fn update(
+        cx: &Cx<'_>,
+        id: &str,
+        old: &DbInstanceArgs,
+        new: &DbInstanceArgs,
+        outputs_in: &DbInstanceOutputs,
+    ) -> Result<DbInstanceOutputs, ProviderError> {
+        let client = rds(cx)?;
+        let mut call = client
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .apply_immediately(new.apply_immediately);
+        let mut any = false;
+        macro_rules! changed {
+            ($f:ident, $set:ident, $v:expr) => {
+                if old.$f != new.$f {
+                    call = call.$set($v);
+                    any = true;
+                }
+            };
+        }
+        changed!(instance_class, db_instance_class, &new.instance_class);
+        changed!(allocated_storage, allocated_storage, new.allocated_storage);
+        changed!(storage_type, storage_type, new.storage_type.as_str());
+        changed!(multi_az, multi_az, new.multi_az);
+        changed!(
+            backup_retention_period,
+            backup_retention_period,
+            new.backup_retention_period
+        );
+        changed!(
+            deletion_protection,
+            deletion_protection,
+            new.deletion_protection
+        );
+        changed!(
+            publicly_accessible,
+            publicly_accessible,
+            new.publicly_accessible
+        );
+        if old.iops != new.iops {
+            call = call.set_iops(new.iops);
+            any = true;
+        }
+        if old.engine_version != new.engine_version {
+            call = call
+                .engine_version(&new.engine_version)
+                .allow_major_version_upgrade(new.allow_major_version_upgrade);
+            any = true;
+        }
+        if old.preferred_backup_window != new.preferred_backup_window {
+            call = call.set_preferred_backup_window(new.preferred_backup_window.clone());
+            any = true;
+        }
+        if old.vpc_security_group_ids != new.vpc_security_group_ids {
+            call = call.set_vpc_security_group_ids(Some(values(&new.vpc_security_group_ids)?));
+            any = true;
+        }
+        if old.parameter_group_name != new.parameter_group_name {
+            call = call.set_db_parameter_group_name(opt(&new.parameter_group_name)?);
+            any = true;
+        }
+        if old.db_subnet_group_name != new.db_subnet_group_name {
+            call = call.db_subnet_group_name(new.db_subnet_group_name.value()?);
+            any = true;
+        }
+        let mut out = outputs_in.clone();
+        if any {
+            call.send()
+                .await
+                .map_err(api_error("rds:ModifyDBInstance"))?;
+            if new.apply_immediately {
+                out = outputs(&wait_available(cx, id).await?);
+            }
+        }
+        update_tags(&client, &outputs_in.arn, &old.tags, &new.tags).await?;
+        Ok(out)
+    }
+
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        a: &DbInstanceArgs,
+        _: &DbInstanceOutputs,
+    ) -> Result<(), ProviderError> {
+        if a.deletion_protection {
+            return Err(ProviderError::Invalid {
+                field: "deletion_protection".into(),
+                message: format!("DB instance {id} is protected from deletion: set deletion_protection(false) and run up first"),
+            });
+        }
+        let client = rds(cx)?;
+        let mut call = client.delete_db_instance().db_instance_identifier(id);
+        call = if a.skip_final_snapshot {
+            call.skip_final_snapshot(true)
+        } else {
+            call.skip_final_snapshot(false)
+                .final_db_snapshot_identifier(format!("{id}-final"))
+        };
+        match call.send().await {
+            Ok(_) => {}
+            Err(e) if not_found(&e) => return Ok(()),
+            Err(e) => return Err(api_error("rds:DeleteDBInstance")(e)),
+        }
+        client
+            .wait_until_db_instance_deleted()
+            .db_instance_identifier(id)
+            .wait(TIMEOUT)
+            .await
+            .map_err(|e| ProviderError::Timeout {
+                after: TIMEOUT,
+                what: format!("DB instance {id} to be deleted ({e})"),
+            })?;
+        Ok(())
+    }
+}
