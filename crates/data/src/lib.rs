@@ -1,21 +1,26 @@
-//! strata-data: S3 buckets and RDS (so far), with ElastiCache and EFS to come.
+//! strata-data: S3 buckets, RDS and ElastiCache (so far), with EFS to come.
 //!
 //! One resource type per file, named after the AWS resource. Every type takes its SDK
 //! configuration from the engine's context ([`strata_core::aws::Aws`]) and tags what it
 //! creates with `strata:stack`, `strata:urn` and `strata:token`.
 
 mod bucket;
+mod cache_subnet_group;
 mod db_instance;
 mod db_parameter_group;
 mod db_snapshot;
 mod db_subnet_group;
 mod rds_common;
+mod replication_group;
 
 pub use bucket::{
     Bucket, BucketArgs, BucketEncryption, BucketHandle, BucketOutputs, LifecycleRule, Replication,
     StorageClass, Transition,
 };
 
+pub use cache_subnet_group::{
+    CacheSubnetGroup, CacheSubnetGroupArgs, CacheSubnetGroupHandle, CacheSubnetGroupOutputs,
+};
 pub use db_instance::{
     DbInstance, DbInstanceArgs, DbInstanceHandle, DbInstanceOutputs, StorageType,
 };
@@ -26,6 +31,9 @@ pub use db_snapshot::{DbSnapshot, DbSnapshotArgs, DbSnapshotHandle, DbSnapshotOu
 pub use db_subnet_group::{
     DbSubnetGroup, DbSubnetGroupArgs, DbSubnetGroupHandle, DbSubnetGroupOutputs,
 };
+pub use replication_group::{
+    ReplicationGroup, ReplicationGroupArgs, ReplicationGroupHandle, ReplicationGroupOutputs,
+};
 
 /// Registers this crate's resource types with a [`strata_core::Registry`], so that
 /// resources that are only in state (removed from the program) can still be deleted.
@@ -35,5 +43,7 @@ pub fn register(registry: &mut strata_core::Registry) {
         .register::<DbSubnetGroup>()
         .register::<DbParameterGroup>()
         .register::<DbInstance>()
-        .register::<DbSnapshot>();
+        .register::<DbSnapshot>()
+        .register::<CacheSubnetGroup>()
+        .register::<ReplicationGroup>();
 }

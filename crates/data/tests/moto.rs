@@ -523,3 +523,134 @@ async fn rds_declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[tokio::test]
+async fn elasticache_subnet_group_and_redis() {
+    let e = env("cache-contract").await;
+    let (a, b) = subnets(&e.conf, "10.61").await;
+    let kms = aws_sdk_kms::Client::new(&e.conf);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let build = |node: &'static str, desc: &'static str| {
+        let (a, b, key) = (a.clone(), b.clone(), key.clone());
+        move |s: &mut Stack| {
+            let mut g = CacheSubnetGroup::new("contract-cache", [a, b]);
+            g.description = desc.to_owned();
+            let g = s.add("cache-subnets", g);
+            s.add(
+                "sessions",
+                ReplicationGroup::redis("contract-sessions", node, 2, g.name()).kms_key(key),
+            );
+        }
+    };
+    e.up(&e.stack(build("cache.r5.large", "sessions"))).await;
+    let ec = aws_sdk_elasticache::Client::new(&e.conf);
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id("contract-sessions")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.replication_groups()[0];
+    assert_eq!(g.cache_node_type(), Some("cache.r5.large"));
+    assert_eq!(g.member_clusters().len(), 2);
+    assert_eq!(
+        (
+            g.at_rest_encryption_enabled(),
+            g.transit_encryption_enabled()
+        ),
+        (Some(true), Some(true))
+    );
+    assert_eq!(g.automatic_failover().map(|s| s.as_str()), Some("enabled"));
+    assert!(e.drift().await.is_empty());
+
+    // In place: the node type, and the subnet group's description (moto_ext serves
+    // ModifyCacheSubnetGroup).
+    let st = e.stack(build("cache.r5.xlarge", "sessions and catalog"));
+    let ops = e.ops(&st).await;
+    assert_eq!(
+        (ops["sessions"], ops["cache-subnets"]),
+        (Op::Update, Op::Update)
+    );
+    e.up(&st).await;
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id("contract-sessions")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.replication_groups()[0].cache_node_type(),
+        Some("cache.r5.xlarge")
+    );
+
+    // Drift: snapshots turned off out of band.
+    ec.modify_replication_group()
+        .replication_group_id("contract-sessions")
+        .snapshot_retention_limit(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        e.drift().await["sessions"],
+        vec!["snapshot_retention_limit"]
+    );
+    e.up(&st).await;
+
+    // The subnet group cannot go while the group uses it; destroy deletes in order.
+    assert!(ec
+        .delete_cache_subnet_group()
+        .cache_subnet_group_name("contract-cache")
+        .send()
+        .await
+        .is_err());
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert!(ec
+        .describe_replication_groups()
+        .replication_group_id("contract-sessions")
+        .send()
+        .await
+        .is_err());
+    assert!(ec
+        .describe_cache_subnet_groups()
+        .cache_subnet_group_name("contract-cache")
+        .send()
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn elasticache_declaration_errors() {
+    let mut s = Stack::new("bad-cache");
+    s.add(
+        "one-node-failover",
+        ReplicationGroup::redis("one", "cache.r5.large", 1, "g").failover(true, false),
+    );
+    s.add(
+        "multi-az-alone",
+        ReplicationGroup::redis("two", "cache.r5.large", 2, "g").failover(false, true),
+    );
+    s.add("type", ReplicationGroup::redis("three", "r5.large", 7, "g"));
+    let err = s.seal().unwrap_err().to_string();
+    for expected in [
+        "::one-node-failover: field `automatic_failover`: automatic failover needs at least two nodes",
+        "::multi-az-alone: field `multi_az`: Multi-AZ needs automatic failover",
+        "::type: field `node_type`",
+        "::type: field `num_cache_clusters`: 7",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
