@@ -1,4 +1,4 @@
-//! strata-data: S3 buckets, RDS and ElastiCache (so far), with EFS to come.
+//! strata-data: S3 buckets, RDS, ElastiCache and EFS.
 //!
 //! One resource type per file, named after the AWS resource. Every type takes its SDK
 //! configuration from the engine's context ([`strata_core::aws::Aws`]) and tags what it
@@ -10,6 +10,8 @@ mod db_instance;
 mod db_parameter_group;
 mod db_snapshot;
 mod db_subnet_group;
+mod file_system;
+mod mount_target;
 mod rds_common;
 mod replication_group;
 
@@ -31,6 +33,11 @@ pub use db_snapshot::{DbSnapshot, DbSnapshotArgs, DbSnapshotHandle, DbSnapshotOu
 pub use db_subnet_group::{
     DbSubnetGroup, DbSubnetGroupArgs, DbSubnetGroupHandle, DbSubnetGroupOutputs,
 };
+pub use file_system::{
+    FileSystem, FileSystemArgs, FileSystemHandle, FileSystemOutputs, PerformanceMode,
+    ThroughputMode,
+};
+pub use mount_target::{MountTarget, MountTargetArgs, MountTargetHandle, MountTargetOutputs};
 pub use replication_group::{
     ReplicationGroup, ReplicationGroupArgs, ReplicationGroupHandle, ReplicationGroupOutputs,
 };
@@ -45,5 +52,7 @@ pub fn register(registry: &mut strata_core::Registry) {
         .register::<DbInstance>()
         .register::<DbSnapshot>()
         .register::<CacheSubnetGroup>()
-        .register::<ReplicationGroup>();
+        .register::<ReplicationGroup>()
+        .register::<FileSystem>()
+        .register::<MountTarget>();
 }

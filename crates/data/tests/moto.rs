@@ -654,3 +654,121 @@ async fn elasticache_declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[tokio::test]
+async fn efs_file_system_and_mount_targets() {
+    let e = env("efs-contract").await;
+    let (a, b) = subnets(&e.conf, "10.62").await;
+    let kms = aws_sdk_kms::Client::new(&e.conf);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let build = |ia: i32, tag: &'static str| {
+        let (a, b, key) = (a.clone(), b.clone(), key.clone());
+        move |s: &mut Stack| {
+            let fs = s.add(
+                "shared",
+                FileSystem::new()
+                    .kms_key(key)
+                    .transition_to_ia(ia)
+                    .tag("Name", tag),
+            );
+            s.add("shared-a", MountTarget::new(fs.id(), a));
+            s.add("shared-b", MountTarget::new(fs.id(), b));
+        }
+    };
+    e.up(&e.stack(build(30, "shop-shared"))).await;
+    let efs = aws_sdk_efs::Client::new(&e.conf);
+    let id = e
+        .state()
+        .await
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "shared")
+        .unwrap()
+        .id
+        .clone();
+    let f = efs
+        .describe_file_systems()
+        .file_system_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let f = &f.file_systems()[0];
+    assert_eq!(
+        (
+            f.encrypted(),
+            f.performance_mode().as_str(),
+            f.throughput_mode().map(|t| t.as_str())
+        ),
+        (Some(true), "generalPurpose", Some("bursting"))
+    );
+    let bp = efs
+        .describe_backup_policy()
+        .file_system_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bp.backup_policy().unwrap().status().as_str(), "ENABLED");
+    let m = efs
+        .describe_mount_targets()
+        .file_system_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.mount_targets().len(), 2);
+    assert!(e.drift().await.is_empty());
+
+    // In place: the IA transition and a tag.
+    let st = e.stack(build(90, "shop-assets"));
+    assert_eq!(e.ops(&st).await["shared"], Op::Update);
+    e.up(&st).await;
+    let lc = efs
+        .describe_lifecycle_configuration()
+        .file_system_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lc.lifecycle_policies()[0]
+            .transition_to_ia()
+            .map(|r| r.as_str()),
+        Some("AFTER_90_DAYS")
+    );
+
+    // Drift: a tag changed out of band.
+    efs.tag_resource()
+        .resource_id(&id)
+        .tags(
+            aws_sdk_efs::types::Tag::builder()
+                .key("Name")
+                .value("other")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["shared"], vec!["tags.Name"]);
+    e.up(&st).await;
+
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert!(efs
+        .describe_file_systems()
+        .file_system_id(&id)
+        .send()
+        .await
+        .is_err());
+}

@@ -1,0 +1,149 @@
+//! The calls moto lacks, against `aws-smithy-mocks` with realistic responses: EFS
+//! PutBackupPolicy and UpdateFileSystem, and ElastiCache ModifyCacheSubnetGroup and
+//! DeleteCacheSubnetGroup (which the moto tests get from scripts/moto_ext.py).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput;
+use aws_sdk_efs::operation::put_backup_policy::PutBackupPolicyOutput;
+use aws_sdk_efs::operation::update_file_system::UpdateFileSystemOutput;
+use aws_sdk_efs::types::{
+    BackupPolicy, FileSystemDescription, FileSystemSize, LifeCycleState, PerformanceMode, Status,
+};
+use aws_sdk_elasticache::operation::delete_cache_subnet_group::DeleteCacheSubnetGroupError;
+use aws_sdk_elasticache::operation::modify_cache_subnet_group::ModifyCacheSubnetGroupOutput;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use strata_core::resource::{Cx, Resource};
+use strata_core::{Context, Urn};
+use strata_data::*;
+
+fn fs_outputs() -> FileSystemOutputs {
+    FileSystemOutputs {
+        id: "fs-0123456789abcdef0".into(),
+        arn: "arn:aws:elasticfilesystem:eu-central-1:123456789012:file-system/fs-0123456789abcdef0"
+            .into(),
+        dns_name: "fs-0123456789abcdef0.efs.eu-central-1.amazonaws.com".into(),
+    }
+}
+
+/// moto has no EFS PutBackupPolicy nor UpdateFileSystem.
+#[tokio::test]
+async fn efs_backups_and_throughput_change_in_place() {
+    let backup = mock!(aws_sdk_efs::Client::put_backup_policy)
+        .match_requests(|r| {
+            r.file_system_id() == Some("fs-0123456789abcdef0")
+                && r.backup_policy().map(|p| p.status()) == Some(&Status::Disabled)
+        })
+        .then_output(|| {
+            PutBackupPolicyOutput::builder()
+                .backup_policy(
+                    BackupPolicy::builder()
+                        .status(Status::Disabling)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let update = mock!(aws_sdk_efs::Client::update_file_system)
+        .match_requests(|r| r.throughput_mode().map(|t| t.as_str()) == Some("elastic"))
+        .then_output(|| {
+            UpdateFileSystemOutput::builder()
+                .owner_id("123456789012")
+                .creation_token("t")
+                .file_system_id("fs-0123456789abcdef0")
+                .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                .life_cycle_state(LifeCycleState::Updating)
+                .number_of_mount_targets(2)
+                .size_in_bytes(FileSystemSize::builder().value(6144).build())
+                .performance_mode(PerformanceMode::GeneralPurpose)
+                .set_tags(Some(vec![]))
+                .build()
+                .unwrap()
+        });
+    let describe = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(|| {
+        DescribeFileSystemsOutput::builder()
+            .file_systems(
+                FileSystemDescription::builder()
+                    .owner_id("123456789012")
+                    .creation_token("t")
+                    .file_system_id("fs-0123456789abcdef0")
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .life_cycle_state(LifeCycleState::Available)
+                    .number_of_mount_targets(2)
+                    .size_in_bytes(FileSystemSize::builder().value(6144).build())
+                    .performance_mode(PerformanceMode::GeneralPurpose)
+                    .set_tags(Some(vec![]))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_efs,
+        RuleMode::MatchAny,
+        [&backup, &update, &describe]
+    );
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", FileSystem::TYPE, "shared");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let old = FileSystem::new();
+    let new = FileSystem::new()
+        .backup(false)
+        .throughput(ThroughputMode::Elastic);
+    let out = FileSystem::update(&cx, "fs-0123456789abcdef0", &old, &new, &fs_outputs())
+        .await
+        .unwrap();
+    assert_eq!(out, fs_outputs());
+    assert_eq!((backup.num_calls(), update.num_calls()), (1, 1));
+}
+
+/// moto has no ElastiCache ModifyCacheSubnetGroup nor DeleteCacheSubnetGroup.
+#[tokio::test]
+async fn cache_subnet_groups_change_in_place_and_delete_idempotently() {
+    let modify = mock!(aws_sdk_elasticache::Client::modify_cache_subnet_group)
+        .match_requests(|r| {
+            r.cache_subnet_group_name() == Some("shop-cache")
+                && r.subnet_ids() == ["subnet-a", "subnet-c"]
+        })
+        .then_output(|| ModifyCacheSubnetGroupOutput::builder().build());
+    let gone = mock!(aws_sdk_elasticache::Client::delete_cache_subnet_group).then_error(|| {
+        DeleteCacheSubnetGroupError::CacheSubnetGroupNotFoundFault(
+            aws_sdk_elasticache::types::error::CacheSubnetGroupNotFoundFault::builder()
+                .message("CacheSubnetGroup shop-cache not found.")
+                .meta(
+                    aws_sdk_elasticache::error::ErrorMetadata::builder()
+                        .code("CacheSubnetGroupNotFoundFault")
+                        .message("CacheSubnetGroup shop-cache not found.")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_elasticache, RuleMode::MatchAny, [&modify, &gone]);
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", CacheSubnetGroup::TYPE, "cache-subnets");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let outputs = CacheSubnetGroupOutputs {
+        name: "shop-cache".into(),
+        arn: "arn:aws:elasticache:eu-central-1:123456789012:subnetgroup:shop-cache".into(),
+    };
+    let old = CacheSubnetGroup::new("shop-cache", ["subnet-a", "subnet-b"]);
+    let new = CacheSubnetGroup::new("shop-cache", ["subnet-a", "subnet-c"]);
+    CacheSubnetGroup::update(&cx, "shop-cache", &old, &new, &outputs)
+        .await
+        .unwrap();
+    assert_eq!(modify.num_calls(), 1);
+    // Already gone counts as deleted.
+    CacheSubnetGroup::delete(&cx, "shop-cache", &new, &outputs)
+        .await
+        .unwrap();
+    assert_eq!(gone.num_calls(), 1);
+}
