@@ -14,6 +14,10 @@ Fixes (each one documented with the AWS behaviour it restores):
 - ElastiCache DeleteReplicationGroup: AWS removes the group once deleted (describe then
   answers ReplicationGroupNotFoundFault); moto 5.2.5 leaves it "deleting" forever.
 
+- EC2 CreateLaunchTemplateVersion with UserData: AWS launches instances from the new
+  version; moto 5.2.5 stores the user data unwrapped, and an auto scaling group that
+  launches from that version fails an assertion (HTTP 500).
+
 Operations moto lacks, served here with AWS's semantics (each one also tested with
 aws-smithy-mocks in the crate that calls it):
 - ElastiCache DeleteCacheSubnetGroup (refused while a replication group uses the group)
@@ -117,6 +121,20 @@ def _delete_replication_group_fixed(self, replication_group_id, retain_primary_c
 
 
 ec_models.ElastiCacheBackend.delete_replication_group = _delete_replication_group_fixed
+
+
+from moto.core.types import Base64EncodedString  # noqa: E402
+from moto.ec2.models import launch_templates as lt_models  # noqa: E402
+
+
+def _lt_user_data(self):
+    user_data = self.data.get("UserData")
+    if isinstance(user_data, str):
+        user_data = Base64EncodedString(user_data)
+    return user_data
+
+
+lt_models.LaunchTemplateVersion.user_data = property(_lt_user_data)
 
 
 if __name__ == "__main__":

@@ -115,8 +115,9 @@ impl LocalAws {
         std::fs::write(&ext, MOTO_EXT)
             .map_err(|e| Error::Start(format!("{}: {e}", ext.display())))?;
         // The shell stops moto when our end of its stdin closes, i.e. when this process
-        // ends for whatever reason.
-        let script = r#"python="$1"; ext="$2"; port="$3"; "$python" "$ext" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$ext""#;
+        // ends for whatever reason. `STRATA_MOTO_LOG=FILE` keeps moto's log (its
+        // tracebacks explain a 500).
+        let script = r#"python="$1"; ext="$2"; port="$3"; "$python" "$ext" -H 127.0.0.1 -p "$port" >"${STRATA_MOTO_LOG:-/dev/null}" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$ext""#;
         let mut child = Command::new("sh")
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .arg("-c")

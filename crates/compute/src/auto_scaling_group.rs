@@ -1,0 +1,499 @@
+//! `AutoScalingGroup`: the app servers, across subnets, behind target groups.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use serde::{Deserialize, Serialize};
+use strata_core::aws::{api_error, wait_for};
+use strata_core::{
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// An auto scaling group that follows a launch template's version. Sizes, subnets,
+/// target groups, the health check and the template version change in place; the name
+/// replaces it. Delete terminates its instances and waits until they are gone.
+///
+/// ```
+/// use strata_core::Stack;
+/// use strata_compute::{AutoScalingGroup, HealthCheck, LaunchTemplate, LaunchTemplateHandle};
+/// let mut s = Stack::new("dev");
+/// let lt = s.add("app", LaunchTemplate::new("shop-app", "ami-0123456789abcdef0", "t3.medium"));
+/// s.add("app-asg", AutoScalingGroup::new("shop-app", lt.id(), lt.latest_version(), ["subnet-a", "subnet-b"])
+///     .capacity(2, 4, 8).health_check(HealthCheck::Elb, 300));
+/// ```
+#[derive(Debug)]
+pub struct AutoScalingGroup;
+
+/// Which health check replaces instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthCheck {
+    /// EC2 status checks.
+    Ec2,
+    /// The load balancer's target health (and EC2's).
+    Elb,
+}
+
+/// The args of an [`AutoScalingGroup`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoScalingGroupArgs {
+    /// The group name.
+    pub name: String,
+    /// The launch template.
+    pub launch_template_id: Input<String>,
+    /// Its version (follow `latest_version`).
+    pub launch_template_version: Input<String>,
+    /// Fewest instances.
+    pub min_size: i32,
+    /// Instances wanted.
+    pub desired_capacity: i32,
+    /// Most instances.
+    pub max_size: i32,
+    /// The subnets.
+    pub subnet_ids: Vec<Input<String>>,
+    /// Target groups the instances register with.
+    #[serde(default)]
+    pub target_group_arns: Vec<Input<String>>,
+    /// The health check.
+    pub health_check_type: HealthCheck,
+    /// Seconds after launch before health checks count.
+    pub health_check_grace_period: i32,
+    /// User tags (propagated to instances).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl AutoScalingGroup {
+    /// A group `name` of 1 instance of the template, in `subnet_ids`, with EC2 checks.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<I: Into<Input<String>>>(
+        name: impl Into<String>,
+        launch_template_id: impl Into<Input<String>>,
+        version: impl Into<Input<String>>,
+        subnet_ids: impl IntoIterator<Item = I>,
+    ) -> AutoScalingGroupArgs {
+        AutoScalingGroupArgs {
+            name: name.into(),
+            launch_template_id: launch_template_id.into(),
+            launch_template_version: version.into(),
+            min_size: 1,
+            desired_capacity: 1,
+            max_size: 1,
+            subnet_ids: subnet_ids.into_iter().map(Into::into).collect(),
+            target_group_arns: Vec::new(),
+            health_check_type: HealthCheck::Ec2,
+            health_check_grace_period: 300,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+impl AutoScalingGroupArgs {
+    /// Sets min, desired and max.
+    pub fn capacity(mut self, min: i32, desired: i32, max: i32) -> Self {
+        self.min_size = min;
+        self.desired_capacity = desired;
+        self.max_size = max;
+        self
+    }
+    /// Sets the health check and its grace period.
+    pub fn health_check(mut self, kind: HealthCheck, grace_seconds: i32) -> Self {
+        self.health_check_type = kind;
+        self.health_check_grace_period = grace_seconds;
+        self
+    }
+    /// Registers instances with a target group.
+    pub fn target_group(mut self, arn: impl Into<Input<String>>) -> Self {
+        self.target_group_arns.push(arn.into());
+        self
+    }
+    /// Adds a tag.
+    pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.tags.insert(k.into(), v.into());
+        self
+    }
+}
+
+impl ResourceArgs for AutoScalingGroupArgs {
+    type Resource = AutoScalingGroup;
+}
+
+/// The outputs of an [`AutoScalingGroup`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoScalingGroupOutputs {
+    /// The name (its id).
+    pub name: String,
+    /// The ARN.
+    pub arn: String,
+}
+
+strata_core::outputs!(AutoScalingGroup => AutoScalingGroupHandle {
+    /// The name.
+    name: String,
+    /// The ARN.
+    arn: String,
+});
+
+pub(crate) fn autoscaling(cx: &Cx<'_>) -> Result<aws_sdk_autoscaling::Client, ProviderError> {
+    cx.client(aws_sdk_autoscaling::Client::new)
+}
+
+fn values(v: &[Input<String>]) -> Result<Vec<String>, ProviderError> {
+    v.iter()
+        .map(|s| s.value().cloned().map_err(Into::into))
+        .collect()
+}
+
+fn tag(name: &str, k: &str, v: &str) -> Tag {
+    Tag::builder()
+        .resource_id(name)
+        .resource_type("auto-scaling-group")
+        .key(k)
+        .value(v)
+        .propagate_at_launch(true)
+        .build()
+}
+
+fn health(h: HealthCheck) -> &'static str {
+    match h {
+        HealthCheck::Ec2 => "EC2",
+        HealthCheck::Elb => "ELB",
+    }
+}
+
+async fn describe(
+    cx: &Cx<'_>,
+    name: &str,
+) -> Result<Option<aws_sdk_autoscaling::types::AutoScalingGroup>, ProviderError> {
+    let out = autoscaling(cx)?
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .map_err(api_error("autoscaling:DescribeAutoScalingGroups"))?;
+    Ok(out.auto_scaling_groups().first().cloned())
+}
+
+#[async_trait]
+impl Resource for AutoScalingGroup {
+    const TYPE: &'static str = "aws:autoscaling/group";
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    type Args = AutoScalingGroupArgs;
+    type Outputs = AutoScalingGroupOutputs;
+
+    fn validate(a: &AutoScalingGroupArgs) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        if a.name.is_empty() || a.name.len() > 255 {
+            errs.push(FieldError::new("name", "1 to 255 characters"));
+        }
+        if a.min_size < 0 {
+            errs.push(FieldError::new("min_size", "at least 0"));
+        }
+        if a.min_size > a.desired_capacity {
+            errs.push(FieldError::new(
+                "desired_capacity",
+                format!("{} is below min_size {}", a.desired_capacity, a.min_size),
+            ));
+        }
+        if a.desired_capacity > a.max_size {
+            errs.push(FieldError::new(
+                "desired_capacity",
+                format!("{} is above max_size {}", a.desired_capacity, a.max_size),
+            ));
+        }
+        if a.subnet_ids.is_empty() {
+            errs.push(FieldError::new("subnet_ids", "at least one subnet"));
+        }
+        if !(0..=7200).contains(&a.health_check_grace_period) {
+            errs.push(FieldError::new(
+                "health_check_grace_period",
+                format!("{} s: 0 to 7200", a.health_check_grace_period),
+            ));
+        }
+        if a.health_check_type == HealthCheck::Elb && a.target_group_arns.is_empty() {
+            errs.push(FieldError::new(
+                "health_check_type",
+                "ELB health checks need a target group",
+            ));
+        }
+        errs
+    }
+
+    fn estimate(_: &AutoScalingGroupArgs) -> Duration {
+        Duration::from_secs(180)
+    }
+
+    async fn create(
+        cx: &Cx<'_>,
+        a: &AutoScalingGroupArgs,
+    ) -> Result<Created<AutoScalingGroupOutputs>, ProviderError> {
+        let mut tags = cx.tags_with(&a.tags);
+        tags.insert("strata:token".into(), cx.token.to_owned());
+        autoscaling(cx)?
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&a.name)
+            .launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(a.launch_template_id.value()?)
+                    .version(a.launch_template_version.value()?)
+                    .build(),
+            )
+            .min_size(a.min_size)
+            .max_size(a.max_size)
+            .desired_capacity(a.desired_capacity)
+            .vpc_zone_identifier(values(&a.subnet_ids)?.join(","))
+            .set_target_group_arns(Some(values(&a.target_group_arns)?))
+            .health_check_type(health(a.health_check_type))
+            .health_check_grace_period(a.health_check_grace_period)
+            .set_tags(Some(tags.iter().map(|(k, v)| tag(&a.name, k, v)).collect()))
+            .send()
+            .await
+            .map_err(api_error("autoscaling:CreateAutoScalingGroup"))?;
+        let g = describe(cx, &a.name)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;
+        Ok(Created {
+            id: a.name.clone(),
+            outputs: AutoScalingGroupOutputs {
+                name: a.name.clone(),
+                arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
+            },
+        })
+    }
+
+    async fn recover(
+        cx: &Cx<'_>,
+        a: &AutoScalingGroupArgs,
+    ) -> Result<Recovery<AutoScalingGroupOutputs>, ProviderError> {
+        let Some(g) = describe(cx, &a.name).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let urn = cx.urn.to_string();
+        if !g
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("strata:urn") && t.value() == Some(urn.as_str()))
+        {
+            return Ok(Recovery::Unknown(format!("an auto scaling group {} exists that strata did not create for {urn}: import it or choose another name", a.name)));
+        }
+        Ok(Recovery::Found(Created {
+            id: a.name.clone(),
+            outputs: AutoScalingGroupOutputs {
+                name: a.name.clone(),
+                arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
+            },
+        }))
+    }
+
+    async fn read(
+        cx: &Cx<'_>,
+        id: &str,
+        args: Option<&AutoScalingGroupArgs>,
+    ) -> Result<Option<Observed<AutoScalingGroupArgs, AutoScalingGroupOutputs>>, ProviderError>
+    {
+        let Some(g) = describe(cx, id).await? else {
+            return Ok(None);
+        };
+        if g.status().is_some_and(|s| s.contains("Delete")) {
+            return Ok(None);
+        }
+        let subnets: Vec<String> = g
+            .vpc_zone_identifier()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let same = |live: &[String], declared: Option<&Vec<Input<String>>>| {
+            declared.and_then(|d| values(d).ok()).is_some_and(|mut d| {
+                let mut l = live.to_vec();
+                d.sort();
+                l.sort();
+                d == l
+            })
+        };
+        let tgs: Vec<String> = g.target_group_arns().to_vec();
+        let lt = g.launch_template();
+        Ok(Some(Observed {
+            args: AutoScalingGroupArgs {
+                name: id.to_owned(),
+                launch_template_id: Input::Value(
+                    lt.and_then(|l| l.launch_template_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                launch_template_version: Input::Value(
+                    lt.and_then(|l| l.version()).unwrap_or_default().to_owned(),
+                ),
+                min_size: g.min_size().unwrap_or_default(),
+                desired_capacity: g.desired_capacity().unwrap_or_default(),
+                max_size: g.max_size().unwrap_or_default(),
+                subnet_ids: if same(&subnets, args.map(|a| &a.subnet_ids)) {
+                    args.map(|a| a.subnet_ids.clone()).unwrap_or_default()
+                } else {
+                    subnets.into_iter().map(Input::Value).collect()
+                },
+                target_group_arns: if same(&tgs, args.map(|a| &a.target_group_arns)) {
+                    args.map(|a| a.target_group_arns.clone())
+                        .unwrap_or_default()
+                } else {
+                    tgs.into_iter().map(Input::Value).collect()
+                },
+                health_check_type: if g.health_check_type() == Some("ELB") {
+                    HealthCheck::Elb
+                } else {
+                    HealthCheck::Ec2
+                },
+                health_check_grace_period: g.health_check_grace_period().unwrap_or_default(),
+                tags: g
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+                    .collect(),
+            },
+            outputs: AutoScalingGroupOutputs {
+                name: id.to_owned(),
+                arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
+            },
+        }))
+    }
+
+    async fn update(
+        cx: &Cx<'_>,
+        id: &str,
+        old: &AutoScalingGroupArgs,
+        new: &AutoScalingGroupArgs,
+        outputs: &AutoScalingGroupOutputs,
+    ) -> Result<AutoScalingGroupOutputs, ProviderError> {
+        let client = autoscaling(cx)?;
+        let (mut a, mut b) = (old.clone(), new.clone());
+        a.tags.clear();
+        b.tags.clear();
+        a.target_group_arns.clear();
+        b.target_group_arns.clear();
+        if a != b {
+            client
+                .update_auto_scaling_group()
+                .auto_scaling_group_name(id)
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id(new.launch_template_id.value()?)
+                        .version(new.launch_template_version.value()?)
+                        .build(),
+                )
+                .min_size(new.min_size)
+                .max_size(new.max_size)
+                .desired_capacity(new.desired_capacity)
+                .vpc_zone_identifier(values(&new.subnet_ids)?.join(","))
+                .health_check_type(health(new.health_check_type))
+                .health_check_grace_period(new.health_check_grace_period)
+                .send()
+                .await
+                .map_err(api_error("autoscaling:UpdateAutoScalingGroup"))?;
+        }
+        let (old_tg, new_tg) = (
+            values(&old.target_group_arns)?,
+            values(&new.target_group_arns)?,
+        );
+        let added: Vec<String> = new_tg
+            .iter()
+            .filter(|t| !old_tg.contains(t))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = old_tg
+            .iter()
+            .filter(|t| !new_tg.contains(t))
+            .cloned()
+            .collect();
+        if !added.is_empty() {
+            client
+                .attach_load_balancer_target_groups()
+                .auto_scaling_group_name(id)
+                .set_target_group_arns(Some(added))
+                .send()
+                .await
+                .map_err(api_error("autoscaling:AttachLoadBalancerTargetGroups"))?;
+        }
+        if !removed.is_empty() {
+            client
+                .detach_load_balancer_target_groups()
+                .auto_scaling_group_name(id)
+                .set_target_group_arns(Some(removed))
+                .send()
+                .await
+                .map_err(api_error("autoscaling:DetachLoadBalancerTargetGroups"))?;
+        }
+        let gone: Vec<Tag> = old
+            .tags
+            .iter()
+            .filter(|(k, _)| !new.tags.contains_key(*k))
+            .map(|(k, v)| tag(id, k, v))
+            .collect();
+        if !gone.is_empty() {
+            client
+                .delete_tags()
+                .set_tags(Some(gone))
+                .send()
+                .await
+                .map_err(api_error("autoscaling:DeleteTags"))?;
+        }
+        let set: Vec<Tag> = new
+            .tags
+            .iter()
+            .filter(|(k, v)| old.tags.get(*k) != Some(*v))
+            .map(|(k, v)| tag(id, k, v))
+            .collect();
+        if !set.is_empty() {
+            client
+                .create_or_update_tags()
+                .set_tags(Some(set))
+                .send()
+                .await
+                .map_err(api_error("autoscaling:CreateOrUpdateTags"))?;
+        }
+        Ok(outputs.clone())
+    }
+
+    async fn delete(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &AutoScalingGroupArgs,
+        _: &AutoScalingGroupOutputs,
+    ) -> Result<(), ProviderError> {
+        let client = autoscaling(cx)?;
+        match client
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(id)
+            .force_delete(true)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if aws_sdk_autoscaling::error::ProvideErrorMetadata::message(&e)
+                    .is_some_and(|m| m.contains("not found")) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(api_error("autoscaling:DeleteAutoScalingGroup")(e)),
+        }
+        // Its instances terminate first; the group goes with the last of them.
+        wait_for(
+            format!("auto scaling group {id} to be deleted"),
+            TIMEOUT,
+            Duration::from_secs(10),
+            || async { Ok(describe(cx, id).await?.is_none().then_some(())) },
+        )
+        .await
+    }
+}

@@ -1,0 +1,259 @@
+//! Contract tests of the compute types against the local AWS (moto).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use strata_compute::*;
+use strata_core::aws::Aws;
+use strata_core::plan::Op;
+use strata_core::{Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack};
+use strata_testkit::LocalAws;
+
+struct Env {
+    engine: Engine,
+    conf: aws_config::SdkConfig,
+    stack: String,
+}
+
+async fn env(stack: &str) -> Env {
+    let conf = LocalAws::shared().sdk_config().await;
+    let mut reg = Registry::new();
+    strata_compute::register(&mut reg);
+    Env {
+        engine: Engine::new(Arc::new(MemoryBackend::new()))
+            .with_context(Context::new().with(Aws::new(conf.clone())))
+            .with_registry(&reg),
+        conf,
+        stack: stack.to_owned(),
+    }
+}
+
+impl Env {
+    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
+        let mut s = Stack::new(&self.stack);
+        build(&mut s);
+        s.seal().unwrap()
+    }
+    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
+        self.engine
+            .preview(st, &[])
+            .await
+            .unwrap()
+            .steps
+            .into_iter()
+            .map(|s| (s.urn.name().to_owned(), s.op))
+            .collect()
+    }
+    async fn up(&self, st: &SealedStack) {
+        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
+        assert!(sum.is_success(), "{sum:?}");
+        let again = self.engine.preview(st, &[]).await.unwrap();
+        assert!(
+            !again.has_changes(),
+            "a second up would change: {:?}",
+            again.steps
+        );
+    }
+    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
+        let report = self
+            .engine
+            .refresh(&self.stack, &RunOptions::default())
+            .await
+            .unwrap();
+        assert!(report.summary.is_success(), "{:?}", report.summary);
+        report
+            .drift
+            .into_iter()
+            .map(|(u, c)| {
+                (
+                    u.name().to_owned(),
+                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn launch_template_auto_scaling_group_and_policies() {
+    let e = env("compute-contract").await;
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let ami = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_id()
+        .unwrap()
+        .to_owned();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.70.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (k, z) in ["a", "b"].iter().enumerate() {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.70.{k}.0/24"))
+            .availability_zone(format!("eu-central-1{z}"))
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+    let build = |itype: &'static str, cpu: f64| {
+        let (ami, subnets) = (ami.clone(), subnets.clone());
+        move |s: &mut Stack| {
+            let lt = s.add(
+                "app",
+                LaunchTemplate::new("contract-app", ami, itype).user_data("#!/bin/bash\necho hi\n"),
+            );
+            let asg = s.add(
+                "app-asg",
+                AutoScalingGroup::new("contract-app", lt.id(), lt.latest_version(), subnets)
+                    .capacity(2, 4, 8)
+                    .tag("tier", "app"),
+            );
+            s.add(
+                "cpu",
+                ScalingPolicy::target_tracking(asg.name(), "cpu", Metric::Cpu, cpu),
+            );
+            s.add(
+                "memory",
+                ScalingPolicy::target_tracking(asg.name(), "memory", Metric::Memory, 80.0),
+            );
+        }
+    };
+    e.up(&e.stack(build("t3.medium", 70.0))).await;
+    let asg = aws_sdk_autoscaling::Client::new(&e.conf);
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("contract-app")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.auto_scaling_groups()[0];
+    assert_eq!(
+        (g.min_size(), g.desired_capacity(), g.max_size()),
+        (Some(2), Some(4), Some(8))
+    );
+    let lt_id = g
+        .launch_template()
+        .unwrap()
+        .launch_template_id()
+        .unwrap()
+        .to_owned();
+    let v = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(&lt_id)
+        .versions("$Default")
+        .send()
+        .await
+        .unwrap();
+    let d = v.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap();
+    assert_eq!(
+        d.metadata_options()
+            .and_then(|m| m.http_tokens())
+            .map(|t| t.as_str()),
+        Some("required")
+    );
+    assert_eq!(
+        d.block_device_mappings()[0]
+            .ebs()
+            .and_then(|e| e.encrypted()),
+        Some(true)
+    );
+    let p = asg
+        .describe_policies()
+        .auto_scaling_group_name("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.scaling_policies().len(), 2);
+    assert!(e.drift().await.is_empty());
+
+    // A new instance type is a new template version, and the group follows it; the CPU
+    // target changes in place.
+    let st = e.stack(build("t3.large", 60.0));
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["app"], ops["cpu"]), (Op::Update, Op::Update));
+    e.up(&st).await;
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.auto_scaling_groups()[0]
+            .launch_template()
+            .unwrap()
+            .version(),
+        Some("2")
+    );
+
+    // Drift: the desired capacity changed out of band.
+    asg.set_desired_capacity()
+        .auto_scaling_group_name("contract-app")
+        .desired_capacity(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["app-asg"], vec!["desired_capacity"]);
+    e.up(&st).await;
+
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("contract-app")
+        .send()
+        .await
+        .unwrap();
+    assert!(g.auto_scaling_groups().is_empty());
+}
+
+#[tokio::test]
+async fn compute_declaration_errors() {
+    let mut s = Stack::new("bad-compute");
+    s.add("lt", LaunchTemplate::new("x", "not-an-ami", "medium"));
+    s.add(
+        "asg",
+        AutoScalingGroup::new("a", "lt-1", "1", ["subnet-a"])
+            .capacity(4, 2, 8)
+            .health_check(HealthCheck::Elb, 300),
+    );
+    s.add(
+        "policy",
+        ScalingPolicy::target_tracking("a", "p", Metric::Cpu, 0.0),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    for expected in [
+        "::lt: field `name`",
+        "::lt: field `instance_type`",
+        "::lt: field `image_id`",
+        "::asg: field `desired_capacity`: 2 is below min_size 4",
+        "::asg: field `health_check_type`: ELB health checks need a target group",
+        "::policy: field `target_value`",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
