@@ -257,3 +257,86 @@ async fn compute_declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+#[tokio::test]
+async fn every_replacing_field_replaces() {
+    let e = env("compute-replace").await;
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let ami = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_id()
+        .unwrap()
+        .to_owned();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.71.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.71.0.0/24")
+        .availability_zone("eu-central-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let build = |v: &'static str, metric: Metric| {
+        let (ami, subnet) = (ami.clone(), subnet.clone());
+        move |s: &mut Stack| {
+            let lt = s.add(
+                "lt",
+                LaunchTemplate::new(format!("replace-{v}"), ami, "t3.micro"),
+            );
+            let asg = s.add(
+                "asg",
+                AutoScalingGroup::new(
+                    format!("replace-{v}"),
+                    lt.id(),
+                    lt.latest_version(),
+                    [subnet],
+                ),
+            );
+            s.add(
+                "policy",
+                ScalingPolicy::target_tracking(asg.name(), "p", metric, 50.0),
+            );
+        }
+    };
+    e.up(&e.stack(build("a", Metric::Cpu))).await;
+    let st = e.stack(build("b", Metric::Memory));
+    let ops = e.ops(&st).await;
+    for n in ["lt", "asg", "policy"] {
+        assert_eq!(ops[n], Op::Replace, "{n}: {ops:?}");
+    }
+    e.up(&st).await;
+    let asg = aws_sdk_autoscaling::Client::new(&e.conf);
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("replace-a")
+        .send()
+        .await
+        .unwrap();
+    assert!(g.auto_scaling_groups().is_empty(), "the old group is gone");
+    let sum = e
+        .engine
+        .destroy(&e.stack, &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+}

@@ -554,7 +554,10 @@ impl Resource for DbInstance {
             Some(a) if a.vpc_security_group_ids.is_empty() => Vec::new(),
             _ => sgs.into_iter().map(Input::Value).collect(),
         };
-        let storage_type = match d.storage_type() {
+        // A change waiting for the maintenance window is what the instance will be: it
+        // is not drift.
+        let pending = d.pending_modified_values();
+        let storage_type = match pending.and_then(|p| p.storage_type()).or(d.storage_type()) {
             Some("gp2") => StorageType::Gp2,
             Some("io1") => StorageType::Io1,
             _ => StorageType::Gp3,
@@ -563,16 +566,30 @@ impl Resource for DbInstance {
             args: DbInstanceArgs {
                 identifier: id.to_owned(),
                 engine: d.engine().unwrap_or_default().to_owned(),
-                engine_version: d.engine_version().unwrap_or_default().to_owned(),
+                engine_version: pending
+                    .and_then(|p| p.engine_version())
+                    .or(d.engine_version())
+                    .unwrap_or_default()
+                    .to_owned(),
                 allow_major_version_upgrade: args.is_some_and(|a| a.allow_major_version_upgrade),
-                instance_class: d.db_instance_class().unwrap_or_default().to_owned(),
-                allocated_storage: d.allocated_storage().unwrap_or_default(),
+                instance_class: pending
+                    .and_then(|p| p.db_instance_class())
+                    .or(d.db_instance_class())
+                    .unwrap_or_default()
+                    .to_owned(),
+                allocated_storage: pending
+                    .and_then(|p| p.allocated_storage())
+                    .or(d.allocated_storage())
+                    .unwrap_or_default(),
                 storage_type,
                 iops: match storage_type {
                     StorageType::Io1 => d.iops(),
                     _ => args.and_then(|a| a.iops),
                 },
-                multi_az: d.multi_az().unwrap_or(false),
+                multi_az: pending
+                    .and_then(|p| p.multi_az())
+                    .or(d.multi_az())
+                    .unwrap_or(false),
                 db_subnet_group_name: Input::Value(
                     d.db_subnet_group()
                         .and_then(|g| g.db_subnet_group_name())
@@ -594,7 +611,10 @@ impl Resource for DbInstance {
                     d.master_user_secret().and_then(|s| s.kms_key_id()),
                     args.map(|a| &a.master_user_secret_kms_key_id),
                 ),
-                backup_retention_period: d.backup_retention_period().unwrap_or_default(),
+                backup_retention_period: pending
+                    .and_then(|p| p.backup_retention_period())
+                    .or(d.backup_retention_period())
+                    .unwrap_or_default(),
                 preferred_backup_window: match args.and_then(|a| a.preferred_backup_window.as_ref())
                 {
                     Some(_) => d.preferred_backup_window().map(str::to_owned),
