@@ -708,8 +708,37 @@ async fn efs_file_system_and_mount_targets() {
         .arn()
         .unwrap()
         .to_owned();
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let vpc = ec2
+        .describe_subnets()
+        .subnet_ids(&a)
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let mut sgs = Vec::new();
+    for n in ["efs-1", "efs-2"] {
+        let g = ec2
+            .create_security_group()
+            .group_name(n)
+            .description(n)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        sgs.push(g.group_id().unwrap().to_owned());
+    }
     let build = |ia: i32, tag: &'static str| {
         let (a, b, key) = (a.clone(), b.clone(), key.clone());
+        // The second build moves mount target a to the other security group.
+        let sg = if ia == 30 {
+            sgs[0].clone()
+        } else {
+            sgs[1].clone()
+        };
         move |s: &mut Stack| {
             let fs = s.add(
                 "shared",
@@ -718,7 +747,7 @@ async fn efs_file_system_and_mount_targets() {
                     .transition_to_ia(ia)
                     .tag("Name", tag),
             );
-            s.add("shared-a", MountTarget::new(fs.id(), a));
+            s.add("shared-a", MountTarget::new(fs.id(), a).security_group(sg));
             s.add("shared-b", MountTarget::new(fs.id(), b));
         }
     };
@@ -766,8 +795,35 @@ async fn efs_file_system_and_mount_targets() {
 
     // In place: the IA transition and a tag.
     let st = e.stack(build(90, "shop-assets"));
-    assert_eq!(e.ops(&st).await["shared"], Op::Update);
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["shared"], ops["shared-a"]), (Op::Update, Op::Update));
+    let mt = e
+        .state()
+        .await
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "shared-a")
+        .unwrap()
+        .id
+        .clone();
     e.up(&st).await;
+    let live = efs
+        .describe_mount_target_security_groups()
+        .mount_target_id(&mt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.security_groups(), [sgs[1].clone()]);
+    assert_eq!(
+        e.state()
+            .await
+            .resources
+            .values()
+            .find(|r| r.urn.name() == "shared-a")
+            .unwrap()
+            .id,
+        mt
+    );
     let lc = efs
         .describe_lifecycle_configuration()
         .file_system_id(&id)
@@ -918,4 +974,62 @@ async fn every_replacing_field_replaces_and_changes_can_wait_for_the_window() {
         .await
         .unwrap();
     assert!(sum.is_success(), "{sum:?}");
+}
+
+#[tokio::test]
+async fn interrupted_creates_are_found_again() {
+    use strata_core::resource::{Cx, Recovery, Resource};
+    let conf = LocalAws::shared().sdk_config().await;
+    let ctx = Context::new().with(Aws::new(conf));
+    // EFS: by the creation token (the engine's token).
+    let urn = strata_core::Urn::new("recover", FileSystem::TYPE, "fs");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-recover-efs",
+    };
+    let args = FileSystem::new();
+    assert!(matches!(
+        FileSystem::recover(&cx, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    let made = FileSystem::create(&cx, &args).await.unwrap();
+    let Recovery::Found(found) = FileSystem::recover(&cx, &args).await.unwrap() else {
+        panic!("not found by token")
+    };
+    assert_eq!(found.id, made.id);
+    FileSystem::delete(&cx, &made.id, &args, &made.outputs)
+        .await
+        .unwrap();
+    assert!(FileSystem::read(&cx, &made.id, None)
+        .await
+        .unwrap()
+        .is_none());
+    // S3: by name and URN tag; another resource's bucket is not adopted.
+    let urn = strata_core::Urn::new("recover", Bucket::TYPE, "b");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-recover-bucket",
+    };
+    let args = Bucket::new("strata-recover-bucket");
+    assert!(matches!(
+        Bucket::recover(&cx, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    Bucket::create(&cx, &args).await.unwrap();
+    assert!(matches!(
+        Bucket::recover(&cx, &args).await.unwrap(),
+        Recovery::Found(_)
+    ));
+    let other = strata_core::Urn::new("recover", Bucket::TYPE, "other");
+    let cx2 = Cx {
+        context: &ctx,
+        urn: &other,
+        token: "t2",
+    };
+    assert!(matches!(
+        Bucket::recover(&cx2, &args).await.unwrap(),
+        Recovery::Unknown(_)
+    ));
 }
