@@ -2,78 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use strata_compute::*;
-use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack};
-use strata_testkit::LocalAws;
+use strata_core::{RunOptions, Stack};
 
-struct Env {
-    engine: Engine,
-    conf: aws_config::SdkConfig,
-    stack: String,
-}
+use strata_testkit::Harness as Env;
 
 async fn env(stack: &str) -> Env {
-    let conf = LocalAws::shared().sdk_config().await;
-    let mut reg = Registry::new();
-    strata_compute::register(&mut reg);
-    Env {
-        engine: Engine::new(Arc::new(MemoryBackend::new()))
-            .with_context(Context::new().with(Aws::new(conf.clone())))
-            .with_registry(&reg),
-        conf,
-        stack: stack.to_owned(),
-    }
-}
-
-impl Env {
-    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
-        let mut s = Stack::new(&self.stack);
-        build(&mut s);
-        s.seal().unwrap()
-    }
-    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
-        self.engine
-            .preview(st, &[])
-            .await
-            .unwrap()
-            .steps
-            .into_iter()
-            .map(|s| (s.urn.name().to_owned(), s.op))
-            .collect()
-    }
-    async fn up(&self, st: &SealedStack) {
-        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        let again = self.engine.preview(st, &[]).await.unwrap();
-        assert!(
-            !again.has_changes(),
-            "a second up would change: {:?}",
-            again.steps
-        );
-    }
-    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
-        let report = self
-            .engine
-            .refresh(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(report.summary.is_success(), "{:?}", report.summary);
-        report
-            .drift
-            .into_iter()
-            .map(|(u, c)| {
-                (
-                    u.name().to_owned(),
-                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
-                )
-            })
-            .collect()
-    }
+    Env::new(stack, strata_compute::register).await
 }
 
 #[tokio::test]

@@ -3,96 +3,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
 use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{
-    Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State,
-};
+use strata_core::{Context, RunOptions, Stack};
 use strata_data::*;
 use strata_testkit::LocalAws;
 
-struct Env {
-    engine: Engine,
-    conf: aws_config::SdkConfig,
-    stack: String,
+use strata_testkit::Harness as Env;
+
+fn s3_client(e: &Env) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&e.conf)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 async fn env(stack: &str) -> Env {
-    let conf = LocalAws::shared().sdk_config().await;
-    let mut reg = Registry::new();
-    strata_data::register(&mut reg);
-    Env {
-        engine: Engine::new(Arc::new(MemoryBackend::new()))
-            .with_context(Context::new().with(Aws::new(conf.clone())))
-            .with_registry(&reg),
-        conf,
-        stack: stack.to_owned(),
-    }
-}
-
-impl Env {
-    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
-        let mut s = Stack::new(&self.stack);
-        build(&mut s);
-        s.seal().unwrap()
-    }
-
-    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
-        self.engine
-            .preview(st, &[])
-            .await
-            .unwrap()
-            .steps
-            .into_iter()
-            .map(|s| (s.urn.name().to_owned(), s.op))
-            .collect()
-    }
-
-    async fn up(&self, st: &SealedStack) {
-        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        let again = self.engine.preview(st, &[]).await.unwrap();
-        assert!(
-            !again.has_changes(),
-            "a second up would change: {:?}",
-            again.steps
-        );
-    }
-
-    async fn state(&self) -> State {
-        self.engine.load_state(&self.stack).await.unwrap()
-    }
-
-    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
-        let report = self
-            .engine
-            .refresh(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(report.summary.is_success(), "{:?}", report.summary);
-        report
-            .drift
-            .into_iter()
-            .map(|(u, c)| {
-                (
-                    u.name().to_owned(),
-                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
-                )
-            })
-            .collect()
-    }
-
-    fn s3(&self) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&self.conf)
-                .force_path_style(true)
-                .build(),
-        )
-    }
+    Env::new(stack, strata_data::register).await
 }
 
 fn images(name: &'static str, versioned: bool, ia_days: i32) -> impl FnOnce(&mut Stack) {
@@ -132,7 +63,7 @@ async fn buckets_with_their_parts() {
     let e = env("bucket-contract").await;
     e.up(&e.stack(images("strata-contract-images", true, 90)))
         .await;
-    let s3 = e.s3();
+    let s3 = s3_client(&e);
     let enc = s3
         .get_bucket_encryption()
         .bucket("strata-contract-images-uploads")
@@ -276,8 +207,7 @@ async fn buckets_replicate_across_regions() {
         );
     });
     e.up(&st).await;
-    let r = e
-        .s3()
+    let r = s3_client(&e)
         .get_bucket_replication()
         .bucket("strata-contract-replicated")
         .send()

@@ -6,106 +6,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, Tag};
 use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{
-    Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State,
-};
+use strata_core::{Context, Stack};
 use strata_network::*;
 use strata_testkit::LocalAws;
 
-struct Env {
-    engine: Engine,
-    ec2: aws_sdk_ec2::Client,
-    stack: String,
+use strata_testkit::Harness as Env;
+
+fn ec2(e: &Env) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&e.conf)
 }
 
 async fn env(stack: &str) -> Env {
-    let conf = LocalAws::shared().sdk_config().await;
-    let mut reg = Registry::new();
-    strata_network::register(&mut reg);
-    Env {
-        engine: Engine::new(Arc::new(MemoryBackend::new()))
-            .with_context(Context::new().with(Aws::new(conf.clone())))
-            .with_registry(&reg),
-        ec2: aws_sdk_ec2::Client::new(&conf),
-        stack: stack.to_owned(),
-    }
-}
-
-impl Env {
-    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
-        let mut s = Stack::new(&self.stack);
-        build(&mut s);
-        s.seal().unwrap()
-    }
-
-    /// The planned op of each resource, by name.
-    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
-        self.engine
-            .preview(st, &[])
-            .await
-            .unwrap()
-            .steps
-            .into_iter()
-            .map(|s| (s.urn.name().to_owned(), s.op))
-            .collect()
-    }
-
-    async fn up(&self, st: &SealedStack) {
-        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        assert!(
-            !self.engine.preview(st, &[]).await.unwrap().has_changes(),
-            "a second up would change something"
-        );
-    }
-
-    async fn state(&self) -> State {
-        self.engine.load_state(&self.stack).await.unwrap()
-    }
-
-    async fn id(&self, name: &str) -> String {
-        self.state()
-            .await
-            .resources
-            .values()
-            .find(|r| r.urn.name() == name)
-            .map(|r| r.id.clone())
-            .unwrap_or_else(|| panic!("{name} is not in state"))
-    }
-
-    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
-        let report = self
-            .engine
-            .refresh(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(report.summary.is_success(), "{:?}", report.summary);
-        report
-            .drift
-            .into_iter()
-            .map(|(u, c)| {
-                (
-                    u.name().to_owned(),
-                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
-                )
-            })
-            .collect()
-    }
-
-    async fn destroy(&self) {
-        let sum = self
-            .engine
-            .destroy(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        assert!(self.state().await.resources.is_empty());
-    }
+    Env::new(stack, strata_network::register).await
 }
 
 fn tags(t: &[Tag]) -> BTreeMap<String, String> {
@@ -140,7 +56,7 @@ async fn vpc_create_read_update_replace_drift_delete() {
     });
     e.up(&st).await;
     let id = e.id("vpc").await;
-    let live = e.ec2.describe_vpcs().vpc_ids(&id).send().await.unwrap();
+    let live = ec2(&e).describe_vpcs().vpc_ids(&id).send().await.unwrap();
     let v = &live.vpcs()[0];
     assert_eq!(v.cidr_block(), Some("10.1.0.0/16"));
     let t = tags(v.tags());
@@ -148,7 +64,7 @@ async fn vpc_create_read_update_replace_drift_delete() {
     assert_eq!(t["strata:stack"], "vpc-contract");
     assert!(t["strata:urn"].ends_with("::vpc"));
     assert!(t.contains_key("strata:token"));
-    assert!(vpc_hostnames(&e.ec2, &id).await);
+    assert!(vpc_hostnames(&ec2(&e), &id).await);
     // Read equals the declaration: nothing drifted.
     assert!(e.drift().await.is_empty());
 
@@ -159,10 +75,10 @@ async fn vpc_create_read_update_replace_drift_delete() {
     assert_eq!(e.ops(&st).await["vpc"], Op::Update);
     e.up(&st).await;
     assert_eq!(e.id("vpc").await, id);
-    assert!(!vpc_hostnames(&e.ec2, &id).await);
+    assert!(!vpc_hostnames(&ec2(&e), &id).await);
 
     // Out-of-band drift, reported by refresh, then put back by up.
-    e.ec2
+    ec2(&e)
         .modify_vpc_attribute()
         .vpc_id(&id)
         .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
@@ -171,7 +87,7 @@ async fn vpc_create_read_update_replace_drift_delete() {
         .unwrap();
     assert_eq!(e.drift().await["vpc"], vec!["enable_dns_hostnames"]);
     e.up(&st).await;
-    assert!(!vpc_hostnames(&e.ec2, &id).await);
+    assert!(!vpc_hostnames(&ec2(&e), &id).await);
 
     // A new block replaces it.
     let st = e.stack(|s| {
@@ -181,10 +97,15 @@ async fn vpc_create_read_update_replace_drift_delete() {
     e.up(&st).await;
     let new_id = e.id("vpc").await;
     assert_ne!(new_id, id);
-    assert!(e.ec2.describe_vpcs().vpc_ids(&id).send().await.is_err());
+    assert!(ec2(&e).describe_vpcs().vpc_ids(&id).send().await.is_err());
 
     e.destroy().await;
-    assert!(e.ec2.describe_vpcs().vpc_ids(&new_id).send().await.is_err());
+    assert!(ec2(&e)
+        .describe_vpcs()
+        .vpc_ids(&new_id)
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -308,8 +229,7 @@ async fn subnet_gateways_routes_and_associations() {
         e.id("ip").await,
         e.id("rt").await,
     );
-    let s = e
-        .ec2
+    let s = ec2(&e)
         .describe_subnets()
         .subnet_ids(&subnet)
         .send()
@@ -330,8 +250,7 @@ async fn subnet_gateways_routes_and_associations() {
             Some(true)
         )
     );
-    let g = e
-        .ec2
+    let g = ec2(&e)
         .describe_internet_gateways()
         .internet_gateway_ids(&igw)
         .send()
@@ -341,8 +260,7 @@ async fn subnet_gateways_routes_and_associations() {
         g.internet_gateways()[0].attachments()[0].vpc_id(),
         Some(vpc.as_str())
     );
-    let n = e
-        .ec2
+    let n = ec2(&e)
         .describe_nat_gateways()
         .nat_gateway_ids(&nat)
         .send()
@@ -354,8 +272,7 @@ async fn subnet_gateways_routes_and_associations() {
         n.nat_gateway_addresses()[0].allocation_id(),
         Some(ip.as_str())
     );
-    let t = e
-        .ec2
+    let t = ec2(&e)
         .describe_route_tables()
         .route_table_ids(&rt)
         .send()
@@ -386,8 +303,7 @@ async fn subnet_gateways_routes_and_associations() {
     }
     e.up(&st).await;
     assert_eq!(e.id("public").await, subnet);
-    let t = e
-        .ec2
+    let t = ec2(&e)
         .describe_route_tables()
         .route_table_ids(&rt)
         .send()
@@ -401,8 +317,7 @@ async fn subnet_gateways_routes_and_associations() {
         .unwrap();
     assert_eq!(default.nat_gateway_id(), Some(nat.as_str()));
     let other = e.id("other-rt").await;
-    let t = e
-        .ec2
+    let t = ec2(&e)
         .describe_route_tables()
         .route_table_ids(&other)
         .send()
@@ -414,14 +329,14 @@ async fn subnet_gateways_routes_and_associations() {
         .any(|a| a.subnet_id() == Some(private.as_str())));
 
     // Drift made out of band: the subnet maps public IPs again, a tag on the gateway.
-    e.ec2
+    ec2(&e)
         .modify_subnet_attribute()
         .subnet_id(&subnet)
         .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
         .send()
         .await
         .unwrap();
-    e.ec2
+    ec2(&e)
         .create_tags()
         .resources(&igw)
         .tags(Tag::builder().key("t").value("changed").build())
@@ -439,16 +354,14 @@ async fn subnet_gateways_routes_and_associations() {
     });
     e.up(&st).await;
     e.destroy().await;
-    assert!(e
-        .ec2
+    assert!(ec2(&e)
         .describe_subnets()
         .subnet_ids(&subnet)
         .send()
         .await
         .is_err());
-    assert!(e.ec2.describe_vpcs().vpc_ids(&vpc).send().await.is_err());
-    let n = e
-        .ec2
+    assert!(ec2(&e).describe_vpcs().vpc_ids(&vpc).send().await.is_err());
+    let n = ec2(&e)
         .describe_nat_gateways()
         .nat_gateway_ids(&nat)
         .send()
@@ -458,8 +371,7 @@ async fn subnet_gateways_routes_and_associations() {
         .nat_gateways()
         .iter()
         .all(|g| g.state().map(|s| s.as_str()) == Some("deleted")));
-    assert!(e
-        .ec2
+    assert!(ec2(&e)
         .describe_addresses()
         .allocation_ids(&ip)
         .send()
@@ -507,8 +419,7 @@ async fn security_groups_and_rules_referencing_each_other() {
         e.id("app").await,
         e.id("app-from-alb").await,
     );
-    let g = e
-        .ec2
+    let g = ec2(&e)
         .describe_security_groups()
         .group_ids(&app)
         .send()
@@ -526,8 +437,7 @@ async fn security_groups_and_rules_referencing_each_other() {
         "{:?}",
         g.ip_permissions_egress()
     );
-    let r = e
-        .ec2
+    let r = ec2(&e)
         .describe_security_group_rules()
         .filters(
             Filter::builder()
@@ -567,8 +477,7 @@ async fn security_groups_and_rules_referencing_each_other() {
     e.up(&st).await;
     assert_eq!(e.id("app-from-alb").await, cidr_rule);
     e.destroy().await;
-    assert!(e
-        .ec2
+    assert!(ec2(&e)
         .describe_security_groups()
         .group_ids(&app)
         .send()
@@ -609,8 +518,7 @@ async fn flow_logs_to_s3() {
     };
     e.up(&e.stack(build("a", 600))).await;
     let id = e.id("flow").await;
-    let f = e
-        .ec2
+    let f = ec2(&e)
         .describe_flow_logs()
         .flow_log_ids(&id)
         .send()
@@ -628,8 +536,7 @@ async fn flow_logs_to_s3() {
     e.up(&st).await;
     assert_ne!(e.id("flow").await, id);
     e.destroy().await;
-    let left = e
-        .ec2
+    let left = ec2(&e)
         .describe_flow_logs()
         .flow_log_ids(&id)
         .send()
@@ -715,32 +622,28 @@ async fn tags_change_in_place_and_replacing_fields_replace() {
         assert_eq!(&e.id(name).await, id, "{name} kept its id");
     }
     let tagged = |t: &[Tag]| tags(t).get("t").cloned();
-    let o = e
-        .ec2
+    let o = ec2(&e)
         .describe_addresses()
         .allocation_ids(&ids["ip"])
         .send()
         .await
         .unwrap();
     assert_eq!(tagged(o.addresses()[0].tags()), Some("b".into()));
-    let o = e
-        .ec2
+    let o = ec2(&e)
         .describe_nat_gateways()
         .nat_gateway_ids(&ids["nat"])
         .send()
         .await
         .unwrap();
     assert_eq!(tagged(o.nat_gateways()[0].tags()), Some("b".into()));
-    let o = e
-        .ec2
+    let o = ec2(&e)
         .describe_route_tables()
         .route_table_ids(&ids["rt"])
         .send()
         .await
         .unwrap();
     assert_eq!(tagged(o.route_tables()[0].tags()), Some("b".into()));
-    let o = e
-        .ec2
+    let o = ec2(&e)
         .describe_security_groups()
         .group_ids(&ids["sg"])
         .send()
@@ -749,8 +652,7 @@ async fn tags_change_in_place_and_replacing_fields_replace() {
     assert_eq!(tagged(o.security_groups()[0].tags()), Some("b".into()));
     // The gateway moved to the other VPC (detach, attach).
     let other = e.id("other-vpc").await;
-    let o = e
-        .ec2
+    let o = ec2(&e)
         .describe_internet_gateways()
         .internet_gateway_ids(&ids["igw"])
         .send()
@@ -799,8 +701,7 @@ async fn flow_logs_to_cloudwatch_logs() {
     });
     e.up(&st).await;
     let id = e.id("flow").await;
-    let f = e
-        .ec2
+    let f = ec2(&e)
         .describe_flow_logs()
         .flow_log_ids(&id)
         .send()
@@ -857,15 +758,13 @@ async fn every_replacing_field_replaces() {
         assert_ne!(&e.id(name).await, id, "{name} was replaced");
     }
     // The old ones are gone.
-    assert!(e
-        .ec2
+    assert!(ec2(&e)
         .describe_route_tables()
         .route_table_ids(&before["rt"])
         .send()
         .await
         .is_err());
-    let n = e
-        .ec2
+    let n = ec2(&e)
         .describe_nat_gateways()
         .nat_gateway_ids(&before["nat"])
         .send()

@@ -3,109 +3,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde_json::json;
-use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{
-    Context, Engine, MemoryBackend, Registry, RunOptions, SealedStack, Stack, State,
-};
+use strata_core::Stack;
 use strata_security::rotation::RotationFunction;
 use strata_security::*;
-use strata_testkit::LocalAws;
 
-struct Env {
-    engine: Engine,
-    conf: aws_config::SdkConfig,
-    stack: String,
-}
+use strata_testkit::Harness as Env;
 
 async fn env(stack: &str) -> Env {
-    let conf = LocalAws::shared().sdk_config().await;
-    let mut reg = Registry::new();
-    strata_security::register(&mut reg);
-    Env {
-        engine: Engine::new(Arc::new(MemoryBackend::new()))
-            .with_context(Context::new().with(Aws::new(conf.clone())))
-            .with_registry(&reg)
-            .passphrase(Some("test-passphrase".into())),
-        conf,
-        stack: stack.to_owned(),
-    }
-}
-
-impl Env {
-    fn stack(&self, build: impl FnOnce(&mut Stack)) -> SealedStack {
-        let mut s = Stack::new(&self.stack);
-        build(&mut s);
-        s.seal().unwrap()
-    }
-
-    async fn ops(&self, st: &SealedStack) -> BTreeMap<String, Op> {
-        self.engine
-            .preview(st, &[])
-            .await
-            .unwrap()
-            .steps
-            .into_iter()
-            .map(|s| (s.urn.name().to_owned(), s.op))
-            .collect()
-    }
-
-    async fn up(&self, st: &SealedStack) {
-        let sum = self.engine.up(st, &RunOptions::default()).await.unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        let again = self.engine.preview(st, &[]).await.unwrap();
-        assert!(
-            !again.has_changes(),
-            "a second up would change: {:?}",
-            again.steps
-        );
-    }
-
-    async fn state(&self) -> State {
-        self.engine.load_state(&self.stack).await.unwrap()
-    }
-
-    async fn id(&self, name: &str) -> String {
-        self.state()
-            .await
-            .resources
-            .values()
-            .find(|r| r.urn.name() == name)
-            .map(|r| r.id.clone())
-            .unwrap_or_else(|| panic!("{name} is not in state"))
-    }
-
-    async fn drift(&self) -> BTreeMap<String, Vec<String>> {
-        let report = self
-            .engine
-            .refresh(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(report.summary.is_success(), "{:?}", report.summary);
-        report
-            .drift
-            .into_iter()
-            .map(|(u, c)| {
-                (
-                    u.name().to_owned(),
-                    c.unwrap_or_default().into_iter().map(|c| c.path).collect(),
-                )
-            })
-            .collect()
-    }
-
-    async fn destroy(&self) {
-        let sum = self
-            .engine
-            .destroy(&self.stack, &RunOptions::default())
-            .await
-            .unwrap();
-        assert!(sum.is_success(), "{sum:?}");
-        assert!(self.state().await.resources.is_empty());
-    }
+    Env::new(stack, strata_security::register)
+        .await
+        .with_passphrase("test-passphrase")
 }
 
 #[tokio::test]

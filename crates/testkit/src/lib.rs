@@ -10,6 +10,9 @@
 //! installed, tests fail with a message that says so; they never pass silently.
 //! `STRATA_MOTO_SERVER` overrides the path of the `moto_server` executable.
 
+pub mod harness;
+pub use harness::Harness;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
