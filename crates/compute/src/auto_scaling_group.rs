@@ -231,8 +231,7 @@ impl Resource for AutoScalingGroup {
         cx: &Cx<'_>,
         a: &AutoScalingGroupArgs,
     ) -> Result<Created<AutoScalingGroupOutputs>, ProviderError> {
-        let mut tags = cx.tags_with(&a.tags);
-        tags.insert("strata:token".into(), cx.token.to_owned());
+        let tags = cx.create_tags(&a.tags);
         autoscaling(cx)?
             .create_auto_scaling_group()
             .auto_scaling_group_name(&a.name)

@@ -294,8 +294,7 @@ impl Resource for LaunchTemplate {
         cx: &Cx<'_>,
         a: &LaunchTemplateArgs,
     ) -> Result<Created<LaunchTemplateOutputs>, ProviderError> {
-        let mut tags = cx.tags_with(&a.tags);
-        tags.insert("strata:token".into(), cx.token.to_owned());
+        let tags = cx.create_tags(&a.tags);
         let out = ec2(cx)?
             .create_launch_template()
             .launch_template_name(&a.name)

@@ -13,6 +13,9 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::resource::{Cx, ProviderError};
 
+/// The tag that records the idempotency token of the create that made a resource.
+pub const TOKEN_TAG: &str = "strata:token";
+
 /// The AWS configuration resource types use.
 #[derive(Debug, Clone)]
 pub struct Aws {
@@ -63,6 +66,14 @@ impl Cx<'_> {
             return Ok(c.clone());
         }
         Ok(new(self.aws()?))
+    }
+
+    /// The tags a create sends: [`Cx::tags_with`] and [`TOKEN_TAG`] with the create's
+    /// idempotency token, by which an interrupted create is found again.
+    pub fn create_tags(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.tags_with(tags);
+        all.insert(TOKEN_TAG.to_owned(), self.token.to_owned());
+        all
     }
 
     /// The tags a resource is created with: the user's `tags`, then `strata:stack` and

@@ -423,11 +423,7 @@ async fn apply_parts(
     if old.is_none_or(|o| o.tags != new.tags) {
         // PutBucketTagging replaces the whole set: strata's own tags are kept as they are.
         let mut all = match old {
-            None => {
-                let mut t = cx.tags_with(&BTreeMap::new());
-                t.insert("strata:token".into(), cx.token.to_owned());
-                t
-            }
+            None => cx.create_tags(&BTreeMap::new()),
             Some(_) => match client.get_bucket_tagging().bucket(name).send().await {
                 Ok(t) => t
                     .tag_set()

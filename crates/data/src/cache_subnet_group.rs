@@ -76,9 +76,8 @@ pub(crate) fn elasticache(cx: &Cx<'_>) -> Result<aws_sdk_elasticache::Client, Pr
 }
 
 pub(crate) fn create_tags(cx: &Cx<'_>, tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    let mut all = cx.tags_with(tags);
-    all.insert("strata:token".to_owned(), cx.token.to_owned());
-    all.into_iter()
+    cx.create_tags(tags)
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }

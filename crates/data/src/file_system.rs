@@ -293,8 +293,7 @@ impl Resource for FileSystem {
         cx: &Cx<'_>,
         a: &FileSystemArgs,
     ) -> Result<Created<FileSystemOutputs>, ProviderError> {
-        let mut tags = cx.tags_with(&a.tags);
-        tags.insert("strata:token".into(), cx.token.to_owned());
+        let tags = cx.create_tags(&a.tags);
         let mut call = efs(cx)?
             .create_file_system()
             .creation_token(cx.token)

@@ -12,9 +12,8 @@ pub(crate) fn rds(cx: &Cx<'_>) -> Result<aws_sdk_rds::Client, ProviderError> {
 
 /// The tags of a create: the user's, `strata:stack`, `strata:urn`, `strata:token`.
 pub(crate) fn create_tags(cx: &Cx<'_>, tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    let mut all = cx.tags_with(tags);
-    all.insert("strata:token".to_owned(), cx.token.to_owned());
-    all.into_iter()
+    cx.create_tags(tags)
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }

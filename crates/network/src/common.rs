@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
 use strata_core::{Cx, ProviderError};
 
-/// The tag that records the idempotency token of the create that made a resource, so an
-/// interrupted create is found again exactly (EC2's `ClientToken` cannot be searched).
-pub(crate) const TOKEN_TAG: &str = "strata:token";
+/// The token tag: EC2's `ClientToken` cannot be searched, the tag can.
+pub(crate) use strata_core::aws::TOKEN_TAG;
 
 /// An IPv4 CIDR block, as declared. It is parsed (with `ipnet`) when the stack is
 /// sealed, so `"10.0.0.0/33"` is a declaration error naming the resource and the field,
@@ -97,8 +96,7 @@ pub(crate) fn tag_spec(
     kind: ResourceType,
     tags: &BTreeMap<String, String>,
 ) -> TagSpecification {
-    let mut all = cx.tags_with(tags);
-    all.insert(TOKEN_TAG.to_owned(), cx.token.to_owned());
+    let all = cx.create_tags(tags);
     TagSpecification::builder()
         .resource_type(kind)
         .set_tags(Some(

@@ -10,9 +10,7 @@ pub(crate) fn create_tags(
     cx: &Cx<'_>,
     tags: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let mut all = cx.tags_with(tags);
-    all.insert("strata:token".to_owned(), cx.token.to_owned());
-    all
+    cx.create_tags(tags)
 }
 
 /// The user's tags among live ones (without `strata:` and `aws:` keys).
