@@ -165,3 +165,116 @@ where
         tokio::time::sleep(interval).await;
     }
 }
+
+/// Whether a tag key is the user's: not `aws:` (AWS's) and not `strata:` (strata's own).
+/// Reads report only user tags, so strata's bookkeeping tags are never drift.
+pub fn is_user_tag(key: &str) -> bool {
+    !key.starts_with("strata:") && !key.starts_with("aws:")
+}
+
+/// The user's tags among `(key, value)` pairs read from AWS.
+pub fn user_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, String> {
+    tags.into_iter()
+        .filter(|(k, _)| is_user_tag(k))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// What a tag update from `old` to `new` sends: the keys to remove and the tags to set.
+pub fn tag_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    let set = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (removed, set)
+}
+
+/// Declaration checks of user tags, common to every taggable type: at most 47 (AWS allows
+/// 50 and strata adds 3), keys of 1 to 128 characters without the reserved `aws:` and
+/// `strata:` prefixes, values of at most 256.
+pub fn check_tags(tags: &BTreeMap<String, String>) -> Vec<crate::FieldError> {
+    use crate::FieldError;
+    let mut errs = Vec::new();
+    if tags.len() > 47 {
+        errs.push(FieldError::new(
+            "tags",
+            format!(
+                "{} tags: AWS allows 50, and strata adds 3 of its own",
+                tags.len()
+            ),
+        ));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.len() > 128 {
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "a tag key has 1 to 128 characters",
+            ));
+        }
+        if !is_user_tag(k) {
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "the aws: and strata: prefixes are reserved",
+            ));
+        }
+        if v.len() > 256 {
+            errs.push(FieldError::new(
+                format!("tags.{k}"),
+                "a tag value has at most 256 characters",
+            ));
+        }
+    }
+    errs
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_remove_and_set_only_what_differs() {
+        let old = BTreeMap::from([
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned()),
+        ]);
+        let new = BTreeMap::from([
+            ("b".to_owned(), "3".to_owned()),
+            ("c".to_owned(), "4".to_owned()),
+        ]);
+        let (removed, set) = tag_changes(&old, &new);
+        assert_eq!(removed, vec!["a".to_owned()]);
+        assert_eq!(
+            set,
+            BTreeMap::from([
+                ("b".to_owned(), "3".to_owned()),
+                ("c".to_owned(), "4".to_owned())
+            ])
+        );
+        assert_eq!(tag_changes(&new, &new), (vec![], BTreeMap::new()));
+    }
+
+    #[test]
+    fn reserved_and_oversized_tags_are_refused() {
+        let tags = BTreeMap::from([
+            ("strata:urn".to_owned(), "x".to_owned()),
+            ("ok".to_owned(), "v".repeat(257)),
+        ]);
+        let errs = check_tags(&tags);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs.iter().any(|e| e.field == "tags.strata:urn"));
+        assert!(errs.iter().any(|e| e.field == "tags.ok"));
+        assert!(user_tags([("aws:x", "1"), ("strata:urn", "u"), ("k", "v")]).contains_key("k"));
+        assert_eq!(user_tags([("aws:x", "1"), ("k", "v")]).len(), 1);
+    }
+}

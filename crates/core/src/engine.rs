@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::diff::{diff_values, PropertyChange};
 use crate::events::{Event, EventBus, Level, Summary};
 use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
+use crate::policy::{check_all, Enforcement, PolicyPack, PolicyViolations, Violation};
 use crate::queue::{DependencyQueue, Policy};
 use crate::resource::{Context, Cx, ErasedResource, Recovery, Registry};
 use crate::secrets::{
@@ -76,6 +77,9 @@ pub enum EngineError {
     /// The plan is refused.
     #[error(transparent)]
     Plan(#[from] PlanErrors),
+    /// The stack violates mandatory policies; nothing was called or locked.
+    #[error(transparent)]
+    Policy(#[from] PolicyViolations),
     /// The state belongs to another stack.
     #[error("state for stack {found:?} was returned for stack {expected:?}")]
     WrongStack {
@@ -121,6 +125,8 @@ pub struct Engine {
     events: EventBus,
     parallel: usize,
     policy: Policy,
+    /// Policy packs checked at plan time.
+    packs: Vec<Arc<dyn PolicyPack>>,
     lock_timeout: Duration,
     /// Where data keys come from: the first makes new states' keys; a state is opened
     /// with the source of the kind it records.
@@ -139,6 +145,7 @@ impl Engine {
             events: EventBus::new(),
             parallel: DEFAULT_PARALLEL,
             policy: Policy::CriticalPath,
+            packs: Vec::new(),
             lock_timeout: Duration::ZERO,
             keys: Vec::new(),
             crypters: Arc::new(Mutex::new(HashMap::new())),
@@ -244,6 +251,31 @@ impl Engine {
         self
     }
 
+    /// Adds a policy pack. `preview` lists its violations; `up` refuses to start while
+    /// any mandatory one remains. See [`crate::policy`].
+    pub fn policy_pack(mut self, pack: Arc<dyn PolicyPack>) -> Self {
+        self.packs.push(pack);
+        self
+    }
+
+    /// Every policy violation of `stack`, by every pack, in pack order.
+    pub fn check_policies(&self, stack: &SealedStack) -> Vec<Violation> {
+        check_all(&self.packs, &stack.view())
+    }
+
+    fn enforce_policies(&self, stack: &SealedStack) -> Result<(), EngineError> {
+        let mandatory: Vec<Violation> = self
+            .check_policies(stack)
+            .into_iter()
+            .filter(|v| v.enforcement == Enforcement::Mandatory)
+            .collect();
+        if mandatory.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Policy(PolicyViolations(mandatory)))
+        }
+    }
+
     /// How long to wait for a held lock before failing (default: fail at once).
     pub fn lock_timeout(mut self, d: Duration) -> Self {
         self.lock_timeout = d;
@@ -301,12 +333,9 @@ impl Engine {
     /// Previews `up`: no lock, no mutating call.
     pub async fn preview(&self, stack: &SealedStack, targets: &[Urn]) -> Result<Plan, EngineError> {
         let state = self.load_state(stack.name()).await?;
-        Ok(plan(
-            stack,
-            &state,
-            &self.registry_for(Some(stack)),
-            targets,
-        )?)
+        let mut plan = plan(stack, &state, &self.registry_for(Some(stack)), targets)?;
+        plan.violations = self.check_policies(stack);
+        Ok(plan)
     }
 
     async fn locked<T, F, Fut>(&self, stack: &str, op: &str, f: F) -> Result<T, EngineError>
@@ -324,6 +353,7 @@ impl Engine {
 
     /// Creates, updates, replaces and deletes until AWS matches the declaration.
     pub async fn up(&self, stack: &SealedStack, opts: &RunOptions) -> Result<Summary, EngineError> {
+        self.enforce_policies(stack)?;
         self.locked(stack.name(), "up", || async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;

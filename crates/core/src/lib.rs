@@ -11,6 +11,7 @@ pub mod events;
 pub mod graph;
 pub mod options;
 pub mod plan;
+pub mod policy;
 pub mod queue;
 pub mod resource;
 pub mod secrets;
@@ -25,6 +26,7 @@ pub use engine::{CancelToken, Engine, EngineError, RefreshReport, RunOptions, DE
 pub use events::{Event, EventBus, Level, Summary};
 pub use options::{Reference, ResourceOptions};
 pub use plan::{plan, Op, Plan, PlanError, PlanErrors, PlannedStep};
+pub use policy::{Enforcement, PolicyPack, PolicyViolations, Violation};
 pub use queue::{DependencyQueue, Policy};
 pub use resource::{
     Context, Created, Cx, ErasedResource, FieldError, Handle, Observed, ProviderError, Recovery,

@@ -164,6 +164,9 @@ pub struct Plan {
     /// Per declared resource (by index): its op, or `None` if `--target` excludes it.
     pub(crate) ops: Vec<Option<Op>>,
     pub(crate) deletions: Vec<Deletion>,
+    /// What the engine's policy packs found (see [`crate::policy`]); mandatory ones stop
+    /// `up`.
+    pub violations: Vec<crate::policy::Violation>,
 }
 
 impl Plan {
@@ -409,6 +412,7 @@ pub fn plan(
         steps,
         ops,
         deletions,
+        violations: Vec::new(),
     })
 }
 

@@ -395,6 +395,11 @@ impl<'a> StackView<'a> {
             .map(|node| Declared { node })
     }
 
+    /// Every declared resource, in declaration order.
+    pub fn all(&self) -> impl Iterator<Item = Declared<'a>> + 'a {
+        self.nodes.iter().map(|node| Declared { node })
+    }
+
     /// The declared resource `urn`.
     pub fn get(&self, urn: &Urn) -> Option<Declared<'a>> {
         self.by_urn.get(urn).map(|&i| Declared {
@@ -413,6 +418,43 @@ impl<'a> Declared<'a> {
     /// Its URN.
     pub fn urn(&self) -> &'a Urn {
         &self.node.urn
+    }
+
+    /// Its type token.
+    pub fn type_name(&self) -> &'static str {
+        self.node.type_name
+    }
+
+    /// The value at the dotted path `path` (`viewer_certificate.minimum_protocol_version`,
+    /// `rules.0.priority`) when it is a literal: `None` when it is absent, null, or (at or
+    /// above it) an output of another resource.
+    pub fn at(&self, path: &str) -> Option<&'a Value> {
+        let v = lookup(&self.node.template, path)?;
+        if v.is_null() || contains_placeholder(v) {
+            return None;
+        }
+        Some(v)
+    }
+
+    /// Whether the value at `path` is declared at all: a literal, or an output of another
+    /// resource (known after apply).
+    pub fn is_set(&self, path: &str) -> bool {
+        lookup(&self.node.template, path).is_some_and(|v| !v.is_null())
+    }
+
+    /// The resources whose outputs the value at `path` (or anything below it) takes.
+    pub fn references(&self, path: &str) -> Vec<&'a Urn> {
+        let mut out = Vec::new();
+        if let Some(v) = lookup(&self.node.template, path) {
+            let mut idx = Vec::new();
+            placeholders(v, &mut idx);
+            for i in idx {
+                if let Some(o) = self.node.inputs.get(i) {
+                    out.extend(o.sources());
+                }
+            }
+        }
+        out
     }
 
     /// The literal value of the top-level args field `field`, if it is one (not an output
@@ -435,6 +477,37 @@ impl<'a> Declared<'a> {
             _ => None,
         }
     }
+}
+
+fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    if path.is_empty() {
+        return Some(v);
+    }
+    path.split('.').try_fold(v, |v, key| match v {
+        Value::Object(m) => m.get(key),
+        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+fn placeholders(v: &Value, out: &mut Vec<usize>) {
+    match v {
+        Value::Object(m) => {
+            if let (1, Some(i)) = (m.len(), m.get(OUTPUT_KEY).and_then(Value::as_u64)) {
+                out.push(i as usize);
+                return;
+            }
+            m.values().for_each(|v| placeholders(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| placeholders(v, out)),
+        _ => {}
+    }
+}
+
+fn contains_placeholder(v: &Value) -> bool {
+    let mut idx = Vec::new();
+    placeholders(v, &mut idx);
+    !idx.is_empty()
 }
 
 /// Maps each output placeholder index to the dotted path of the field that holds it.
@@ -507,6 +580,13 @@ impl SealedStack {
     /// The resource types the stack declares.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+    /// The declared resources, for checks over several of them (policy packs).
+    pub fn view(&self) -> StackView<'_> {
+        StackView {
+            nodes: &self.nodes,
+            by_urn: &self.index,
+        }
     }
     /// The nodes and their dependencies, shared (for the engine's step tasks).
     pub(crate) fn shared(&self) -> (Arc<[Node]>, Arc<[Vec<usize>]>) {

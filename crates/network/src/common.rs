@@ -177,41 +177,7 @@ pub(crate) fn not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
         .is_some_and(|c| c.ends_with(".NotFound") || c.ends_with("NotFound"))
 }
 
-/// Validation of a user tag map (AWS: at most 50 tags, keys up to 128 characters, values
-/// up to 256, no `aws:` prefix).
-pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Vec<strata_core::FieldError> {
-    let mut errs = Vec::new();
-    if tags.len() > 47 {
-        errs.push(strata_core::FieldError::new(
-            "tags",
-            format!(
-                "{} tags: AWS allows 50, and strata adds 3 of its own",
-                tags.len()
-            ),
-        ));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.len() > 128 {
-            errs.push(strata_core::FieldError::new(
-                format!("tags.{k}"),
-                "a tag key has 1 to 128 characters",
-            ));
-        }
-        if k.starts_with("aws:") || k.starts_with("strata:") {
-            errs.push(strata_core::FieldError::new(
-                format!("tags.{k}"),
-                "the aws: and strata: prefixes are reserved",
-            ));
-        }
-        if v.len() > 256 {
-            errs.push(strata_core::FieldError::new(
-                format!("tags.{k}"),
-                "a tag value has at most 256 characters",
-            ));
-        }
-    }
-    errs
-}
+pub(crate) use strata_core::aws::check_tags;
 
 /// Runs a delete call until it succeeds or finds nothing, retrying while AWS reports
 /// `DependencyViolation` (ENIs and attachments go away a few seconds after their owners),

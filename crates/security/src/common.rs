@@ -41,38 +41,7 @@ pub(crate) fn tag_changes(
     (set, removed)
 }
 
-/// The same checks as everywhere: at most 50 tags with strata's, key and value lengths,
-/// reserved prefixes.
-pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    if tags.len() > 47 {
-        errs.push(FieldError::new(
-            "tags",
-            format!("{} tags: AWS allows 50, and strata adds 3", tags.len()),
-        ));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.len() > 128 {
-            errs.push(FieldError::new(
-                format!("tags.{k}"),
-                "a tag key has 1 to 128 characters",
-            ));
-        }
-        if k.starts_with("aws:") || k.starts_with("strata:") {
-            errs.push(FieldError::new(
-                format!("tags.{k}"),
-                "the aws: and strata: prefixes are reserved",
-            ));
-        }
-        if v.len() > 256 {
-            errs.push(FieldError::new(
-                format!("tags.{k}"),
-                "a tag value has at most 256 characters",
-            ));
-        }
-    }
-    errs
-}
+pub(crate) use strata_core::aws::check_tags;
 
 /// Parses a policy document that AWS returned (IAM returns it URL-encoded).
 pub(crate) fn parse_policy(text: &str) -> Value {
