@@ -10,6 +10,7 @@
 //! installed, tests fail with a message that says so; they never pass silently.
 //! `STRATA_MOTO_SERVER` overrides the path of the `moto_server` executable.
 
+pub mod faults;
 pub mod harness;
 pub use harness::Harness;
 
@@ -215,6 +216,22 @@ impl LocalAws {
             ))
             .load()
             .await
+    }
+
+    /// The same configuration, with the fault-injecting HTTP layer under it: `percent` %
+    /// of calls are answered with throttling or 5xx errors ([`faults::FaultyHttp`]).
+    pub async fn faulty_sdk_config(
+        &self,
+        percent: u64,
+        seed: u64,
+    ) -> (aws_config::SdkConfig, std::sync::Arc<faults::FaultCounts>) {
+        let conf = self.sdk_config().await;
+        let Some(inner) = conf.http_client() else {
+            return (conf, std::sync::Arc::default());
+        };
+        let layer = faults::FaultyHttp::new(inner, percent, seed);
+        let counts = layer.counts();
+        (conf.to_builder().http_client(layer).build(), counts)
     }
 
     /// Resets every service's state in the emulator (moto's reset API), and configures it
