@@ -29,6 +29,11 @@ use strata_core::{
 /// bucket that holds objects fails unless `force_destroy` is set: strata never empties a
 /// bucket of user data unasked.
 ///
+/// The bucket's policy is declared in one place only: the bucket's `policy`, or a
+/// [`crate::BucketPolicy`] when the policy names outputs of resources that depend on the
+/// bucket (a CloudFront distribution's ARN). A bucket without a declared `policy` leaves
+/// the live one alone: it is not drift, and an update does not remove it.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_data::{Bucket, LifecycleRule, StorageClass};
@@ -184,7 +189,10 @@ pub struct BucketArgs {
     /// Lifecycle rules.
     #[serde(default)]
     pub lifecycle_rules: Vec<LifecycleRule>,
-    /// The bucket policy.
+    /// The bucket policy. A bucket's policy is declared in one place only: here, or as a
+    /// [`crate::BucketPolicy`] (needed when the policy names an output of a resource that
+    /// depends on the bucket, such as a CloudFront distribution). With no policy declared
+    /// here, the bucket neither reports a live policy as drift nor removes it.
     #[serde(default)]
     pub policy: Option<Value>,
     /// Cross-region replication.
@@ -320,7 +328,7 @@ fn outputs(cx: &Cx<'_>, name: &str) -> BucketOutputs {
 }
 
 /// AWS's bucket naming rules.
-fn check_name(name: &str) -> Option<String> {
+pub(crate) fn check_name(name: &str) -> Option<String> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
@@ -925,10 +933,16 @@ impl Resource for Bucket {
             Err(e) if not_found_code(e.code()) => Vec::new(),
             Err(e) => return Err(api_error("s3:GetBucketLifecycleConfiguration")(e)),
         };
-        let policy = match client.get_bucket_policy().bucket(id).send().await {
-            Ok(o) => o.policy().and_then(|p| serde_json::from_str(p).ok()),
-            Err(e) if not_found_code(e.code()) => None,
-            Err(e) => return Err(api_error("s3:GetBucketPolicy")(e)),
+        // A bucket that declares no policy leaves it to a `BucketPolicy` (or to no one):
+        // what it finds is not its drift.
+        let policy = if args.is_some_and(|a| a.policy.is_none()) {
+            None
+        } else {
+            match client.get_bucket_policy().bucket(id).send().await {
+                Ok(o) => o.policy().and_then(|p| serde_json::from_str(p).ok()),
+                Err(e) if not_found_code(e.code()) => None,
+                Err(e) => return Err(api_error("s3:GetBucketPolicy")(e)),
+            }
         };
         let replication = match client.get_bucket_replication().bucket(id).send().await {
             Ok(o) => o.replication_configuration().and_then(|c| {

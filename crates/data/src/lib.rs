@@ -5,6 +5,7 @@
 //! creates with `strata:stack`, `strata:urn` and `strata:token`.
 
 mod bucket;
+mod bucket_policy;
 mod cache_subnet_group;
 mod db_instance;
 mod db_parameter_group;
@@ -19,6 +20,7 @@ pub use bucket::{
     Bucket, BucketArgs, BucketEncryption, BucketHandle, BucketOutputs, LifecycleRule, Replication,
     StorageClass, Transition,
 };
+pub use bucket_policy::{BucketPolicy, BucketPolicyArgs, BucketPolicyHandle, BucketPolicyOutputs};
 
 pub use cache_subnet_group::{
     CacheSubnetGroup, CacheSubnetGroupArgs, CacheSubnetGroupHandle, CacheSubnetGroupOutputs,
@@ -47,6 +49,7 @@ pub use replication_group::{
 pub fn register(registry: &mut strata_core::Registry) {
     registry
         .register::<Bucket>()
+        .register::<BucketPolicy>()
         .register::<DbSubnetGroup>()
         .register::<DbParameterGroup>()
         .register::<DbInstance>()

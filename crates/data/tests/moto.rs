@@ -963,3 +963,171 @@ async fn interrupted_creates_are_found_again() {
         Recovery::Unknown(_)
     ));
 }
+
+/// A read policy, as CloudFront's OAC policy is: an Allow, which moto's request checks let
+/// through.
+fn read_policy(bucket: &str, sid: &str) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": sid, "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]
+    })
+}
+
+#[tokio::test]
+async fn bucket_policy_is_a_resource_of_its_own() {
+    let e = env("bucket-policy-contract").await;
+    let s3 = s3_client(&e);
+    let live = |bucket: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            match s3.get_bucket_policy().bucket(bucket).send().await {
+                Ok(o) => {
+                    Some(serde_json::from_str::<serde_json::Value>(o.policy().unwrap()).unwrap())
+                }
+                Err(err) => {
+                    use aws_sdk_s3::error::ProvideErrorMetadata;
+                    assert_eq!(err.code(), Some("NoSuchBucketPolicy"), "{err:?}");
+                    None
+                }
+            }
+        }
+    };
+    let build_tagged =
+        |target: &'static str, sid: &'static str, with_policy: bool, tier: &'static str| {
+            move |s: &mut Stack| {
+                let a = s.add("a", Bucket::new("strata-policy-a").tag("tier", tier));
+                let b = s.add("b", Bucket::new("strata-policy-b"));
+                if with_policy {
+                    let bucket = if target == "strata-policy-a" {
+                        a.name()
+                    } else {
+                        b.name()
+                    };
+                    s.add(
+                        "policy",
+                        BucketPolicy::new(bucket, read_policy(target, sid)),
+                    );
+                }
+            }
+        };
+    let build = |target: &'static str, sid: &'static str, with_policy: bool| {
+        build_tagged(target, sid, with_policy, "one")
+    };
+    e.up(&e.stack(build("strata-policy-a", "One", true))).await;
+    assert_eq!(
+        live("strata-policy-a").await,
+        Some(read_policy("strata-policy-a", "One"))
+    );
+    // The bucket declares no policy: the BucketPolicy's is not the bucket's drift.
+    assert!(e.drift().await.is_empty());
+    let id = e.id("policy").await;
+    assert_eq!(id, "strata-policy-a");
+
+    // In place: another document.
+    let st = e.stack(build("strata-policy-a", "Two", true));
+    let ops = e.ops(&st).await;
+    assert_eq!((ops["policy"], ops["a"]), (Op::Update, Op::Same), "{ops:?}");
+    e.up(&st).await;
+    assert_eq!(e.id("policy").await, id);
+    assert_eq!(
+        live("strata-policy-a").await,
+        Some(read_policy("strata-policy-a", "Two"))
+    );
+
+    // An update of the bucket alone leaves the policy it does not declare in place.
+    let tagged = e.stack(build_tagged("strata-policy-a", "Two", true, "two"));
+    let ops = e.ops(&tagged).await;
+    assert_eq!((ops["a"], ops["policy"]), (Op::Update, Op::Same), "{ops:?}");
+    e.up(&tagged).await;
+    assert_eq!(
+        live("strata-policy-a").await,
+        Some(read_policy("strata-policy-a", "Two"))
+    );
+    e.up(&st).await;
+
+    // Out-of-band drift: another policy put with the SDK is the BucketPolicy's drift only.
+    s3.put_bucket_policy()
+        .bucket("strata-policy-a")
+        .policy(read_policy("strata-policy-a", "Sneaky").to_string())
+        .send()
+        .await
+        .unwrap();
+    let drift = e.drift().await;
+    assert_eq!(drift.keys().collect::<Vec<_>>(), ["policy"], "{drift:?}");
+    assert!(
+        drift["policy"].iter().all(|p| p.starts_with("policy")),
+        "{drift:?}"
+    );
+    e.up(&st).await;
+    assert_eq!(
+        live("strata-policy-a").await,
+        Some(read_policy("strata-policy-a", "Two"))
+    );
+
+    // Another bucket replaces the policy: the new one is put, the old one deleted.
+    let st = e.stack(build("strata-policy-b", "Two", true));
+    assert_eq!(e.ops(&st).await["policy"], Op::Replace);
+    e.up(&st).await;
+    assert_eq!(e.id("policy").await, "strata-policy-b");
+    assert_eq!(live("strata-policy-a").await, None);
+    assert_eq!(
+        live("strata-policy-b").await,
+        Some(read_policy("strata-policy-b", "Two"))
+    );
+
+    // Removed from the stack: deleted, and the bucket stays.
+    e.up(&e.stack(build("strata-policy-b", "Two", false))).await;
+    assert_eq!(live("strata-policy-b").await, None);
+    assert!(s3
+        .head_bucket()
+        .bucket("strata-policy-b")
+        .send()
+        .await
+        .is_ok());
+    // Deleting it again (already gone) is fine.
+    {
+        use strata_core::resource::{Cx, Resource};
+        let ctx = Context::new().with(Aws::new(e.conf.clone()));
+        let urn = strata_core::Urn::new("bucket-policy-contract", BucketPolicy::TYPE, "policy");
+        let cx = Cx {
+            context: &ctx,
+            urn: &urn,
+            token: "t",
+        };
+        let args = BucketPolicy::new("strata-policy-b", read_policy("strata-policy-b", "Two"));
+        let out = BucketPolicyOutputs {
+            bucket: "strata-policy-b".into(),
+        };
+        BucketPolicy::delete(&cx, "strata-policy-b", &args, &out)
+            .await
+            .unwrap();
+        assert!(BucketPolicy::read(&cx, "strata-policy-b", Some(&args))
+            .await
+            .unwrap()
+            .is_none());
+    }
+    e.destroy().await;
+}
+
+#[tokio::test]
+async fn bucket_policy_declaration_errors() {
+    let mut s = Stack::new("bad-policy");
+    s.add(
+        "no-statement",
+        BucketPolicy::new("strata-ok-bucket", json!({"Version": "2012-10-17"})),
+    );
+    s.add(
+        "bad-bucket",
+        BucketPolicy::new("Bad_Bucket", read_policy("Bad_Bucket", "X")),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    for expected in [
+        "::no-statement: field `policy`",
+        "::bad-bucket: field `bucket`",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(!err.contains("::bad-bucket: field `policy`"), "{err}");
+}
