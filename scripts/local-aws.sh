@@ -4,6 +4,7 @@
 #   bash scripts/local-aws.sh install        # install moto[server] if missing (idempotent)
 #   bash scripts/local-aws.sh start [PORT]   # install if needed, start on 127.0.0.1:PORT
 #                                            # (default 5555) and print the endpoint
+#   bash scripts/local-aws.sh ensure [PORT]  # start it unless one already answers there
 #   bash scripts/local-aws.sh stop           # stop the server `start` started
 #   bash scripts/local-aws.sh path           # print the moto_server executable
 #
@@ -38,7 +39,7 @@ start() {
   local port="${1:-5555}"
   mkdir -p "$run_dir"
   # scripts/moto_ext.py is moto's server with fixes of answers the AWS SDK refuses.
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/python" "$root/scripts/moto_ext.py" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=0 "$venv/bin/python" "$root/scripts/moto_ext.py" -H 127.0.0.1 -p "$port" >"$run_dir/moto.log" 2>&1 &
   echo $! >"$run_dir/moto.pid"
   for _ in $(seq 1 100); do
     if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
@@ -55,6 +56,20 @@ start() {
   exit 1
 }
 
+answers() {
+  "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/moto-api/', timeout=1)" 2>/dev/null
+}
+
+ensure() {
+  install
+  local port="${1:-5555}"
+  if answers "$port"; then
+    echo "AWS_ENDPOINT_URL=http://127.0.0.1:$port"
+  else
+    start "$port"
+  fi
+}
+
 stop() {
   if [ -f "$run_dir/moto.pid" ]; then
     kill "$(cat "$run_dir/moto.pid")" 2>/dev/null || true
@@ -65,7 +80,8 @@ stop() {
 case "${1:-}" in
   install) install ;;
   start) shift; start "$@" ;;
+  ensure) shift; ensure "$@" ;;
   stop) stop ;;
   path) install; echo "$server" ;;
-  *) echo "usage: $0 install | start [PORT] | stop | path" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start [PORT] | ensure [PORT] | stop | path" >&2; exit 2 ;;
 esac

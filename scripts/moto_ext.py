@@ -18,6 +18,11 @@ Fixes (each one documented with the AWS behaviour it restores):
   version; moto 5.2.5 stores the user data unwrapped, and an auto scaling group that
   launches from that version fails an assertion (HTTP 500).
 
+- CloudFront origins: AWS keeps an S3 origin's `S3OriginConfig` (OriginAccessIdentity,
+  OriginReadTimeout) and an origin's `OriginAccessControlId`, and answers them in
+  CreateDistribution(WithTags), UpdateDistribution, GetDistribution,
+  GetDistributionConfig and ListDistributions; moto 5.2.5 drops both.
+
 - CloudWatch in Smithy RPC v2 CBOR, the protocol of the AWS SDK for Rust's CloudWatch
   client: moto 5.2.5 serves CloudWatch in awsQuery and awsJson1_0 only. The CBOR request
   is bridged to moto's awsJson1_0 handler and its answer encoded back to CBOR.
@@ -146,6 +151,34 @@ def _lt_user_data(self):
 
 
 lt_models.LaunchTemplateVersion.user_data = property(_lt_user_data)
+
+
+# CloudFront origins: moto's Origin reads the S3OriginConfig's identity into an attribute
+# its serialiser never looks at, and ignores OriginAccessControlId. Keeping both under the
+# model's names lets moto's serialiser emit them, in the model's (AWS's) element order, in
+# every answer that carries a DistributionConfig.
+
+from moto.cloudfront import models as cf_models  # noqa: E402
+
+_cf_origin_init = cf_models.Origin.__init__
+
+
+def _cf_origin_init_fixed(self, origin):
+    s3 = origin.get("S3OriginConfig")
+    if "S3OriginConfig" in origin and not isinstance(s3, dict):
+        s3 = origin["S3OriginConfig"] = {}  # an empty <S3OriginConfig/>
+    if s3 is not None:
+        s3["OriginAccessIdentity"] = s3.get("OriginAccessIdentity") or ""
+    _cf_origin_init(self, origin)
+    if s3 is not None:
+        self.s3_origin_config = {"OriginAccessIdentity": s3["OriginAccessIdentity"]}
+        if s3.get("OriginReadTimeout") is not None:
+            self.s3_origin_config["OriginReadTimeout"] = s3["OriginReadTimeout"]
+    if origin.get("OriginAccessControlId") is not None:
+        self.origin_access_control_id = origin["OriginAccessControlId"]
+
+
+cf_models.Origin.__init__ = _cf_origin_init_fixed
 
 
 # --- X-Ray sampling rules and groups (strata-observability) -------------------------------

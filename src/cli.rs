@@ -264,6 +264,7 @@ pub struct Program {
     context: Context,
     registry: Registry,
     group: Group,
+    packs: Vec<Arc<dyn strata_core::PolicyPack>>,
 }
 
 impl std::fmt::Debug for Program {
@@ -288,7 +289,15 @@ impl Program {
             context: Context::new(),
             registry: crate::registry(),
             group: Box::new(service_group),
+            packs: Vec::new(),
         }
+    }
+
+    /// Adds a policy pack: `preview` lists its violations and `up` refuses mandatory ones
+    /// (see [`strata_core::policy`]; the built-in pack is [`crate::policy::Baseline`]).
+    pub fn policy_pack(mut self, pack: impl strata_core::PolicyPack + 'static) -> Self {
+        self.packs.push(Arc::new(pack));
+        self
     }
 
     /// Sets the providers' context.
@@ -387,6 +396,9 @@ impl Program {
         if context.get::<strata_core::aws::Aws>().is_none() {
             context = context.with(strata_core::aws::Aws::from_env().await);
         }
+        for pack in &self.packs {
+            engine = engine.policy_pack(pack.clone());
+        }
         let engine = engine
             .with_context(context)
             .with_registry(&self.registry)
@@ -421,6 +433,14 @@ impl Program {
                 }
                 let plan = engine.preview(&stack, &opts.targets).await?;
                 out.plan(&plan);
+                if plan
+                    .violations
+                    .iter()
+                    .any(|v| v.enforcement == strata_core::Enforcement::Mandatory)
+                {
+                    out.line("mandatory policies are violated; nothing was applied");
+                    return Ok(ExitCode::FAILURE);
+                }
                 if cli.expect_no_changes && plan.has_changes() {
                     out.line("changes are planned and --expect-no-changes was given; nothing was applied");
                     return Ok(ExitCode::from(EXIT_CHANGES));
@@ -720,10 +740,16 @@ impl Output {
 
     fn plan(&self, plan: &strata_core::Plan) {
         if self.json {
-            let v = serde_json::json!({"event": "plan", "stack": plan.stack, "steps": plan.steps});
+            let v = serde_json::json!({"event": "plan", "stack": plan.stack, "steps": plan.steps, "violations": plan.violations});
             say!("{v}");
         } else {
             let _ = std::io::stdout().lock().write_all(plan.render().as_bytes());
+            if !plan.violations.is_empty() {
+                say!("policy violations ({}):", plan.violations.len());
+                for v in &plan.violations {
+                    say!("  {v}");
+                }
+            }
         }
     }
 

@@ -28,6 +28,7 @@
 //!   [`observability`], [`security`].
 
 pub mod cli;
+pub mod policy;
 
 pub use strata_compute as compute;
 pub use strata_core as core;
@@ -58,6 +59,31 @@ pub fn registry() -> strata_core::Registry {
     strata_security::register(&mut r);
     r.register::<strata_core::testing::Mock>();
     r
+}
+
+/// The architecture layer of a resource, for `graph` (`Program::group(strata::layer)`):
+/// `1 network`, `2 compute and edge`, `3 data and storage`, `4 observability`,
+/// `5 security` (numbered so the diagram draws them in that order).
+pub fn layer(node: &strata_core::stack::Node) -> String {
+    let t = node.type_name;
+    let service = t
+        .split_once(':')
+        .map_or(t, |(_, r)| r)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let layer = match (service, t) {
+        (_, "aws:ec2/launch-template") => "2 compute and edge",
+        ("ec2", _) => "1 network",
+        ("autoscaling" | "elbv2" | "acm" | "wafv2" | "route53" | "cloudfront", _) => {
+            "2 compute and edge"
+        }
+        ("rds" | "elasticache" | "s3" | "efs", _) => "3 data and storage",
+        ("logs" | "cloudwatch" | "sns" | "cloudtrail" | "xray", _) => "4 observability",
+        ("kms" | "secretsmanager" | "guardduty" | "iam" | "lambda", _) => "5 security",
+        _ => "6 other",
+    };
+    layer.to_owned()
 }
 
 /// The README's code compiles.

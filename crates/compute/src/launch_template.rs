@@ -48,9 +48,10 @@ pub struct LaunchTemplateArgs {
     /// The instance profile's name.
     #[serde(default)]
     pub instance_profile: Option<Input<String>>,
-    /// User data (plain text; base64-encoded for AWS).
+    /// User data (plain text; base64-encoded for AWS). It may be computed from other
+    /// resources' outputs (the EFS file system id in a mount command).
     #[serde(default)]
-    pub user_data: Option<String>,
+    pub user_data: Option<Input<String>>,
     /// Root volume size, GiB.
     pub root_volume_size: i32,
     /// The KMS key of the (always encrypted) root volume.
@@ -96,7 +97,7 @@ impl LaunchTemplateArgs {
         self
     }
     /// Sets the user data.
-    pub fn user_data(mut self, script: impl Into<String>) -> Self {
+    pub fn user_data(mut self, script: impl Into<Input<String>>) -> Self {
         self.user_data = Some(script.into());
         self
     }
@@ -165,7 +166,11 @@ fn data(a: &LaunchTemplateArgs) -> Result<RequestLaunchTemplateData, ProviderErr
         .set_user_data(
             a.user_data
                 .as_ref()
-                .map(|u| base64::engine::general_purpose::STANDARD.encode(u)),
+                .map(|u| {
+                    u.value()
+                        .map(|u| base64::engine::general_purpose::STANDARD.encode(u))
+                })
+                .transpose()?,
         )
         .metadata_options(
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
@@ -276,6 +281,7 @@ impl Resource for LaunchTemplate {
         }
         if a.user_data
             .as_ref()
+            .and_then(Input::known)
             .is_some_and(|u| base64::engine::general_purpose::STANDARD.encode(u).len() > 16384)
         {
             errs.push(FieldError::new(
@@ -376,7 +382,7 @@ impl Resource for LaunchTemplate {
         let user_data = d
             .user_data()
             .and_then(|u| base64::engine::general_purpose::STANDARD.decode(u).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
+            .map(|b| Input::Value(String::from_utf8_lossy(&b).into_owned()));
         Ok(Some(Observed {
             args: LaunchTemplateArgs {
                 name: t.launch_template_name().unwrap_or_default().to_owned(),

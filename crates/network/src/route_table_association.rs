@@ -153,7 +153,8 @@ impl Resource for RouteTableAssociation {
     > {
         // By the subnet when it is known (the association id changes on a move), else by
         // the id (import).
-        let by = match args.and_then(|a| a.subnet_id.known()) {
+        let subnet = args.and_then(|a| a.subnet_id.known());
+        let by = match subnet {
             Some(s) => filter("association.subnet-id", s),
             None => filter("association.route-table-association-id", id),
         };
@@ -166,10 +167,17 @@ impl Resource for RouteTableAssociation {
         let found = out.route_tables().iter().find_map(|t| {
             t.associations()
                 .iter()
+                // A table has an association per subnet: this one is the subnet's (or,
+                // on import, the id's).
                 .find(|a| {
                     a.main() != Some(true)
-                        && a.subnet_id().is_some()
-                        && (args.is_some() || a.route_table_association_id() == Some(id))
+                        && match subnet {
+                            Some(s) => a.subnet_id() == Some(s.as_str()),
+                            None => {
+                                a.subnet_id().is_some()
+                                    && a.route_table_association_id() == Some(id)
+                            }
+                        }
                 })
                 .map(|a| (t, a))
         });

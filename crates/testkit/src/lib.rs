@@ -124,6 +124,8 @@ impl LocalAws {
         let script = r#"python="$1"; ext="$2"; port="$3"; "$python" "$ext" -H 127.0.0.1 -p "$port" >"${STRATA_MOTO_LOG:-/dev/null}" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$ext""#;
         let mut child = Command::new("sh")
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // ACM issues DNS-validated certificates at once (moto waits 60 s by default).
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .arg("-c")
             .arg(script)
             .arg("sh")
@@ -226,9 +228,8 @@ impl LocalAws {
         seed: u64,
     ) -> (aws_config::SdkConfig, std::sync::Arc<faults::FaultCounts>) {
         let conf = self.sdk_config().await;
-        let Some(inner) = conf.http_client() else {
-            return (conf, std::sync::Arc::default());
-        };
+        // The local AWS speaks plain HTTP: the SDK's own HTTP client, without TLS.
+        let inner = aws_smithy_http_client::Builder::new().build_http();
         let layer = faults::FaultyHttp::new(inner, percent, seed);
         let counts = layer.counts();
         (conf.to_builder().http_client(layer).build(), counts)

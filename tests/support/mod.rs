@@ -1,0 +1,5 @@
+//! What the stack tests share.
+
+#![allow(dead_code)]
+
+pub mod inventory;
