@@ -97,11 +97,22 @@ fn transient(code: Option<&str>) -> bool {
         Some(
             "Throttling"
                 | "ThrottlingException"
+                | "ThrottledException"
                 | "RequestLimitExceeded"
+                | "RequestThrottled"
+                | "RequestThrottledException"
                 | "TooManyRequestsException"
+                | "ProvisionedThroughputExceededException"
+                | "SlowDown"
+                | "PriorRequestNotComplete"
                 | "ServiceUnavailable"
+                | "ServiceUnavailableException"
+                | "Unavailable"
                 | "InternalError"
                 | "InternalFailure"
+                | "InternalServerError"
+                | "InternalServiceError"
+                | "InternalServiceException"
         )
     )
 }

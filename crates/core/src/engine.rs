@@ -37,6 +37,20 @@ use crate::value::{contains_unknown, redact, resolve_template, Lookup, OutputSou
 /// The default bound on steps running at once.
 pub const DEFAULT_PARALLEL: usize = 10;
 
+/// How often a step's provider call is tried again after a transient failure (throttling
+/// or a 5xx that outlived the SDK's own retries), with backoff: 2, 4, 8 seconds. A create
+/// asks the type to recover its resource first, so that a create that went through
+/// before the failure is adopted, not made twice.
+const TRANSIENT_RETRIES: u32 = 3;
+
+fn transient(e: &crate::resource::ProviderError) -> bool {
+    matches!(e, crate::resource::ProviderError::Transient(_))
+}
+
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(Duration::from_secs(2u64 << attempt.min(4))).await;
+}
+
 /// Stops a run: no new step starts; running steps finish; state is saved; the lock is
 /// released. Clones share the flag.
 #[derive(Debug, Clone, Default)]
@@ -1829,9 +1843,18 @@ impl Run {
                     urn: &node.urn,
                     token: &token,
                 };
-                let result = ty
+                let mut result = ty
                     .update(&cx, &old.id, &old.args, &args, &old.outputs)
                     .await;
+                // Updates converge on the declared args: trying again is safe.
+                let mut attempt = 0;
+                while attempt < TRANSIENT_RETRIES && result.as_ref().is_err_and(transient) {
+                    backoff(attempt).await;
+                    attempt += 1;
+                    result = ty
+                        .update(&cx, &old.id, &old.args, &args, &old.outputs)
+                        .await;
+                }
                 match result {
                     Ok(outputs) => {
                         self.put(make(old.id, args, outputs), Some(&token));
@@ -1907,7 +1930,23 @@ impl Run {
             urn: &intended.urn,
             token: &token,
         };
-        match ty.create(&cx, &intended.args).await {
+        let mut result = ty.create(&cx, &intended.args).await;
+        let mut attempt = 0;
+        while attempt < TRANSIENT_RETRIES && result.as_ref().is_err_and(transient) {
+            tracing::warn!(urn = %intended.urn, attempt, "transient failure; retrying the create");
+            backoff(attempt).await;
+            attempt += 1;
+            // The failed call may have made the resource: find it by its token first.
+            result = match ty.recover(&cx, &intended.args).await {
+                Ok(Recovery::Found(c)) => Ok(c),
+                Ok(Recovery::Absent) => ty.create(&cx, &intended.args).await,
+                Ok(Recovery::Unknown(why)) => Err(crate::resource::ProviderError::Other(format!(
+                    "a create failed transiently and its outcome is unknown: {why}"
+                ))),
+                Err(e) => Err(e),
+            };
+        }
+        match result {
             Ok(c) => {
                 intended.id = c.id;
                 intended.outputs = c.outputs;
@@ -1980,9 +2019,15 @@ impl Run {
             urn: &r.urn,
             token: "",
         };
-        ty.delete(&cx, &r.id, &r.args, &r.outputs)
-            .await
-            .map_err(|e| e.to_string())
+        // Deletes are idempotent (gone counts as deleted): trying again is safe.
+        let mut result = ty.delete(&cx, &r.id, &r.args, &r.outputs).await;
+        let mut attempt = 0;
+        while attempt < TRANSIENT_RETRIES && result.as_ref().is_err_and(transient) {
+            backoff(attempt).await;
+            attempt += 1;
+            result = ty.delete(&cx, &r.id, &r.args, &r.outputs).await;
+        }
+        result.map_err(|e| e.to_string())
     }
 
     /// Deletes `r` (or only drops it from state with `retain`). `owed`: it is the old half

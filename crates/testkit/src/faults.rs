@@ -118,38 +118,66 @@ fn response(status: u16, body: String, error_type: Option<&str>) -> Option<HttpR
     Some(r)
 }
 
-/// A throttling answer in the request's protocol, when the protocol is recognisable.
-fn throttling(req: &HttpRequest) -> Option<HttpResponse> {
+/// An error answer with `code` and `status`, shaped for the request's protocol so that the
+/// SDK reads the code: awsJson (`x-amz-target`), EC2's query dialect, awsQuery; REST
+/// protocols get the code in `x-amzn-ErrorType` (restJson reads it) and an XML body.
+fn fault(req: &HttpRequest, status: u16, code: &str) -> Option<HttpResponse> {
+    let message = "strata fault injection";
     if req.headers().get("x-amz-target").is_some() {
         return response(
-            400,
-            r#"{"__type":"ThrottlingException","message":"Rate exceeded (strata fault injection)"}"#
-                .to_owned(),
-            Some("ThrottlingException"),
+            status,
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
+            Some(code),
         );
     }
     let form = req
         .headers()
         .get("content-type")
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return None;
-    }
-    let body = req.body().bytes().unwrap_or_default();
-    let body = String::from_utf8_lossy(body);
-    // EC2's query dialect has its own error document.
-    if body.contains("Version=2016-11-15") {
+    let body = String::from_utf8_lossy(req.body().bytes().unwrap_or_default()).into_owned();
+    if form && body.contains("Version=2016-11-15") {
         return response(
-            503,
-            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded (strata fault injection)</Message></Error></Errors><RequestID>strata-fault</RequestID></Response>".to_owned(),
+            status,
+            format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>strata-fault</RequestID></Response>"),
             None,
         );
     }
-    response(
-        400,
-        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (strata fault injection)</Message></Error><RequestId>strata-fault</RequestId></ErrorResponse>".to_owned(),
+    if form {
+        return response(
+            status,
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>strata-fault</RequestId></ErrorResponse>"),
+            None,
+        );
+    }
+    let mut r = response(
+        status,
+        format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>strata-fault</RequestId></Error>"),
         None,
-    )
+    )?;
+    r.headers_mut().insert("x-amzn-ErrorType", code.to_owned());
+    Some(r)
+}
+
+/// A throttling answer, for the protocols whose throttling codes the SDK reads from the
+/// body or header.
+fn throttling(req: &HttpRequest) -> Option<HttpResponse> {
+    let form_or_json = req.headers().get("x-amz-target").is_some()
+        || req
+            .headers()
+            .get("content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if !form_or_json {
+        return None;
+    }
+    let ec2 = String::from_utf8_lossy(req.body().bytes().unwrap_or_default())
+        .contains("Version=2016-11-15");
+    if ec2 {
+        fault(req, 503, "RequestLimitExceeded")
+    } else if req.headers().get("x-amz-target").is_some() {
+        fault(req, 400, "ThrottlingException")
+    } else {
+        fault(req, 400, "Throttling")
+    }
 }
 
 impl HttpConnector for FaultyConnector {
@@ -164,12 +192,11 @@ impl HttpConnector for FaultyConnector {
                 }
                 (n, _) => {
                     layer.counts.server_errors.fetch_add(1, Ordering::Relaxed);
-                    response(
-                        if n == 0 { 503 } else { 500 },
-                        "<Error><Code>ServiceUnavailable</Code><Message>strata fault injection</Message></Error>"
-                            .to_owned(),
-                        None,
-                    )
+                    if n == 0 {
+                        fault(&request, 503, "ServiceUnavailable")
+                    } else {
+                        fault(&request, 500, "InternalFailure")
+                    }
                 }
             };
             if let Some(fault) = fault {

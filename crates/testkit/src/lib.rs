@@ -232,7 +232,13 @@ impl LocalAws {
         let inner = aws_smithy_http_client::Builder::new().build_http();
         let layer = faults::FaultyHttp::new(inner, percent, seed);
         let counts = layer.counts();
-        (conf.to_builder().http_client(layer).build(), counts)
+        // The retries strata runs with on AWS (`Aws::from_env`): adaptive, 8 attempts.
+        let conf = conf
+            .to_builder()
+            .http_client(layer)
+            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(8))
+            .build();
+        (conf, counts)
     }
 
     /// Resets every service's state in the emulator (moto's reset API), and configures it
