@@ -276,3 +276,115 @@ async fn every_replacing_field_replaces() {
         .unwrap();
     assert!(sum.is_success(), "{sum:?}");
 }
+
+/// ELB health checks and target groups: attached with the group, another one attached and
+/// the first detached in place (AttachLoadBalancerTargetGroups /
+/// DetachLoadBalancerTargetGroups), drift reported when one is detached out of band.
+#[tokio::test]
+async fn target_groups_attach_and_detach_in_place_with_elb_health_checks() {
+    let e = env("compute-target-groups").await;
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let ami = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_id()
+        .unwrap()
+        .to_owned();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.71.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.71.0.0/24")
+        .availability_zone("eu-central-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&e.conf);
+    let mut tgs = Vec::new();
+    for name in ["tg-blue", "tg-green"] {
+        let tg = elb
+            .create_target_group()
+            .name(name)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc)
+            .health_check_path("/health")
+            .send()
+            .await
+            .unwrap();
+        tgs.push(tg.target_groups()[0].target_group_arn().unwrap().to_owned());
+    }
+    let build = |tg: String| {
+        let (ami, subnet) = (ami.clone(), subnet.clone());
+        move |s: &mut Stack| {
+            let lt = s.add("app", LaunchTemplate::new("tg-app", ami, "t3.medium"));
+            s.add(
+                "app-asg",
+                AutoScalingGroup::new("tg-app", lt.id(), lt.latest_version(), [subnet])
+                    .capacity(1, 1, 2)
+                    .target_group(tg)
+                    .health_check(HealthCheck::Elb, 300),
+            );
+        }
+    };
+    let asg = aws_sdk_autoscaling::Client::new(&e.conf);
+    let attached = || async {
+        let g = asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names("tg-app")
+            .send()
+            .await
+            .unwrap();
+        let g = g.auto_scaling_groups()[0].clone();
+        (
+            g.health_check_type().map(str::to_owned),
+            g.health_check_grace_period(),
+            g.target_group_arns().to_vec(),
+        )
+    };
+    e.up(&e.stack(build(tgs[0].clone()))).await;
+    assert_eq!(
+        attached().await,
+        (Some("ELB".to_owned()), Some(300), vec![tgs[0].clone()])
+    );
+    assert!(e.drift().await.is_empty());
+
+    // Blue to green: an in-place update of the same group.
+    let id = e.id("app-asg").await;
+    let st = e.stack(build(tgs[1].clone()));
+    assert_eq!(e.ops(&st).await["app-asg"], Op::Update);
+    e.up(&st).await;
+    assert_eq!(e.id("app-asg").await, id);
+    assert_eq!(attached().await.2, vec![tgs[1].clone()]);
+
+    // Detached out of band: drift on the target groups, and up attaches it again.
+    asg.detach_load_balancer_target_groups()
+        .auto_scaling_group_name("tg-app")
+        .target_group_arns(&tgs[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(e.drift().await["app-asg"], vec!["target_group_arns"]);
+    e.up(&st).await;
+    assert_eq!(attached().await.2, vec![tgs[1].clone()]);
+    e.destroy().await;
+}
