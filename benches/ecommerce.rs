@@ -12,6 +12,8 @@
 #[path = "../examples/ecommerce.rs"]
 #[allow(dead_code, unused_imports)]
 mod ecommerce;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -67,16 +69,7 @@ async fn deploy(aws: &LocalAws, st: &SealedStack, parallel: usize) -> Duration {
 async fn main() {
     let aws = LocalAws::start().unwrap();
     let conf = aws.sdk_config().await;
-    let ami = aws_sdk_ec2::Client::new(&conf)
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_id()
-        .unwrap()
-        .to_owned();
+    let ami = support::first_ami(&conf).await;
     let config = BTreeMap::from([
         ("ami".to_owned(), ami),
         ("deletion_protection".to_owned(), "false".to_owned()),

@@ -6,7 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use strata::compute::*;
@@ -18,6 +17,9 @@ use strata::security::{KmsKey, KmsKeyHandle};
 use strata_core::aws::Aws;
 use strata_core::MemoryBackend;
 use strata_testkit::LocalAws;
+use support::inventory::inventory;
+
+mod support;
 
 fn stack(s: &mut Stack, ami: &str) {
     let net = ThreeTierVpc::default().declare(s, "shop");
@@ -127,160 +129,11 @@ fn stack(s: &mut Stack, ami: &str) {
     );
 }
 
-async fn inventory(conf: &aws_config::SdkConfig) -> BTreeSet<String> {
-    let mut all = BTreeSet::new();
-    let ec2 = aws_sdk_ec2::Client::new(conf);
-    for v in ec2.describe_vpcs().send().await.unwrap().vpcs() {
-        all.insert(format!("vpc:{:?}", v.vpc_id()));
-    }
-    for v in ec2.describe_subnets().send().await.unwrap().subnets() {
-        all.insert(format!("subnet:{:?}", v.subnet_id()));
-    }
-    for g in ec2
-        .describe_security_groups()
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-    {
-        all.insert(format!("sg:{:?}", g.group_id()));
-    }
-    for t in ec2
-        .describe_launch_templates()
-        .send()
-        .await
-        .unwrap()
-        .launch_templates()
-    {
-        all.insert(format!("lt:{:?}", t.launch_template_id()));
-    }
-    for r in ec2
-        .describe_instances()
-        .send()
-        .await
-        .unwrap()
-        .reservations()
-    {
-        for i in r.instances() {
-            if i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated") {
-                all.insert(format!("instance:{:?}", i.instance_id()));
-            }
-        }
-    }
-    let rds = aws_sdk_rds::Client::new(conf);
-    for d in rds
-        .describe_db_instances()
-        .send()
-        .await
-        .unwrap()
-        .db_instances()
-    {
-        all.insert(format!("db:{:?}", d.db_instance_identifier()));
-    }
-    for g in rds
-        .describe_db_subnet_groups()
-        .send()
-        .await
-        .unwrap()
-        .db_subnet_groups()
-    {
-        all.insert(format!("dbsubnets:{:?}", g.db_subnet_group_name()));
-    }
-    for s in rds
-        .describe_db_snapshots()
-        .send()
-        .await
-        .unwrap()
-        .db_snapshots()
-    {
-        all.insert(format!("snapshot:{:?}", s.db_snapshot_identifier()));
-    }
-    let ec = aws_sdk_elasticache::Client::new(conf);
-    for g in ec
-        .describe_replication_groups()
-        .send()
-        .await
-        .unwrap()
-        .replication_groups()
-    {
-        all.insert(format!("redis:{:?}", g.replication_group_id()));
-    }
-    for g in ec
-        .describe_cache_subnet_groups()
-        .send()
-        .await
-        .unwrap()
-        .cache_subnet_groups()
-    {
-        all.insert(format!("cachesubnets:{:?}", g.cache_subnet_group_name()));
-    }
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(true)
-            .build(),
-    );
-    for b in s3.list_buckets().send().await.unwrap().buckets() {
-        all.insert(format!("bucket:{:?}", b.name()));
-    }
-    let efs = aws_sdk_efs::Client::new(conf);
-    for f in efs
-        .describe_file_systems()
-        .send()
-        .await
-        .unwrap()
-        .file_systems()
-    {
-        all.insert(format!("efs:{}", f.file_system_id()));
-    }
-    let asg = aws_sdk_autoscaling::Client::new(conf);
-    for g in asg
-        .describe_auto_scaling_groups()
-        .send()
-        .await
-        .unwrap()
-        .auto_scaling_groups()
-    {
-        all.insert(format!("asg:{:?}", g.auto_scaling_group_name()));
-    }
-    for p in asg
-        .describe_policies()
-        .send()
-        .await
-        .unwrap()
-        .scaling_policies()
-    {
-        all.insert(format!("policy:{:?}", p.policy_name()));
-    }
-    let kms = aws_sdk_kms::Client::new(conf);
-    for k in kms.list_keys().send().await.unwrap().keys() {
-        let m = kms
-            .describe_key()
-            .key_id(k.key_id().unwrap())
-            .send()
-            .await
-            .unwrap();
-        if m.key_metadata().unwrap().key_state().map(|s| s.as_str()) != Some("PendingDeletion") {
-            all.insert(format!("kms:{:?}", k.key_id()));
-        }
-    }
-    all
-}
-
 #[tokio::test]
 async fn the_data_and_compute_tiers_deploy_replan_nothing_and_destroy_to_an_empty_account() {
     let aws = LocalAws::start().unwrap();
     let conf = aws.sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&conf);
-    let ami = ec2
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_id()
-        .unwrap()
-        .to_owned();
+    let ami = support::first_ami(&conf).await;
     let before = inventory(&conf).await;
     let engine = Engine::new(Arc::new(MemoryBackend::new()))
         .with_context(Context::new().with(Aws::new(conf.clone())))

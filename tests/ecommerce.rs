@@ -35,17 +35,7 @@ async fn the_ecommerce_stack_deploys_matches_the_spec_replans_nothing_and_destro
 ) {
     let aws = LocalAws::start().unwrap();
     let conf = aws.sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&conf);
-    let ami = ec2
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_id()
-        .unwrap()
-        .to_owned();
+    let ami = support::first_ami(&conf).await;
     let before = inventory(&conf).await;
     let engine = Engine::new(Arc::new(MemoryBackend::new()))
         .with_context(Context::new().with(Aws::new(conf.clone())))

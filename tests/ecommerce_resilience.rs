@@ -40,16 +40,7 @@ fn example() -> PathBuf {
 }
 
 async fn ami(conf: &aws_config::SdkConfig) -> String {
-    aws_sdk_ec2::Client::new(conf)
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_id()
-        .unwrap()
-        .to_owned()
+    support::first_ami(conf).await
 }
 
 /// The example as a process against `aws`, with state at `backend`.

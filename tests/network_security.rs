@@ -18,6 +18,9 @@ use strata::security::Secret;
 use strata_core::aws::Aws;
 use strata_core::MemoryBackend;
 use strata_testkit::LocalAws;
+use support::inventory::inventory;
+
+mod support;
 
 fn rule(s: &mut Stack, name: &str, group: Output<String>, port: i32, from: Output<String>) {
     s.add(
@@ -125,126 +128,6 @@ fn security(s: &mut Stack) {
         "app-profile",
         IamInstanceProfile::new("shop-app", role.name()),
     );
-}
-
-/// Everything in the account (region) that these crates can make, by id.
-async fn inventory(conf: &aws_config::SdkConfig) -> BTreeSet<String> {
-    let ec2 = aws_sdk_ec2::Client::new(conf);
-    let mut all = BTreeSet::new();
-    let ids = |kind: &str, v: Vec<Option<&str>>| {
-        v.into_iter()
-            .flatten()
-            .map(|i| format!("{kind}:{i}"))
-            .collect::<Vec<_>>()
-    };
-    let o = ec2.describe_vpcs().send().await.unwrap();
-    all.extend(ids("vpc", o.vpcs().iter().map(|v| v.vpc_id()).collect()));
-    let o = ec2.describe_subnets().send().await.unwrap();
-    all.extend(ids(
-        "subnet",
-        o.subnets().iter().map(|v| v.subnet_id()).collect(),
-    ));
-    let o = ec2.describe_internet_gateways().send().await.unwrap();
-    all.extend(ids(
-        "igw",
-        o.internet_gateways()
-            .iter()
-            .map(|v| v.internet_gateway_id())
-            .collect(),
-    ));
-    let o = ec2.describe_nat_gateways().send().await.unwrap();
-    all.extend(ids(
-        "nat",
-        o.nat_gateways()
-            .iter()
-            .filter(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
-            .map(|v| v.nat_gateway_id())
-            .collect(),
-    ));
-    let o = ec2.describe_addresses().send().await.unwrap();
-    all.extend(ids(
-        "eip",
-        o.addresses().iter().map(|v| v.allocation_id()).collect(),
-    ));
-    let o = ec2.describe_route_tables().send().await.unwrap();
-    for t in o.route_tables() {
-        all.insert(format!("rtb:{}", t.route_table_id().unwrap()));
-        for r in t.routes() {
-            all.insert(format!(
-                "route:{}:{:?}",
-                t.route_table_id().unwrap(),
-                r.destination_cidr_block()
-            ));
-        }
-        for a in t.associations() {
-            all.insert(format!("assoc:{:?}", a.route_table_association_id()));
-        }
-    }
-    let o = ec2.describe_security_groups().send().await.unwrap();
-    all.extend(ids(
-        "sg",
-        o.security_groups().iter().map(|v| v.group_id()).collect(),
-    ));
-    let o = ec2.describe_security_group_rules().send().await.unwrap();
-    all.extend(ids(
-        "sgr",
-        o.security_group_rules()
-            .iter()
-            .map(|v| v.security_group_rule_id())
-            .collect(),
-    ));
-    let kms = aws_sdk_kms::Client::new(conf);
-    for k in kms.list_keys().send().await.unwrap().keys() {
-        let id = k.key_id().unwrap();
-        let m = kms.describe_key().key_id(id).send().await.unwrap();
-        if m.key_metadata().unwrap().key_state().map(|s| s.as_str()) != Some("PendingDeletion") {
-            all.insert(format!("kms:{id}"));
-        }
-    }
-    let o = kms.list_aliases().send().await.unwrap();
-    all.extend(ids(
-        "alias",
-        o.aliases().iter().map(|a| a.alias_name()).collect(),
-    ));
-    let sm = aws_sdk_secretsmanager::Client::new(conf);
-    let o = sm.list_secrets().send().await.unwrap();
-    all.extend(ids(
-        "secret",
-        o.secret_list()
-            .iter()
-            .filter(|s| s.deleted_date().is_none())
-            .map(|s| s.arn())
-            .collect(),
-    ));
-    let gd = aws_sdk_guardduty::Client::new(conf);
-    let o = gd.list_detectors().send().await.unwrap();
-    all.extend(o.detector_ids().iter().map(|d| format!("detector:{d}")));
-    let iam = aws_sdk_iam::Client::new(conf);
-    let o = iam.list_roles().send().await.unwrap();
-    all.extend(o.roles().iter().map(|r| format!("role:{}", r.role_name())));
-    let o = iam
-        .list_policies()
-        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-        .send()
-        .await
-        .unwrap();
-    all.extend(ids(
-        "policy",
-        o.policies().iter().map(|p| p.arn()).collect(),
-    ));
-    let o = iam.list_instance_profiles().send().await.unwrap();
-    all.extend(
-        o.instance_profiles()
-            .iter()
-            .map(|p| format!("profile:{}", p.instance_profile_name())),
-    );
-    let lambda = aws_sdk_lambda::Client::new(conf);
-    let o = lambda.list_functions().send().await.unwrap();
-    all.extend(ids(
-        "function",
-        o.functions().iter().map(|f| f.function_name()).collect(),
-    ));
-    all
 }
 
 #[tokio::test]
