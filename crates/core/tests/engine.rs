@@ -852,3 +852,61 @@ async fn changes_that_cannot_be_ordered_are_refused_before_any_call() {
     assert!(err.contains("cannot be ordered"), "{err}");
     assert!(cloud.log().is_empty(), "calls were made: {:?}", cloud.log());
 }
+
+/// Throttling that outlives the SDK's retries: the engine tries the step again with
+/// backoff. A create whose answer was lost after the cloud made the resource is
+/// recovered by its token and adopted, never made twice.
+#[tokio::test(start_paused = true)]
+async fn transient_failures_are_retried_and_a_lost_create_is_adopted_not_repeated() {
+    let cloud = MemCloud::new();
+    let backend = MemoryBackend::new();
+    let e = engine(&cloud, &backend);
+    cloud.fail_transiently("a", Call::Create, 2, false);
+    cloud.fail_transiently("b", Call::Create, 1, true);
+    let st = seal(|s| abc(s, "1"));
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert_eq!(
+        cloud.resources().len(),
+        3,
+        "one resource each: b was not made twice"
+    );
+    let log = cloud.log();
+    let creates = |name: &str| {
+        log.iter()
+            .filter(|r| r.call == Call::Create && r.name == name)
+            .count()
+    };
+    assert_eq!(
+        (creates("a"), creates("b")),
+        (3, 1),
+        "b's retry found it by its token"
+    );
+    assert!(!e.preview(&st, &[]).await.unwrap().has_changes());
+
+    // An update and a delete that are throttled once each go through too.
+    cloud.fail_transiently("a", Call::Update, 1, false);
+    let st = seal(|s| abc(s, "2"));
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    cloud.fail_transiently("c", Call::Delete, 1, false);
+    assert!(e
+        .destroy("dev", &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    assert!(cloud.resources().is_empty());
+
+    // Past the engine's retries, the step fails and says why.
+    cloud.fail_transiently("a", Call::Create, 10, false);
+    let st = seal(|s| abc(s, "1"));
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(!sum.is_success());
+    assert!(
+        format!("{sum:?}").contains("injected throttling"),
+        "{sum:?}"
+    );
+}

@@ -90,6 +90,8 @@ struct Inner {
     in_flight: usize,
     max_in_flight: usize,
     failures: HashSet<(String, Call)>,
+    /// (name, call) → (failures left, whether the change happens before the failure).
+    transient: HashMap<(String, Call), (u32, bool)>,
     latency: Option<Duration>,
     persist: Option<PathBuf>,
 }
@@ -144,9 +146,21 @@ impl MemCloud {
         self.lock().failures.insert((name.to_owned(), call));
     }
 
+    /// Makes the next `times` calls `call` on the resource named `name` fail with a
+    /// transient error (throttling that outlived the SDK's retries). With `after_change`,
+    /// the change is made first and only the answer is lost, as when a connection drops
+    /// after AWS acted.
+    pub fn fail_transiently(&self, name: &str, call: Call, times: u32, after_change: bool) {
+        self.lock()
+            .transient
+            .insert((name.to_owned(), call), (times, after_change));
+    }
+
     /// Removes every injected failure.
     pub fn clear_failures(&self) {
-        self.lock().failures.clear();
+        let mut g = self.lock();
+        g.failures.clear();
+        g.transient.clear();
     }
 
     /// Adds a latency to every call (in addition to each mock's own `duration`).
@@ -242,12 +256,28 @@ impl MemCloud {
         }
         let result = {
             let mut g = self.lock();
-            let result = if g.failures.contains(&(name.to_owned(), call)) {
+            let key = (name.to_owned(), call);
+            let transient = match g.transient.get_mut(&key) {
+                Some((left, after)) if *left > 0 => {
+                    *left -= 1;
+                    Some(*after)
+                }
+                _ => None,
+            };
+            let result = if g.failures.contains(&key) {
                 Err(ProviderError::Api {
                     operation: format!("mock:{call:?}"),
                     code: Some("InjectedFailure".to_owned()),
                     message: format!("injected failure of {call:?} on {name}"),
                 })
+            } else if let Some(after_change) = transient {
+                if after_change {
+                    let _ = f(&mut g.store);
+                    Self::persist(&g);
+                }
+                Err(ProviderError::Transient(format!(
+                    "injected throttling of {call:?} on {name}"
+                )))
             } else {
                 f(&mut g.store)
             };
