@@ -1122,3 +1122,102 @@ fn declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+/// Recovery of an interrupted create, type by type: nothing is found before the create;
+/// after it, the resource is found again (by name and its `strata:urn` tag, or by its
+/// body for dashboards, by topic and endpoint for subscriptions, which AWS does not tag)
+/// and adopted with the create's id; a
+/// tagged resource of the same name made for another URN is not adopted.
+#[tokio::test]
+async fn interrupted_creates_are_found_again() {
+    use strata_core::aws::Aws;
+    use strata_core::{Context, Cx, Recovery, Resource, Urn};
+
+    let conf = strata_testkit::LocalAws::shared().sdk_config().await;
+    let ctx = Context::new().with(Aws::new(conf));
+
+    macro_rules! check {
+        ($ty:ty, $name:literal, $args:expr) => {
+            check!($ty, $name, $args, true)
+        };
+        ($ty:ty, $name:literal, $args:expr, $tagged:expr) => {{
+            let args = $args;
+            let urn = Urn::new("recover", <$ty>::TYPE, $name);
+            let cx = Cx {
+                context: &ctx,
+                urn: &urn,
+                token: concat!("tokrecover", $name),
+            };
+            assert!(
+                matches!(<$ty>::recover(&cx, &args).await.unwrap(), Recovery::Absent),
+                "{} found before its create",
+                $name
+            );
+            let made = <$ty>::create(&cx, &args).await.unwrap();
+            let Recovery::Found(found) = <$ty>::recover(&cx, &args).await.unwrap() else {
+                panic!("{} not found again", $name);
+            };
+            assert_eq!(found.id, made.id, "{}", $name);
+            let other = Urn::new("recover", <$ty>::TYPE, concat!($name, "-other"));
+            let cx = Cx {
+                context: &ctx,
+                urn: &other,
+                token: "another",
+            };
+            if $tagged {
+                assert!(
+                    !matches!(
+                        <$ty>::recover(&cx, &args).await.unwrap(),
+                        Recovery::Found(_)
+                    ),
+                    "{} adopted by another resource",
+                    $name
+                );
+            }
+            made
+        }};
+    }
+
+    check!(
+        LogGroup,
+        "logs",
+        LogGroup::new("/recover/app").retention(30)
+    );
+    let topic = check!(Topic, "topic", Topic::new("recover-alerts"));
+    check!(
+        MetricAlarm,
+        "alarm",
+        MetricAlarm::new("recover-cpu", "AWS/EC2", "CPUUtilization")
+            .period(300)
+            .when(Comparison::GreaterThanThreshold, 80.0)
+            .alarm_action(topic.outputs.arn.clone())
+    );
+    check!(
+        SamplingRule,
+        "sampling",
+        SamplingRule::new("recover-all", 500)
+    );
+    check!(
+        XrayGroup,
+        "xray",
+        XrayGroup::new("recover-errors", "error = true")
+    );
+    check!(
+        Dashboard,
+        "dashboard",
+        Dashboard::new("recover-overview", json!({"widgets": []})),
+        // Untagged: found by name and identical body, whoever asks.
+        false
+    );
+    check!(
+        Subscription,
+        "subscription",
+        Subscription::new(
+            topic.outputs.arn.clone(),
+            Protocol::Email,
+            "ops@example.com"
+        ),
+        // Untagged: found by topic, protocol and endpoint, which SNS keeps unique.
+        false
+    );
+}
