@@ -357,7 +357,7 @@ impl Resource for AutoScalingGroup {
                             t.value().unwrap_or_default().to_owned(),
                         ))
                     })
-                    .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+                    .filter(|(k, _)| strata_core::aws::is_user_tag(k))
                     .collect(),
             },
             outputs: AutoScalingGroupOutputs {

@@ -960,7 +960,7 @@ impl Resource for Bucket {
             Ok(t) => t
                 .tag_set()
                 .iter()
-                .filter(|t| !t.key().starts_with("strata:") && !t.key().starts_with("aws:"))
+                .filter(|t| strata_core::aws::is_user_tag(t.key()))
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect(),
             Err(e) if not_found_code(e.code()) => BTreeMap::new(),

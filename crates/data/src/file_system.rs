@@ -429,7 +429,7 @@ impl Resource for FileSystem {
                 tags: f
                     .tags()
                     .iter()
-                    .filter(|t| !t.key().starts_with("strata:") && !t.key().starts_with("aws:"))
+                    .filter(|t| strata_core::aws::is_user_tag(t.key()))
                     .map(|t| (t.key().to_owned(), t.value().to_owned()))
                     .collect(),
             },

@@ -27,7 +27,7 @@ pub(crate) fn user_tags(tags: &[Tag]) -> BTreeMap<String, String> {
                 t.value().unwrap_or_default().to_owned(),
             ))
         })
-        .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+        .filter(|(k, _)| strata_core::aws::is_user_tag(k))
         .collect()
 }
 
@@ -38,11 +38,7 @@ pub(crate) async fn update_tags(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
+    let (removed, set) = strata_core::aws::tag_changes(old, new);
     if !removed.is_empty() {
         client
             .remove_tags_from_resource()
@@ -52,9 +48,8 @@ pub(crate) async fn update_tags(
             .await
             .map_err(api_error("rds:RemoveTagsFromResource"))?;
     }
-    let set: Vec<Tag> = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(*v))
+    let set: Vec<Tag> = set
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     if !set.is_empty() {

@@ -5,14 +5,13 @@
 //! args without calling AWS.
 //!
 //! moto issues an ACM certificate 60 s after its request unless
-//! `MOTO_ACM_VALIDATION_WAIT` says otherwise; [`moto`] sets it to 0 before the shared
-//! server starts, so a certificate validated in a zone is issued at its first check, as a
-//! real one is once its records resolve.
+//! `MOTO_ACM_VALIDATION_WAIT` says otherwise; strata-testkit starts it with 0, so a
+//! certificate validated in a zone is issued at its first check, as a real one is once its
+//! records resolve.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Once;
 
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, LoadBalancerAttribute,
@@ -32,12 +31,6 @@ use strata_testkit::{Harness as Env, LocalAws, REGION};
 
 /// The shared moto, issuing ACM certificates at once.
 fn moto() -> &'static LocalAws {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("MOTO_ACM_VALIDATION_WAIT").is_none() {
-            std::env::set_var("MOTO_ACM_VALIDATION_WAIT", "0");
-        }
-    });
     LocalAws::shared()
 }
 

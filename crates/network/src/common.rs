@@ -116,7 +116,7 @@ pub(crate) fn user_tags(tags: &[Tag]) -> BTreeMap<String, String> {
                 t.value().unwrap_or_default().to_owned(),
             ))
         })
-        .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+        .filter(|(k, _)| strata_core::aws::is_user_tag(k))
         .collect()
 }
 
@@ -127,9 +127,9 @@ pub(crate) async fn update_tags(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let removed: Vec<Tag> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
+    let (removed, changed) = strata_core::aws::tag_changes(old, new);
+    let removed: Vec<Tag> = removed
+        .into_iter()
         .map(|k| Tag::builder().key(k).build())
         .collect();
     if !removed.is_empty() {
@@ -141,9 +141,8 @@ pub(crate) async fn update_tags(
             .await
             .map_err(api_error("ec2:DeleteTags"))?;
     }
-    let changed: Vec<Tag> = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(*v))
+    let changed: Vec<Tag> = changed
+        .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     if !changed.is_empty() {

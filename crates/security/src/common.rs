@@ -18,30 +18,13 @@ pub(crate) fn user_tags<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> BTreeMap<String, String> {
     tags.into_iter()
-        .filter(|(k, _)| !k.starts_with("strata:") && !k.starts_with("aws:"))
+        .filter(|(k, _)| strata_core::aws::is_user_tag(k))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
 }
 
-/// Tags to set and keys to remove to go from `old` to `new`.
-pub(crate) fn tag_changes(
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let set = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let removed = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
-    (set, removed)
-}
-
 pub(crate) use strata_core::aws::check_tags;
+pub(crate) use strata_core::aws::tag_changes;
 
 /// Parses a policy document that AWS returned (IAM returns it URL-encoded).
 pub(crate) fn parse_policy(text: &str) -> Value {

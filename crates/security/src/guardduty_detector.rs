@@ -317,7 +317,7 @@ impl Resource for GuardDutyDetector {
                 .await
                 .map_err(api_error("guardduty:UpdateDetector"))?;
         }
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_resource()

@@ -243,7 +243,7 @@ impl Resource for IamInstanceProfile {
         let live = get(&client, id).await?.as_ref().and_then(role_of);
         let role = new.role.as_ref().map(|r| r.value().cloned()).transpose()?;
         set_role(&client, id, live.as_deref(), role.as_deref()).await?;
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_instance_profile()

@@ -277,7 +277,7 @@ impl Resource for IamPolicy {
                 .await
                 .map_err(api_error("iam:CreatePolicyVersion"))?;
         }
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_policy()

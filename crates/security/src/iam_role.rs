@@ -493,7 +493,7 @@ impl Resource for IamRole {
             &new.inline_policies,
         )
         .await?;
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_role()

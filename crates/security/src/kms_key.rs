@@ -458,7 +458,7 @@ impl Resource for KmsKey {
                     .map_err(api_error("kms:PutKeyPolicy"))?;
             }
         }
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_resource()

@@ -408,7 +408,7 @@ impl Resource for LambdaFunction {
                 .map_or_else(|| sha256_b64(&zip), str::to_owned);
             wait_updated(&client, id).await?;
         }
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_resource()

@@ -361,7 +361,7 @@ impl Resource for Secret {
                     .map_err(api_error("secretsmanager:PutSecretValue"))?;
             }
         }
-        let (set, removed) = tag_changes(&old.tags, &new.tags);
+        let (removed, set) = tag_changes(&old.tags, &new.tags);
         if !removed.is_empty() {
             client
                 .untag_resource()

@@ -118,65 +118,79 @@ fn response(status: u16, body: String, error_type: Option<&str>) -> Option<HttpR
     Some(r)
 }
 
-/// An error answer with `code` and `status`, shaped for the request's protocol so that the
-/// SDK reads the code: awsJson (`x-amz-target`), EC2's query dialect, awsQuery; REST
-/// protocols get the code in `x-amzn-ErrorType` (restJson reads it) and an XML body.
-fn fault(req: &HttpRequest, status: u16, code: &str) -> Option<HttpResponse> {
-    let message = "strata fault injection";
+/// The wire protocol of a request, as far as the shape of an error answer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// awsJson (`x-amz-target`).
+    Json,
+    /// EC2's query dialect.
+    Ec2,
+    /// awsQuery.
+    Query,
+    /// restJson and restXml.
+    Rest,
+}
+
+fn protocol(req: &HttpRequest) -> Protocol {
     if req.headers().get("x-amz-target").is_some() {
-        return response(
-            status,
-            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
-            Some(code),
-        );
+        return Protocol::Json;
     }
     let form = req
         .headers()
         .get("content-type")
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let body = String::from_utf8_lossy(req.body().bytes().unwrap_or_default()).into_owned();
-    if form && body.contains("Version=2016-11-15") {
-        return response(
+    if !form {
+        return Protocol::Rest;
+    }
+    let body = String::from_utf8_lossy(req.body().bytes().unwrap_or_default());
+    if body.contains("Version=2016-11-15") {
+        Protocol::Ec2
+    } else {
+        Protocol::Query
+    }
+}
+
+/// An error answer with `code` and `status`, shaped for the request's protocol so that the
+/// SDK reads the code; REST protocols get the code in `x-amzn-ErrorType` (restJson reads
+/// it) and an XML body.
+fn fault(protocol: Protocol, status: u16, code: &str) -> Option<HttpResponse> {
+    let message = "strata fault injection";
+    match protocol {
+        Protocol::Json => response(
+            status,
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
+            Some(code),
+        ),
+        Protocol::Ec2 => response(
             status,
             format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>strata-fault</RequestID></Response>"),
             None,
-        );
-    }
-    if form {
-        return response(
+        ),
+        Protocol::Query => response(
             status,
             format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>strata-fault</RequestId></ErrorResponse>"),
             None,
-        );
+        ),
+        Protocol::Rest => {
+            let mut r = response(
+                status,
+                format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>strata-fault</RequestId></Error>"),
+                None,
+            )?;
+            r.headers_mut().insert("x-amzn-ErrorType", code.to_owned());
+            Some(r)
+        }
     }
-    let mut r = response(
-        status,
-        format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>strata-fault</RequestId></Error>"),
-        None,
-    )?;
-    r.headers_mut().insert("x-amzn-ErrorType", code.to_owned());
-    Some(r)
 }
 
-/// A throttling answer, for the protocols whose throttling codes the SDK reads from the
-/// body or header.
-fn throttling(req: &HttpRequest) -> Option<HttpResponse> {
-    let form_or_json = req.headers().get("x-amz-target").is_some()
-        || req
-            .headers()
-            .get("content-type")
-            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    if !form_or_json {
-        return None;
-    }
-    let ec2 = String::from_utf8_lossy(req.body().bytes().unwrap_or_default())
-        .contains("Version=2016-11-15");
-    if ec2 {
-        fault(req, 503, "RequestLimitExceeded")
-    } else if req.headers().get("x-amz-target").is_some() {
-        fault(req, 400, "ThrottlingException")
-    } else {
-        fault(req, 400, "Throttling")
+/// A throttling answer, for the protocols whose throttling codes the SDK reads (REST
+/// protocols get a 5xx instead).
+fn throttling(protocol: Protocol) -> Option<HttpResponse> {
+    match protocol {
+        Protocol::Ec2 => fault(protocol, 503, "RequestLimitExceeded"),
+        Protocol::Json => fault(protocol, 400, "ThrottlingException"),
+        Protocol::Query => fault(protocol, 400, "Throttling"),
+        Protocol::Rest => None,
     }
 }
 
@@ -185,7 +199,8 @@ impl HttpConnector for FaultyConnector {
         let layer = &self.layer;
         layer.counts.calls.fetch_add(1, Ordering::Relaxed);
         if layer.roll() < layer.percent {
-            let fault = match (layer.roll() % 2, throttling(&request)) {
+            let protocol = protocol(&request);
+            let fault = match (layer.roll() % 2, throttling(protocol)) {
                 (0, Some(t)) => {
                     layer.counts.throttled.fetch_add(1, Ordering::Relaxed);
                     Some(t)
@@ -193,9 +208,9 @@ impl HttpConnector for FaultyConnector {
                 (n, _) => {
                     layer.counts.server_errors.fetch_add(1, Ordering::Relaxed);
                     if n == 0 {
-                        fault(&request, 503, "ServiceUnavailable")
+                        fault(protocol, 503, "ServiceUnavailable")
                     } else {
-                        fault(&request, 500, "InternalFailure")
+                        fault(protocol, 500, "InternalFailure")
                     }
                 }
             };
