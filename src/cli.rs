@@ -222,6 +222,25 @@ enum StateCommand {
         /// The lock id (shown in the "locked by" message).
         lock_id: String,
     },
+    /// List the operations an interrupted run left pending (or drop one).
+    Pending {
+        #[command(subcommand)]
+        command: Option<PendingCommand>,
+    },
+    /// Forget a resource without deleting it: it stays in AWS, no longer managed.
+    Rm {
+        /// Its URN or logical name.
+        urn: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PendingCommand {
+    /// Drop a pending operation whose outcome you have checked, without any call to AWS.
+    Drop {
+        /// Its token (shown by `state pending`).
+        token: String,
+    },
 }
 
 fn humantime_duration(s: &str) -> Result<Duration, String> {
@@ -559,6 +578,39 @@ impl Program {
                             redact(&v)
                         };
                         say!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    }
+                    StateCommand::Pending { command: None } => {
+                        let pending = engine.pending(&cli.stack).await?;
+                        if pending.is_empty() {
+                            out.line("no pending operations");
+                        }
+                        for p in &pending {
+                            say!(
+                                "{}\t{:?}\t{}\tstarted {}",
+                                p.token,
+                                p.kind,
+                                p.urn,
+                                p.started
+                            );
+                        }
+                    }
+                    StateCommand::Pending {
+                        command: Some(PendingCommand::Drop { token }),
+                    } => {
+                        let p = engine.drop_pending(&cli.stack, token).await?;
+                        out.line(&format!(
+                            "dropped the pending {:?} of {} (token {})",
+                            p.kind, p.urn, p.token
+                        ));
+                    }
+                    StateCommand::Rm { urn } => {
+                        let state = engine.load_state(&cli.stack).await?;
+                        let u = target_in_state(urn, &state)?;
+                        let r = engine.forget(&cli.stack, &u).await?;
+                        out.line(&format!(
+                            "forgot {} ({}): it stays in AWS and is no longer managed",
+                            r.urn, r.id
+                        ));
                     }
                     StateCommand::Unlock { lock_id } => {
                         backend.unlock(&cli.stack, lock_id).await?;

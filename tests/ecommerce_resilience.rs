@@ -1,7 +1,8 @@
 //! The e-commerce stack under stress, against private local AWS servers:
-//! - **crash:** `up` processes killed with SIGKILL at several random moments, then one
-//!   `up` to the end: the account holds exactly what a clean deploy makes (no duplicate,
-//!   no orphan), and state matches it (a preview plans nothing);
+//! - **crash:** `up` killed with SIGKILL at evenly spaced moments across a deploy
+//!   (`STRATA_KILL_ROUNDS`, default 10), each followed by one `up` to the end: the account
+//!   holds exactly what a clean deploy makes (no duplicate, no orphan), and state matches
+//!   it (a preview plans nothing);
 //! - **lock:** two `up` processes at once on the S3 backend: one runs, the other is
 //!   refused with the holder's details, and state is intact;
 //! - **faults:** a fault-injecting HTTP layer under the SDK answers a share of calls with
@@ -82,46 +83,49 @@ fn added(before: &BTreeSet<String>, after: &BTreeSet<String>) -> BTreeMap<String
     kinds
 }
 
-/// What a clean deploy of the stack adds to an empty local AWS, per kind.
-async fn clean_deploy() -> BTreeMap<String, usize> {
+/// What a clean deploy of the stack adds to an empty local AWS, per kind, and how long its
+/// `up` took.
+async fn clean_deploy() -> (BTreeMap<String, usize>, Duration) {
     let aws = LocalAws::start().unwrap();
     let conf = aws.sdk_config().await;
     let ami = ami(&conf).await;
     let before = inventory(&conf).await;
     let dir = tempfile::tempdir().unwrap();
     let backend = format!("file://{}", dir.path().display());
+    let start = Instant::now();
     let out = run(&mut cli(&aws, &ami, &backend, &["up", "--yes"]));
+    let took = start.elapsed();
     assert!(out.status.success());
-    added(&before, &inventory(&conf).await)
+    (added(&before, &inventory(&conf).await), took)
 }
 
+/// Kill rounds: `STRATA_KILL_ROUNDS` (default 10) moments spread evenly over one `up`.
+fn kill_rounds() -> u32 {
+    std::env::var("STRATA_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(10)
+}
+
+/// One `up` SIGKILLed at each of N moments spread evenly across the length of a clean
+/// deploy (each on a fresh local AWS), then `up` again with no manual step but the unlock
+/// that the refusal names: the account holds exactly what a clean deploy makes (no
+/// duplicate, no orphan) and state matches it (a preview plans nothing).
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_ups_leave_no_duplicate_and_no_orphan() {
-    let expected = clean_deploy().await;
-
-    let aws = LocalAws::start().unwrap();
-    let conf = aws.sdk_config().await;
-    let ami = ami(&conf).await;
-    let before = inventory(&conf).await;
-    let dir = tempfile::tempdir().unwrap();
-    let backend = format!("file://{}", dir.path().display());
-    // Kill moments spread over a deploy: early (the network), middle, late. A fixed seed
-    // per run of the test keeps a failure reproducible; the moments differ between runs
-    // of CI through the clock.
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let moments: Vec<Duration> = [(1, 4), (3, 10), (6, 20)]
-        .iter()
-        .enumerate()
-        .map(|(i, (lo, hi))| {
-            let span = (hi - lo) * 1000;
-            Duration::from_millis(lo * 1000 + (seed.rotate_left(i as u32 * 7) % span))
-        })
-        .collect();
-    eprintln!("kill moments: {moments:?}");
-    for at in moments {
+    let (expected, took) = clean_deploy().await;
+    let rounds = kill_rounds();
+    eprintln!("a clean up took {took:?}; {rounds} kill rounds");
+    for k in 1..=rounds {
+        let at = took * k / (rounds + 1);
+        eprintln!("round {k}: kill at {at:?}");
+        let aws = LocalAws::start().unwrap();
+        let conf = aws.sdk_config().await;
+        let ami = ami(&conf).await;
+        let before = inventory(&conf).await;
+        let dir = tempfile::tempdir().unwrap();
+        let backend = format!("file://{}", dir.path().display());
         let mut child = cli(&aws, &ami, &backend, &["up", "--yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -132,43 +136,54 @@ async fn killed_ups_leave_no_duplicate_and_no_orphan() {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
         child.kill().unwrap(); // SIGKILL: no cleanup, no lock release, no final save
         child.wait().unwrap();
-    }
-    // The lock of the last killed run is still held: a new `up` names it and is refused.
-    let out = run(&mut cli(&aws, &ami, &backend, &["up", "--yes"]));
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("locked by"), "{err}");
-        let held = strata_core::Backend::current_lock(&FileBackend::new(dir.path()), "shop")
-            .await
-            .unwrap()
-            .expect("the killed run's lock");
-        assert!(err.contains(&held.id), "the refusal names the lock: {err}");
+        // The killed run's lock is still held: a new `up` names it and is refused.
+        let out = run(&mut cli(&aws, &ami, &backend, &["up", "--yes"]));
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("locked by"), "round {k}: {err}");
+            let held = strata_core::Backend::current_lock(&FileBackend::new(dir.path()), "shop")
+                .await
+                .unwrap()
+                .expect("the killed run's lock");
+            assert!(err.contains(&held.id), "the refusal names the lock: {err}");
+            let out = run(&mut cli(
+                &aws,
+                &ami,
+                &backend,
+                &["state", "unlock", &held.id],
+            ));
+            assert!(out.status.success());
+            let out = run(&mut cli(&aws, &ami, &backend, &["up", "--yes"]));
+            assert!(
+                out.status.success(),
+                "round {k} (kill at {at:?}): up after the crash converges"
+            );
+        }
         let out = run(&mut cli(
             &aws,
             &ami,
             &backend,
-            &["state", "unlock", &held.id],
+            &["preview", "--expect-no-changes"],
         ));
-        assert!(out.status.success());
-        let out = run(&mut cli(&aws, &ami, &backend, &["up", "--yes"]));
-        assert!(out.status.success(), "up after the crashes converges");
+        assert!(
+            out.status.success(),
+            "round {k} (kill at {at:?}): state matches the account"
+        );
+        let out = run(&mut cli(&aws, &ami, &backend, &["state", "pending"]));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+            "round {k}: nothing is left pending"
+        );
+        assert_eq!(
+            added(&before, &inventory(&conf).await),
+            expected,
+            "round {k} (kill at {at:?}): exactly one of each declared resource"
+        );
     }
-    let out = run(&mut cli(
-        &aws,
-        &ami,
-        &backend,
-        &["preview", "--expect-no-changes"],
-    ));
-    assert!(out.status.success(), "state matches the account");
-    assert_eq!(
-        added(&before, &inventory(&conf).await),
-        expected,
-        "exactly one of each declared resource"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -76,6 +76,16 @@ impl Cx<'_> {
         all
     }
 
+    /// Whether tags read from AWS prove that this very operation made the resource: its
+    /// [`TOKEN_TAG`] is this create's idempotency token. A name, or the `strata:urn` tag
+    /// alone (an old half of a replace carries it too), is never proof.
+    pub fn owns<'t>(&self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> bool {
+        !self.token.is_empty()
+            && tags
+                .into_iter()
+                .any(|(k, v)| k == TOKEN_TAG && v == self.token)
+    }
+
     /// The tags a resource is created with: the user's `tags`, then `strata:stack` and
     /// `strata:urn` (which win).
     pub fn tags_with(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -117,6 +127,35 @@ fn transient(code: Option<&str>) -> bool {
     )
 }
 
+/// Whether an AWS error code says that the name (or identity) a create asked for is
+/// taken: by another account's or this account's resource, or by one an earlier attempt
+/// of the same create made.
+pub fn already_exists(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    code.contains("AlreadyExists")
+        || code.contains("AlreadyOwned")
+        || code.starts_with("Duplicate")
+        || matches!(
+            code,
+            "EntityAlreadyExists"
+                | "WAFDuplicateItemException"
+                | "ResourceExistsException"
+                | "InvalidGroup.Duplicate"
+                | "InvalidPermission.Duplicate"
+                | "RouteAlreadyExists"
+                | "Resource.AlreadyAssociated"
+                | "CNAMEAlreadyExists"
+                | "HostedZoneAlreadyExists"
+                | "OriginAccessControlAlreadyExists"
+                | "TrailAlreadyExistsException"
+                | "DBSubnetGroupAlreadyExists"
+                | "DBParameterGroupAlreadyExists"
+                | "DBInstanceAlreadyExists"
+                | "DBSnapshotAlreadyExists"
+                | "AlreadyExistsException"
+        )
+}
+
 /// Maps an SDK error of `operation` (for example `ec2:CreateVpc`) to a [`ProviderError`].
 pub fn api_error<E>(operation: &'static str) -> impl FnOnce(E) -> ProviderError
 where
@@ -130,6 +169,12 @@ where
             .unwrap_or_else(|| aws_smithy_display(&e));
         if transient(code.as_deref()) {
             return ProviderError::Transient(format!("{operation}: {message}"));
+        }
+        if already_exists(code.as_deref()) {
+            return ProviderError::AlreadyExists {
+                operation: operation.to_owned(),
+                message,
+            };
         }
         ProviderError::Api {
             operation: operation.to_owned(),

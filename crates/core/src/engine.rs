@@ -22,7 +22,7 @@ use crate::events::{Event, EventBus, Level, Summary};
 use crate::plan::{classify, plan, Op, Plan, PlanError, PlanErrors};
 use crate::policy::{check_all, Enforcement, PolicyPack, PolicyViolations, Violation};
 use crate::queue::{DependencyQueue, Policy};
-use crate::resource::{Context, Cx, ErasedResource, Recovery, Registry};
+use crate::resource::{Context, Cx, ErasedResource, ProviderError, Recovery, Registry};
 use crate::secrets::{
     contains_secret, open_value, seal_value, Crypter, Encryption, KeySource, Passphrase,
     SecretsError,
@@ -110,6 +110,9 @@ pub enum EngineError {
         /// What to check.
         message: String,
     },
+    /// `state pending drop` or `state rm` named nothing in state.
+    #[error("{0}")]
+    NotInState(String),
     /// Import failed.
     #[error("import of {urn}: {message}")]
     Import {
@@ -347,7 +350,10 @@ impl Engine {
     /// Previews `up`: no lock, no mutating call.
     pub async fn preview(&self, stack: &SealedStack, targets: &[Urn]) -> Result<Plan, EngineError> {
         let state = self.load_state(stack.name()).await?;
-        let mut plan = plan(stack, &state, &self.registry_for(Some(stack)), targets)?;
+        let registry = self.registry_for(Some(stack));
+        let mut plan = plan(stack, &state, &registry, targets)?;
+        self.check_deletable(&plan.removals(stack, &state), &registry)
+            .await?;
         plan.violations = self.check_policies(stack);
         Ok(plan)
     }
@@ -372,7 +378,9 @@ impl Engine {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
             self.crypter(&mut state).await?;
-            self.resolve_pending(&mut state, &registry).await?;
+            let declared = |u: &Urn| stack.index_of(u).is_some();
+            self.resolve_pending(&mut state, &registry, &declared)
+                .await?;
             if opts.refresh {
                 let (s, _) = self.refresh_state(state, &registry, opts).await?;
                 state = s;
@@ -390,7 +398,9 @@ impl Engine {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
-            self.resolve_pending(&mut state, &registry).await?;
+            // Nothing is created again: a create that did not happen is forgotten.
+            self.resolve_pending(&mut state, &registry, &|_| false)
+                .await?;
             self.run_destroy(state, registry, opts).await
         })
         .await
@@ -406,7 +416,9 @@ impl Engine {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
-            self.resolve_pending(&mut state, &registry).await?;
+            // Keep a create that did not happen for the next `up` to retry by its token.
+            self.resolve_pending(&mut state, &registry, &|_| true)
+                .await?;
             let (_, report) = self.refresh_state(state, &registry, opts).await?;
             Ok(report)
         })
@@ -435,6 +447,16 @@ impl Engine {
                 return Err(fail(
                     "a resource with this URN is already in state".to_owned(),
                 ));
+            }
+            if let Some(other) = state
+                .resources
+                .values()
+                .find(|r| r.type_name == type_name && r.id == id)
+            {
+                return Err(fail(format!(
+                    "{id} is already managed by this stack as {}; a resource is managed under one name only",
+                    other.urn
+                )));
             }
             let cx = Cx {
                 context: &self.context,
@@ -475,21 +497,170 @@ impl Engine {
         .await
     }
 
+    /// Asks each type whether its live resource can be deleted, for everything a run is
+    /// about to delete or replace, and refuses the run up front, naming every resource and
+    /// field that would stop it half-way. Makes no mutating call. A check that cannot be
+    /// made (the read fails) is reported as a warning and does not stop the run.
+    async fn check_deletable(
+        &self,
+        going: &[(&ResourceState, Op)],
+        registry: &Registry,
+    ) -> Result<(), EngineError> {
+        let mut errors = Vec::new();
+        for (r, op) in going {
+            let Some(ty) = registry.get(&r.type_name) else {
+                continue;
+            };
+            let cx = Cx {
+                context: &self.context,
+                urn: &r.urn,
+                token: "",
+            };
+            match ty.delete_blocker(&cx, &r.id, &r.args, &r.outputs).await {
+                Ok(None) => {}
+                Ok(Some(f)) => errors.push(PlanError::Undeletable {
+                    urn: r.urn.clone(),
+                    op: *op,
+                    field: f.field,
+                    message: f.message,
+                }),
+                Err(e) => self.events.emit(Event::Diagnostic {
+                    level: Level::Warning,
+                    urn: Some(r.urn.clone()),
+                    message: format!("could not check that {} can be deleted: {e}", r.id),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanErrors(errors).into())
+        }
+    }
+
+    /// The operations an interrupted run left pending (`state pending`).
+    pub async fn pending(&self, stack: &str) -> Result<Vec<PendingOperation>, EngineError> {
+        Ok(self.load_state(stack).await?.pending)
+    }
+
+    /// Drops the pending operation `token` from state, under the lock, without any call to
+    /// AWS (`state pending drop`): for an operation whose outcome a person has checked.
+    /// Recorded in the state's audit with the lock holder and the time.
+    pub async fn drop_pending(
+        &self,
+        stack: &str,
+        token: &str,
+    ) -> Result<PendingOperation, EngineError> {
+        self.edit_state(stack, "state pending drop", |state| {
+            let k = state
+                .pending
+                .iter()
+                .position(|p| p.token == token)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = state.pending.iter().map(|p| p.token.as_str()).collect();
+                    EngineError::NotInState(format!(
+                        "no pending operation has token {token:?} (pending: {})",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ))
+                })?;
+            let p = state.pending.remove(k);
+            let action = format!("state pending drop {token} ({:?} of {})", p.kind, p.urn);
+            Ok((p, action))
+        })
+        .await
+    }
+
+    /// Forgets the resource `urn` without deleting it (`state rm`): it stays in AWS and
+    /// is no longer managed. Recorded in the state's audit with the lock holder and the
+    /// time.
+    pub async fn forget(&self, stack: &str, urn: &Urn) -> Result<ResourceState, EngineError> {
+        self.edit_state(stack, "state rm", |state| {
+            let r = state.resources.remove(urn).ok_or_else(|| {
+                EngineError::NotInState(format!("{urn} is not in the state of stack {stack:?}"))
+            })?;
+            // Nothing left refers to it.
+            for other in state.resources.values_mut() {
+                other.dependencies.retain(|d| d != urn);
+            }
+            let action = format!("state rm {urn} (id {})", r.id);
+            Ok((r, action))
+        })
+        .await
+    }
+
+    /// Changes state by hand under the lock, and records who did what in its audit.
+    async fn edit_state<T>(
+        &self,
+        stack: &str,
+        op: &str,
+        f: impl FnOnce(&mut State) -> Result<(T, String), EngineError>,
+    ) -> Result<T, EngineError> {
+        let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
+        let result: Result<T, EngineError> = async {
+            let mut state = self.load_state(stack).await?;
+            let (value, action) = f(&mut state)?;
+            state.audit.push(crate::state::AuditEntry {
+                when: now_rfc3339(),
+                who: lock.who.clone(),
+                host: lock.host.clone(),
+                action: action.clone(),
+            });
+            state.serial += 1;
+            let c = self.crypter(&mut state).await?;
+            self.backend
+                .save(
+                    &state.stack,
+                    &state.lineage,
+                    sealed_bytes(&state, c.as_deref())?,
+                )
+                .await?;
+            self.events.emit(Event::Diagnostic {
+                level: Level::Info,
+                urn: None,
+                message: format!("{action}, by {}@{}", lock.who, lock.host),
+            });
+            Ok(value)
+        }
+        .await;
+        let released = self.backend.unlock(stack, &lock.id).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
     /// Resolves what an interrupted run left pending, before anything else happens:
-    /// a pending create is found again (by its token or tags) and adopted, or known not to
-    /// have happened; a started delete is confirmed; a pending update is refreshed. The
-    /// old half of a replace stays owed and is deleted by the plan. What a type cannot
-    /// tell stops the run with exactly what to check.
+    /// - a pending create is asked of its type by its token: what it finds is ours and is
+    ///   adopted (as it is live, so that the plan completes it); if nothing is found, the
+    ///   create did not happen: for a resource that `retry` says will be created again the
+    ///   pending create stays, so that the retried create reuses its token, otherwise it
+    ///   is dropped. An adopted resource that is no longer declared is then deleted by the
+    ///   plan like any other.
+    /// - a started delete is confirmed; a pending update is refreshed;
+    /// - the old half of a replace stays owed and is deleted by the plan.
+    ///
+    /// What a type cannot tell stops the run with exactly what to check, and the command
+    /// that drops the pending operation once checked.
     async fn resolve_pending(
         &self,
         state: &mut State,
         registry: &Registry,
+        retry: &(dyn Fn(&Urn) -> bool + Sync),
     ) -> Result<(), EngineError> {
         if state.pending.iter().all(|p| is_owed(p, state)) {
             return Ok(());
         }
         let mut keep = Vec::new();
         let mut failure = None;
+        let drop_hint = |p: &PendingOperation| {
+            format!(
+                "once checked, drop the pending operation with `state pending drop {}`",
+                p.token
+            )
+        };
         for p in std::mem::take(&mut state.pending) {
             if failure.is_some() || is_owed(&p, state) {
                 keep.push(p);
@@ -498,7 +669,11 @@ impl Engine {
             let Some(ty) = registry.get(&p.type_name) else {
                 failure = Some(EngineError::Pending {
                     urn: p.urn.clone(),
-                    message: format!("its type {} is not registered", p.type_name),
+                    message: format!(
+                        "its type {} is not registered; {}",
+                        p.type_name,
+                        drop_hint(&p)
+                    ),
                 });
                 keep.push(p);
                 continue;
@@ -515,7 +690,9 @@ impl Engine {
                     message,
                 })
             };
-            let outcome: Result<(), String> = async {
+            // Whether to keep `p` (a create that did not happen, to be retried with its
+            // token).
+            let outcome: Result<bool, String> = async {
                 match (p.kind, &p.resource) {
                     (PendingKind::Create, Some(intended)) => {
                         match ty
@@ -526,34 +703,39 @@ impl Engine {
                             Recovery::Found(c)
                                 if !state.resources.values().any(|r| r.id == c.id) =>
                             {
-                                let mut r = intended.clone();
-                                r.id = c.id;
-                                r.outputs = c.outputs;
+                                let r = adopt(ty.as_ref(), &cx, intended, c).await;
                                 say(format!("adopted {} created by an interrupted run", r.id));
                                 if let Some(old) = state.resources.insert(r.urn.clone(), r) {
-                                    // It was a replace: the old one is now owed a delete.
-                                    keep.push(PendingOperation {
-                                        kind: PendingKind::Delete,
-                                        urn: old.urn.clone(),
-                                        type_name: old.type_name.clone(),
-                                        token: uuid::Uuid::new_v4().simple().to_string(),
-                                        started: now_rfc3339(),
-                                        resource: Some(old),
-                                    });
+                                    // It was a replace: the old one is now owed a delete
+                                    // (unless it is retained).
+                                    if !old.options.retain_on_delete {
+                                        keep.push(PendingOperation {
+                                            kind: PendingKind::Delete,
+                                            urn: old.urn.clone(),
+                                            type_name: old.type_name.clone(),
+                                            token: uuid::Uuid::new_v4().simple().to_string(),
+                                            started: now_rfc3339(),
+                                            resource: Some(old),
+                                        });
+                                    }
                                 }
-                                Ok(())
+                                Ok(false)
                             }
                             Recovery::Found(_) | Recovery::Absent => {
-                                say("an interrupted create did not happen; it is planned again"
-                                    .to_owned());
-                                Ok(())
+                                if retry(&p.urn) {
+                                    say("an interrupted create did not happen; it is made again with the same token".to_owned());
+                                    Ok(true)
+                                } else {
+                                    say("an interrupted create did not happen; it is forgotten".to_owned());
+                                    Ok(false)
+                                }
                             }
-                            Recovery::Unknown(check) => Err(check),
+                            Recovery::Unknown(check) => Err(format!("{check}; {}", drop_hint(&p))),
                         }
                     }
                     (PendingKind::Update, _) | (PendingKind::Delete, _) => {
                         let Some(current) = state.resources.get(&p.urn).cloned() else {
-                            return Ok(());
+                            return Ok(false);
                         };
                         match ty
                             .read(&cx, &current.id, Some(&current.args))
@@ -578,18 +760,22 @@ impl Engine {
                                 }
                             }
                         }
-                        Ok(())
+                        Ok(false)
                     }
-                    (PendingKind::Create, None) => Ok(()),
+                    (PendingKind::Create, None) => Ok(false),
                 }
             }
             .await;
-            if let Err(message) = outcome {
-                failure = Some(EngineError::Pending {
-                    urn: p.urn.clone(),
-                    message,
-                });
-                keep.push(p);
+            match outcome {
+                Ok(true) => keep.push(p),
+                Ok(false) => {}
+                Err(message) => {
+                    failure = Some(EngineError::Pending {
+                        urn: p.urn.clone(),
+                        message,
+                    });
+                    keep.push(p);
+                }
             }
         }
         state.pending = keep;
@@ -620,6 +806,9 @@ impl Engine {
         if let Some(stuck) = graph.cycle() {
             return Err(PlanErrors(vec![PlanError::Ordering(stuck)]).into());
         }
+        // What the plan removes must be deletable, or nothing starts.
+        self.check_deletable(&plan.removals(stack, &state), &registry)
+            .await?;
         let run = Arc::new(Run::new(self, state, registry).await?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
@@ -766,6 +955,23 @@ impl Engine {
         if !errors.is_empty() {
             return Err(PlanErrors(errors).into());
         }
+        let going: Vec<(&ResourceState, Op)> = selected
+            .iter()
+            .filter(|r| !r.options.retain_on_delete)
+            .map(|r| (*r, Op::Delete))
+            .chain(
+                state
+                    .pending
+                    .iter()
+                    .filter_map(|p| match (p.kind, &p.resource) {
+                        (PendingKind::Delete, Some(r)) if opts.targets.is_empty() => {
+                            Some((r, Op::Delete))
+                        }
+                        _ => None,
+                    }),
+            )
+            .collect();
+        self.check_deletable(&going, &registry).await?;
         let mut deletions: Vec<crate::plan::Deletion> = selected
             .iter()
             .map(|r| crate::plan::Deletion {
@@ -918,6 +1124,42 @@ impl Engine {
         let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
         Ok((state, RefreshReport { summary, drift }))
     }
+}
+
+/// A create that failed: why, and what it made nonetheless (the resource, as it is live,
+/// and the token of its pending create), which the caller records before failing.
+struct CreateFailed {
+    message: String,
+    made: Option<(ResourceState, String)>,
+}
+
+impl CreateFailed {
+    fn plain(message: String) -> Self {
+        CreateFailed {
+            message,
+            made: None,
+        }
+    }
+}
+
+/// The resource `intended` once adopted from what recovery found: with the id and, when
+/// it can be read, the live args and outputs, so that the next plan brings it to its
+/// declaration if an interrupted create left it incomplete.
+async fn adopt(
+    ty: &dyn ErasedResource,
+    cx: &Cx<'_>,
+    intended: &ResourceState,
+    found: crate::resource::Created<Value>,
+) -> ResourceState {
+    let mut r = intended.clone();
+    r.id = found.id;
+    r.outputs = found.outputs;
+    // Unreadable or not yet visible: the declared args stand.
+    if let Ok(Some(o)) = ty.read(cx, &r.id, Some(&intended.args)).await {
+        r.args = o.args;
+        r.outputs = o.outputs;
+    }
+    r
 }
 
 /// Pending operations by token, with their resources.
@@ -1587,6 +1829,7 @@ impl Tracked {
                 .iter()
                 .map(|p| seal_pending(p, crypter))
                 .collect::<Result<_, _>>()?,
+            audit: self.state.audit.clone(),
             resources,
         }))
     }
@@ -1599,6 +1842,7 @@ struct Snapshot {
     encryption: Option<Encryption>,
     outputs: BTreeMap<String, Value>,
     pending: Vec<PendingOperation>,
+    audit: Vec<crate::state::AuditEntry>,
     resources: Vec<(Urn, Arc<str>)>,
 }
 
@@ -1612,6 +1856,7 @@ impl Snapshot {
                 encryption: self.encryption.as_ref(),
                 outputs: &self.outputs,
                 pending: &self.pending,
+                audit: &self.audit,
             },
             self.resources.iter().map(|(u, j)| (u, &**j)),
         )
@@ -1742,6 +1987,12 @@ impl Run {
             resource,
         };
         self.with_state(None, |st| {
+            if kind == PendingKind::Create {
+                // A create left pending by an interrupted run, and found not to have
+                // happened, is superseded by this one.
+                st.pending
+                    .retain(|p| !(p.kind == PendingKind::Create && p.urn == *urn));
+            }
             st.pending.push(op);
             ((), true)
         });
@@ -1814,7 +2065,8 @@ impl Run {
             let t = self.emit_start(&node.urn, Op::Create);
             let (created, token) = self
                 .create(&ty, make(String::new(), resolved, Value::Null))
-                .await?;
+                .await
+                .map_err(|f| self.record_failed(f))?;
             self.put(created, Some(&token));
             self.emit_finish(&node.urn, Op::Create, t);
             return Ok(Op::Create);
@@ -1872,35 +2124,60 @@ impl Run {
                     return Err(format!("{} is protected and would be replaced", node.urn));
                 }
                 let t = self.emit_start(&node.urn, Op::Replace);
+                let retain = node.options.retain_on_delete;
                 if node.options.delete_before_replace {
-                    self.delete_resource(&old, false, false).await?;
+                    // With retain_on_delete the old one stays in AWS and only leaves state.
+                    self.delete_resource(&old, retain, false).await?;
                     let (created, token) = self
                         .create(&ty, make(String::new(), args, Value::Null))
-                        .await?;
+                        .await
+                        .map_err(|f| self.record_failed(f))?;
                     self.put(created, Some(&token));
                 } else {
-                    let (new, token) = self
+                    let (new, token, failed) = match self
                         .create(&ty, make(String::new(), args, Value::Null))
-                        .await?;
+                        .await
+                    {
+                        Ok((new, token)) => (new, token, None),
+                        Err(CreateFailed {
+                            message,
+                            made: Some((new, token)),
+                        }) => (new, token, Some(message)),
+                        Err(f) => return Err(f.message),
+                    };
                     // The old resource is now owed a delete, recorded in the same checkpoint
-                    // as the new one.
-                    let owed = PendingOperation {
+                    // as the new one; with retain_on_delete it stays in AWS and only leaves
+                    // state.
+                    let owed = (!retain).then(|| PendingOperation {
                         kind: PendingKind::Delete,
                         urn: node.urn.clone(),
                         type_name: old.type_name.clone(),
                         token: uuid::Uuid::new_v4().simple().to_string(),
                         started: now_rfc3339(),
-                        resource: Some(old),
-                    };
-                    if let Ok(mut m) = self.owed_here.lock() {
+                        resource: Some(old.clone()),
+                    });
+                    if let (Some(owed), Ok(mut m)) = (&owed, self.owed_here.lock()) {
                         m.insert(node.urn.clone(), owed.token.clone());
                     }
                     self.with_state(Some(&node.urn), |st| {
                         st.resources.insert(new.urn.clone(), new);
                         st.pending.retain(|p| p.token != token);
-                        st.pending.push(owed);
+                        st.pending.extend(owed);
                         ((), true)
                     });
+                    if retain {
+                        self.events.emit(Event::Diagnostic {
+                            level: Level::Info,
+                            urn: Some(node.urn.clone()),
+                            message: format!(
+                                "retain_on_delete: the replaced {} stays in AWS and is no longer managed",
+                                old.id
+                            ),
+                        });
+                    }
+                    if let Some(message) = failed {
+                        return Err(message);
+                    }
                 }
                 self.emit_finish(&node.urn, Op::Replace, t);
                 Ok(Op::Replace)
@@ -1910,21 +2187,45 @@ impl Run {
 
     /// Creates `intended` (its id and outputs still empty). The pending create, recorded
     /// durably first, holds the intended resource and the idempotency token, so that after
-    /// a crash the resource can be found again. Returns the created resource and the token,
-    /// whose pending operation the caller clears in the same checkpoint that records it.
+    /// a crash the resource can be found again. A pending create of the same resource left
+    /// by an interrupted run (and found not to have happened) lends its token, so that a
+    /// create AWS had accepted but not yet shown is deduplicated by the API. Returns the
+    /// created resource and the token, whose pending operation the caller clears in the
+    /// same checkpoint that records it.
+    ///
+    /// A create that fails leaves no pending operation unless its outcome is unknown: the
+    /// type is asked for the resource by the token. What it finds (the call failed after
+    /// AWS made it, or an earlier attempt with the same token made it) is adopted as it is
+    /// live; if nothing is found, nothing was made, and an "already exists" is a name that
+    /// belongs to something else.
     async fn create(
         &self,
         ty: &Arc<dyn ErasedResource>,
         mut intended: ResourceState,
-    ) -> Result<(ResourceState, String), String> {
-        let token = self
-            .begin(
-                PendingKind::Create,
-                &intended.urn,
-                ty.type_name(),
-                Some(intended.clone()),
-            )
-            .await?;
+    ) -> Result<(ResourceState, String), CreateFailed> {
+        let reused = {
+            let st = lock(&self.state);
+            st.pending
+                .iter()
+                .find(|p| {
+                    p.kind == PendingKind::Create
+                        && p.urn == intended.urn
+                        && p.resource.as_ref() == Some(&intended)
+                })
+                .map(|p| p.token.clone())
+        };
+        let token = match reused {
+            Some(t) => t,
+            None => self
+                .begin(
+                    PendingKind::Create,
+                    &intended.urn,
+                    ty.type_name(),
+                    Some(intended.clone()),
+                )
+                .await
+                .map_err(CreateFailed::plain)?,
+        };
         let cx = Cx {
             context: &self.context,
             urn: &intended.urn,
@@ -1946,23 +2247,77 @@ impl Run {
                 Err(e) => Err(e),
             };
         }
-        match result {
+        let e = match result {
             Ok(c) => {
                 intended.id = c.id;
                 intended.outputs = c.outputs;
-                Ok((intended, token))
+                return Ok((intended, token));
             }
-            Err(e) => {
-                // Only a refusal of the args proves nothing was made. Any other failure (a
-                // waiter timing out, a lost connection) may come after AWS made the
-                // resource: the pending create stays, and the next run finds it by its
-                // token before planning.
-                if matches!(e, crate::resource::ProviderError::Invalid { .. }) {
-                    self.clear(&token);
+            Err(e) => e,
+        };
+        let conflict = matches!(e, ProviderError::AlreadyExists { .. });
+        match ty.recover(&cx, &intended.args).await {
+            Ok(Recovery::Found(c)) => {
+                let adopted = adopt(ty.as_ref(), &cx, &intended, c).await;
+                let differs = ty.diff(&adopted.args, &intended.args);
+                if conflict && differs.is_empty() {
+                    // An earlier attempt with this token made it, complete.
+                    self.events.emit(Event::Diagnostic {
+                        level: Level::Info,
+                        urn: Some(intended.urn.clone()),
+                        message: format!("found {} made by an earlier attempt", adopted.id),
+                    });
+                    return Ok((adopted, token));
                 }
-                Err(e.to_string())
+                let message = format!(
+                    "{e}; {} was made nonetheless and is recorded in state as it is{}; the next `up` brings it to its declaration",
+                    adopted.id,
+                    if differs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (it differs in {})",
+                            differs
+                                .iter()
+                                .map(|c| c.path.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                );
+                Err(CreateFailed {
+                    message,
+                    made: Some((adopted, token)),
+                })
             }
+            Ok(Recovery::Absent) => {
+                // Nothing was made: the failed create leaves nothing pending.
+                self.clear(&token);
+                Err(CreateFailed::plain(if conflict {
+                    format!(
+                        "{e}: that name belongs to a resource that is not managed by this stack (nothing proves this stack made it). Choose another name, or take the existing resource over with `import {} {} <id>`",
+                        intended.type_name,
+                        intended.urn.name()
+                    )
+                } else {
+                    e.to_string()
+                }))
+            }
+            Ok(Recovery::Unknown(why)) => Err(CreateFailed::plain(format!(
+                "{e}; whether the resource was made is unknown, so the create stays pending: {why}"
+            ))),
+            Err(re) => Err(CreateFailed::plain(format!(
+                "{e}; looking for what the create may have made failed too ({re}), so it stays pending and the next run looks again"
+            ))),
         }
+    }
+
+    /// Records what a failed create made nonetheless, and gives the step's error.
+    fn record_failed(&self, f: CreateFailed) -> String {
+        if let Some((r, token)) = f.made {
+            self.put(r, Some(&token));
+        }
+        f.message
     }
 
     /// Records `r` in state and clears the pending operation `token`, in one snapshot.

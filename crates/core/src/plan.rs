@@ -70,7 +70,8 @@ pub struct PlannedStep {
     pub op: Op,
     /// The changed properties (for creates: every property).
     pub changes: Vec<PropertyChange>,
-    /// For deletes: the resource stays in AWS and is only dropped from state.
+    /// For deletes: the resource stays in AWS and is only dropped from state. For
+    /// replaces: the old resource does (`retain_on_delete`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retain: bool,
     /// For replaces: delete first, then create.
@@ -120,6 +121,43 @@ pub enum PlanError {
     /// are both updated and deleted).
     #[error("these changes cannot be ordered safely: {}; split them over two runs (for example with --target)", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     Ordering(Vec<Urn>),
+    /// Two declared resources name one physical resource.
+    #[error(
+        "{first} and {second} both declare the {identity}; each physical resource is declared once"
+    )]
+    DuplicateIdentity {
+        /// The first declaration.
+        first: Urn,
+        /// The second.
+        second: Urn,
+        /// The type and identity (`aws:s3/bucket bucket=shop-assets`).
+        identity: String,
+    },
+    /// The plan would create a physical resource that it deletes under another logical
+    /// name: the delete would destroy it (and its data) while the create fails or takes it
+    /// over.
+    #[error("{created} would create the {identity}, which {deleted} is and this plan deletes: a rename of the logical name would lose it. Keep the logical name {:?} (until aliases let a resource change its name), or give the new one another name", .deleted.name())]
+    SameIdentity {
+        /// The resource the plan creates.
+        created: Urn,
+        /// The resource the plan deletes.
+        deleted: Urn,
+        /// The type and identity.
+        identity: String,
+    },
+    /// A delete (of a resource no longer declared, the old half of a replace, or a
+    /// destroy) would fail on AWS; nothing was changed.
+    #[error("{urn} cannot be deleted, so the plan cannot {op} it: {field}: {message}")]
+    Undeletable {
+        /// The resource.
+        urn: Urn,
+        /// Delete or replace.
+        op: Op,
+        /// The field that stops it.
+        field: String,
+        /// Why, and the way out.
+        message: String,
+    },
     /// An output could not be resolved.
     #[error("resource {urn}: {message}")]
     Resolve {
@@ -170,6 +208,28 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What applying the plan removes from AWS: the old halves of replaces (unless
+    /// retained) and the deletions (unless retained), with the op that removes each.
+    pub(crate) fn removals<'a>(
+        &'a self,
+        stack: &SealedStack,
+        state: &'a State,
+    ) -> Vec<(&'a ResourceState, Op)> {
+        let mut out = Vec::new();
+        for (i, op) in self.ops.iter().enumerate() {
+            let node = &stack.nodes()[i];
+            if *op == Some(Op::Replace) && !node.options.retain_on_delete {
+                if let Some(r) = state.resources.get(&node.urn) {
+                    out.push((r, Op::Replace));
+                }
+            }
+        }
+        for d in self.deletions.iter().filter(|d| !d.retain) {
+            out.push((&d.resource, Op::Delete));
+        }
+        out
+    }
+
     /// Whether anything would change.
     pub fn has_changes(&self) -> bool {
         self.steps.iter().any(|s| s.op != Op::Same)
@@ -186,6 +246,7 @@ impl Plan {
         for s in self.steps.iter().filter(|s| s.op != Op::Same) {
             let extra = match (s.op, s.retain, s.delete_before_replace) {
                 (Op::Delete, true, _) => " (retain: dropped from state only)",
+                (Op::Replace, true, _) => " (retain: the old one stays in AWS, unmanaged)",
                 (Op::Replace, _, true) => " (delete before replace)",
                 _ => "",
             };
@@ -275,6 +336,10 @@ pub fn plan(
     let mut ops: Vec<Option<Op>> = vec![None; n];
     let mut steps: Vec<PlannedStep> = Vec::with_capacity(n);
     let mut unknown: HashSet<Urn> = HashSet::new();
+    // Physical identities (type and identity, URN, op) of what is declared, and (type and
+    // identity, URN) of what the plan removes.
+    let mut declared_ids: Vec<(String, Urn, Op)> = Vec::new();
+    let mut removed_ids: Vec<(String, Urn)> = Vec::new();
     for &i in stack.order() {
         if selected.as_ref().is_some_and(|s| !s[i]) {
             continue;
@@ -295,6 +360,7 @@ pub fn plan(
                 continue;
             }
         };
+        let identity = registry.get(node.type_name).and_then(|t| t.identity(&new));
         let (op, changes) = match state.resources.get(&node.urn) {
             None => (
                 Op::Create,
@@ -316,6 +382,20 @@ pub fn plan(
                     .collect(),
             });
         }
+        if let Some(id) = identity {
+            declared_ids.push((format!("{} {id}", node.type_name), node.urn.clone(), op));
+        }
+        if op == Op::Replace && !node.options.retain_on_delete {
+            // The old half goes.
+            if let Some(old) = state.resources.get(&node.urn) {
+                if let Some(id) = registry
+                    .get(&old.type_name)
+                    .and_then(|t| t.identity(&old.args))
+                {
+                    removed_ids.push((format!("{} {id}", old.type_name), node.urn.clone()));
+                }
+            }
+        }
         if matches!(op, Op::Create | Op::Replace) {
             unknown.insert(node.urn.clone());
         }
@@ -325,7 +405,7 @@ pub fn plan(
             type_name: node.type_name.to_owned(),
             op,
             changes,
-            retain: false,
+            retain: op == Op::Replace && node.options.retain_on_delete,
             delete_before_replace: op == Op::Replace && node.options.delete_before_replace,
         });
     }
@@ -351,6 +431,13 @@ pub fn plan(
             });
         }
     }
+    for d in deletions.iter().filter(|d| !d.retain) {
+        let r = &d.resource;
+        if let Some(id) = registry.get(&r.type_name).and_then(|t| t.identity(&r.args)) {
+            removed_ids.push((format!("{} {id}", r.type_name), r.urn.clone()));
+        }
+    }
+    errors.extend(identity_conflicts(&declared_ids, &removed_ids));
     for d in &deletions {
         let r = &d.resource;
         if d.pending.is_none() && r.options.protect {
@@ -414,6 +501,42 @@ pub fn plan(
         deletions,
         violations: Vec::new(),
     })
+}
+
+/// The identity conflicts of a plan: two declarations of one physical resource, and a
+/// create of a physical resource that the plan deletes under another logical name (a
+/// rename, which would make the create fail or take the resource over, and the delete
+/// destroy it).
+fn identity_conflicts(declared: &[(String, Urn, Op)], removed: &[(String, Urn)]) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    let mut first: std::collections::HashMap<&str, &Urn> = std::collections::HashMap::new();
+    for (id, urn, _) in declared {
+        match first.get(id.as_str()) {
+            Some(other) => errors.push(PlanError::DuplicateIdentity {
+                first: (*other).clone(),
+                second: urn.clone(),
+                identity: id.clone(),
+            }),
+            None => {
+                first.insert(id, urn);
+            }
+        }
+    }
+    for (id, urn, op) in declared {
+        if !matches!(op, Op::Create | Op::Replace) {
+            continue;
+        }
+        for (rid, removed) in removed {
+            if rid == id && removed != urn {
+                errors.push(PlanError::SameIdentity {
+                    created: urn.clone(),
+                    deleted: removed.clone(),
+                    identity: id.clone(),
+                });
+            }
+        }
+    }
+    errors
 }
 
 /// Diffs a declared resource against its state: same, update or replace, with the

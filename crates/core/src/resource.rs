@@ -53,6 +53,17 @@ pub enum ProviderError {
     /// A transient failure (throttling, a 5xx) that survived the SDK's retries.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// The create was refused because something of that name (or identity) already
+    /// exists. Nothing was made by this call. The engine then asks the type to
+    /// [`Resource::recover`] the resource: it is adopted only when it is provably this
+    /// operation's (an earlier attempt with the same token), never because of the name.
+    #[error("{operation} failed: {message}")]
+    AlreadyExists {
+        /// The API operation, for example `s3:CreateBucket`.
+        operation: String,
+        /// The AWS error message.
+        message: String,
+    },
     /// An AWS API call failed.
     #[error("{operation} failed: {message}")]
     Api {
@@ -203,6 +214,15 @@ pub trait Resource: Send + Sync + Sized + 'static {
     /// of them at once (a flow log with the same configuration). Sets the
     /// `delete_before_replace` option of every resource of this type.
     const DELETE_BEFORE_REPLACE: bool = false;
+    /// The args fields (dotted paths) that together name the resource uniquely in its
+    /// account and region: a bucket's `bucket`, a topic's `name`, a security group's
+    /// `vpc_id` and `name`. Two resources of the type with equal values are the same
+    /// physical resource. The engine refuses a plan that creates one identity while it
+    /// deletes it under another logical name (a rename that would lose the resource), and
+    /// two declarations of one identity. Empty: AWS makes the identity (an id), so no two
+    /// declarations can share it. A field that is absent or not yet known takes part in no
+    /// comparison.
+    const IDENTITY: &'static [&'static str] = &[];
 
     /// The desired properties.
     type Args: Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -256,6 +276,20 @@ pub trait Resource: Send + Sync + Sized + 'static {
             Self::TYPE,
             cx.urn.name()
         )))
+    }
+
+    /// What would make a delete of this live resource fail, if anything: deletion
+    /// protection switched on (read live, not from `args`), a bucket holding objects
+    /// without `force_destroy`. The engine asks before a plan or a destroy deletes or
+    /// replaces the resource, and refuses the whole run up front rather than stopping
+    /// half-way. The finding names the field and the way out. Makes no mutating call.
+    async fn delete_blocker(
+        _cx: &Cx<'_>,
+        _id: &str,
+        _args: &Self::Args,
+        _outputs: &Self::Outputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        Ok(None)
     }
 
     /// Reads the live resource, or `None` if it is gone. `args` are the args in state, when
@@ -383,6 +417,17 @@ pub trait ErasedResource: Send + Sync {
     fn check_stack(&self, stack: &crate::stack::StackView<'_>) -> Vec<(Urn, FieldError)>;
     /// See [`Resource::estimate`]; a default when the args do not decode.
     fn estimate(&self, args: &Value) -> Duration;
+    /// The physical identity of a resource with these (resolved) args, per
+    /// [`Resource::IDENTITY`]: `None` when the type has none or a part is unknown.
+    fn identity(&self, args: &Value) -> Option<String>;
+    /// See [`Resource::delete_blocker`].
+    async fn delete_blocker(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: &Value,
+        outputs: &Value,
+    ) -> Result<Option<FieldError>, ProviderError>;
     /// See [`Resource::create`].
     async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError>;
     /// See [`Resource::recover`].
@@ -415,6 +460,29 @@ pub trait ErasedResource: Send + Sync {
 
 struct Adapter<R>(PhantomData<fn() -> R>);
 
+/// The identity made of the values at `paths` in `args` (see [`Resource::IDENTITY`]):
+/// `None` without paths, or when a value is missing, null or not yet known.
+pub(crate) fn identity_of(paths: &[&str], args: &Value) -> Option<String> {
+    if paths.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::with_capacity(paths.len());
+    for p in paths {
+        let mut v = args;
+        for seg in p.split('.') {
+            v = v.get(seg)?;
+        }
+        if v.is_null() || crate::value::contains_unknown(v) {
+            return None;
+        }
+        parts.push(match v {
+            Value::String(s) => format!("{p}={s}"),
+            other => format!("{p}={other}"),
+        });
+    }
+    Some(parts.join(","))
+}
+
 fn de<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, ProviderError> {
     serde_json::from_value(v.clone()).map_err(|source| ProviderError::Decode {
         what: what.to_owned(),
@@ -445,6 +513,22 @@ impl<R: Resource> ErasedResource for Adapter<R> {
 
     fn estimate(&self, args: &Value) -> Duration {
         de::<R::Args>(args, "args").map_or(Duration::from_secs(2), |a| R::estimate(&a))
+    }
+
+    fn identity(&self, args: &Value) -> Option<String> {
+        identity_of(R::IDENTITY, args)
+    }
+
+    async fn delete_blocker(
+        &self,
+        cx: &Cx<'_>,
+        id: &str,
+        args: &Value,
+        outputs: &Value,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        let args: R::Args = de(args, "args")?;
+        let outputs: R::Outputs = de(outputs, "outputs")?;
+        R::delete_blocker(cx, id, &args, &outputs).await
     }
 
     async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError> {

@@ -87,6 +87,38 @@ impl Harness {
         );
     }
 
+    /// Runs `up`, whose step for the resource named `name` must fail because its name
+    /// is taken by something this stack did not make. Checks that the run left no pending
+    /// operation and no state for `name` behind, and returns the step's error.
+    pub async fn up_conflict(&self, st: &SealedStack, name: &str) -> String {
+        let sum = self
+            .engine
+            .up(st, &RunOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("up: {e}"));
+        let error = sum
+            .failed
+            .iter()
+            .find(|(u, _, _)| u.name() == name)
+            .map(|(_, _, e)| e.clone())
+            .unwrap_or_else(|| panic!("{name} did not fail: {sum:?}"));
+        assert!(
+            error.contains("not managed by this stack"),
+            "{name} failed for another reason: {error}"
+        );
+        let state = self.state().await;
+        assert!(
+            state.pending.is_empty(),
+            "a failed create left pending operations: {:?}",
+            state.pending
+        );
+        assert!(
+            !state.resources.values().any(|r| r.urn.name() == name),
+            "{name} was adopted into state"
+        );
+        error
+    }
+
     /// The stack's state.
     pub async fn state(&self) -> State {
         self.engine

@@ -106,6 +106,22 @@ pub struct State {
     /// Operations started and not known to be finished.
     #[serde(default)]
     pub pending: Vec<PendingOperation>,
+    /// Changes made to state by hand (`state pending drop`, `state rm`): who, when, what.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<AuditEntry>,
+}
+
+/// A change made to state by hand, outside of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (RFC 3339).
+    pub when: String,
+    /// Who (the lock holder's user).
+    pub who: String,
+    /// On which host.
+    pub host: String,
+    /// What was done, for example `state rm URN`.
+    pub action: String,
 }
 
 impl State {
@@ -119,6 +135,7 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
+            audit: Vec::new(),
         }
     }
 
@@ -138,6 +155,7 @@ impl State {
                 encryption: self.encryption.as_ref(),
                 outputs: &self.outputs,
                 pending: &self.pending,
+                audit: &self.audit,
             },
             rendered.iter().map(|(u, j)| (*u, j.as_str())),
         )
@@ -189,6 +207,7 @@ pub(crate) struct Parts<'a> {
     pub encryption: Option<&'a crate::secrets::Encryption>,
     pub outputs: &'a BTreeMap<String, Value>,
     pub pending: &'a [PendingOperation],
+    pub audit: &'a [AuditEntry],
 }
 
 /// Lays out a state document field by field, taking each resource's JSON as given (the
@@ -223,6 +242,10 @@ pub(crate) fn encode<'a>(
     body.push_str(&enc(parts.outputs)?);
     body.push_str(",\"pending\":");
     body.push_str(&enc(&parts.pending)?);
+    if !parts.audit.is_empty() {
+        body.push_str(",\"audit\":");
+        body.push_str(&enc(&parts.audit)?);
+    }
     body.push('}');
     let sum = checksum(body.as_bytes());
     let mut out = Vec::with_capacity(body.len() + 128);

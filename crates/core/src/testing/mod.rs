@@ -67,6 +67,9 @@ pub struct CloudResource {
     pub token: String,
     /// The replace-only key.
     pub key: Option<String>,
+    /// Its unique name, if it has one (no two resources share one, as bucket names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<String>,
     /// Its in-place properties.
     pub props: BTreeMap<String, String>,
     /// Its secret, if any (kept as given).
@@ -90,6 +93,8 @@ struct Inner {
     in_flight: usize,
     max_in_flight: usize,
     failures: HashSet<(String, Call)>,
+    /// (name, call) whose calls make their change, then fail.
+    failures_after: HashSet<(String, Call)>,
     /// (name, call) → (failures left, whether the change happens before the failure).
     transient: HashMap<(String, Call), (u32, bool)>,
     latency: Option<Duration>,
@@ -146,6 +151,13 @@ impl MemCloud {
         self.lock().failures.insert((name.to_owned(), call));
     }
 
+    /// Makes every later `call` on the resource named `name` make its change and then
+    /// fail with a permanent error, as a create whose waiter times out after AWS made the
+    /// resource.
+    pub fn fail_after_change(&self, name: &str, call: Call) {
+        self.lock().failures_after.insert((name.to_owned(), call));
+    }
+
     /// Makes the next `times` calls `call` on the resource named `name` fail with a
     /// transient error (throttling that outlived the SDK's retries). With `after_change`,
     /// the change is made first and only the answer is lost, as when a connection drops
@@ -160,6 +172,7 @@ impl MemCloud {
     pub fn clear_failures(&self) {
         let mut g = self.lock();
         g.failures.clear();
+        g.failures_after.clear();
         g.transient.clear();
     }
 
@@ -190,6 +203,30 @@ impl MemCloud {
         };
         Self::persist(&g);
         changed
+    }
+
+    /// Makes a resource out of band, as another tool or a person would: named `unique`,
+    /// with no token of any strata run. Returns its id.
+    pub fn add_foreign(&self, unique: &str, props: &[(&str, &str)]) -> String {
+        let mut g = self.lock();
+        g.store.next_id += 1;
+        let id = format!("mock-{}", g.store.next_id);
+        let r = CloudResource {
+            id: id.clone(),
+            name: String::new(),
+            urn: String::new(),
+            token: String::new(),
+            key: None,
+            unique: Some(unique.to_owned()),
+            props: props
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            secret: None,
+        };
+        g.store.resources.insert(id.clone(), r);
+        Self::persist(&g);
+        id
     }
 
     /// Deletes a resource out of band.
@@ -270,6 +307,13 @@ impl MemCloud {
                     code: Some("InjectedFailure".to_owned()),
                     message: format!("injected failure of {call:?} on {name}"),
                 })
+            } else if g.failures_after.contains(&key) {
+                let _ = f(&mut g.store);
+                Self::persist(&g);
+                Err(ProviderError::Timeout {
+                    after: Duration::from_secs(1),
+                    what: format!("{name} to become ready (injected)"),
+                })
             } else if let Some(after_change) = transient {
                 if after_change {
                     let _ = f(&mut g.store);
@@ -322,6 +366,10 @@ pub struct MockArgs {
     /// Replace-only key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Input<String>>,
+    /// A unique name (replace-only): a create of a name another resource has fails with
+    /// "already exists", as for an S3 bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Input<String>>,
     /// In-place properties; values may be other resources' outputs.
     #[serde(default)]
     pub props: BTreeMap<String, Input<String>>,
@@ -350,6 +398,11 @@ impl MockArgs {
     /// Sets the replace-only key.
     pub fn key(mut self, v: impl Into<Input<String>>) -> Self {
         self.key = Some(v.into());
+        self
+    }
+    /// Sets the unique name.
+    pub fn name(mut self, v: impl Into<Input<String>>) -> Self {
+        self.name = Some(v.into());
         self
     }
     /// Sets the secret.
@@ -389,6 +442,9 @@ crate::outputs!(Mock => MockHandle {
 /// Resolved mock args: key, props, secret.
 type Resolved = (Option<String>, BTreeMap<String, String>, Option<String>);
 
+/// The live property that stops a delete, as deletion protection does on AWS.
+pub const DELETION_PROTECTION: &str = "deletion_protection";
+
 fn resolved(a: &MockArgs) -> Result<Resolved, ProviderError> {
     let key = a.key.as_ref().map(|k| k.value().cloned()).transpose()?;
     let props = a
@@ -415,7 +471,8 @@ fn outputs_of(r: &CloudResource) -> MockOutputs {
 #[async_trait]
 impl Resource for Mock {
     const TYPE: &'static str = "test:mock";
-    const REPLACE_ON: &'static [&'static str] = &["key"];
+    const REPLACE_ON: &'static [&'static str] = &["key", "name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = MockArgs;
     type Outputs = MockOutputs;
 
@@ -442,6 +499,7 @@ impl Resource for Mock {
     async fn create(cx: &Cx<'_>, args: &MockArgs) -> Result<Created<MockOutputs>, ProviderError> {
         let cloud = cx.require::<MemCloud>()?;
         let (key, props, secret) = resolved(args)?;
+        let unique = args.name.as_ref().map(|n| n.value().cloned()).transpose()?;
         let (urn, token) = (cx.urn.to_string(), cx.token.to_owned());
         let d = Duration::from_millis(args.duration_ms);
         cloud
@@ -450,6 +508,14 @@ impl Resource for Mock {
                 // resource.
                 if let Some(r) = s.tokens.get(&token).and_then(|id| s.resources.get(id)) {
                     return Ok((r.id.clone(), outputs_of(r)));
+                }
+                if let Some(n) = &unique {
+                    if s.resources.values().any(|r| r.unique.as_ref() == Some(n)) {
+                        return Err(ProviderError::AlreadyExists {
+                            operation: "mock:Create".to_owned(),
+                            message: format!("a resource named {n} already exists"),
+                        });
+                    }
                 }
                 s.next_id += 1;
                 let id = format!("mock-{}", s.next_id);
@@ -461,6 +527,7 @@ impl Resource for Mock {
                     urn,
                     token,
                     key,
+                    unique,
                     props,
                     secret,
                 };
@@ -520,6 +587,7 @@ impl Resource for Mock {
             outputs: outputs_of(&r),
             args: MockArgs {
                 key: r.key.map(Input::Value),
+                name: r.unique.map(Input::Value),
                 props: r
                     .props
                     .into_iter()
@@ -573,6 +641,13 @@ impl Resource for Mock {
                 cx.urn.name(),
                 Duration::from_millis(args.duration_ms),
                 move |s| {
+                    if s.resources.get(&id).is_some_and(protected) {
+                        return Err(ProviderError::Api {
+                            operation: "mock:Delete".to_owned(),
+                            code: Some("InvalidParameterCombination".to_owned()),
+                            message: format!("{id} has deletion protection on"),
+                        });
+                    }
                     // Idempotent: already gone counts as deleted.
                     if let Some(r) = s.resources.remove(&id) {
                         s.tokens.remove(&r.token);
@@ -582,6 +657,31 @@ impl Resource for Mock {
             )
             .await
     }
+
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        _args: &MockArgs,
+        _outputs: &MockOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        let cloud = cx.require::<MemCloud>()?;
+        let id = id.to_owned();
+        let on = cloud
+            .call(Call::Read, cx.urn.name(), Duration::ZERO, move |s| {
+                Ok((id.clone(), s.resources.get(&id).is_some_and(protected)))
+            })
+            .await?;
+        Ok(on.then(|| {
+            FieldError::new(
+                format!("props.{DELETION_PROTECTION}"),
+                "deletion protection is on (live); switch it off with `up` first",
+            )
+        }))
+    }
+}
+
+fn protected(r: &CloudResource) -> bool {
+    r.props.get(DELETION_PROTECTION).map(String::as_str) == Some("true")
 }
 
 use crate::urn::Urn;
