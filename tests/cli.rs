@@ -18,16 +18,28 @@ fn child_main() -> ! {
     }
     let args: Vec<String> =
         serde_json::from_str(&std::env::var("STRATA_TEST_ARGS").unwrap()).unwrap();
-    let code = strata::cli::Program::new(|s: &mut Stack| {
+    // Something another tool made, named `STRATA_TEST_FOREIGN`.
+    if let Ok(name) = std::env::var("STRATA_TEST_FOREIGN") {
+        if !cloud
+            .resources()
+            .iter()
+            .any(|r| r.unique.as_deref() == Some(name.as_str()))
+        {
+            cloud.add_foreign(&name, &[("owner", "another-team")]);
+        }
+    }
+    let db_name = std::env::var("STRATA_TEST_DB_NAME").ok();
+    let code = strata::cli::Program::new(move |s: &mut Stack| {
         let size = s.config_or("size", "1");
         let vpc = s.add("vpc", Mock::new().prop("cidr", "10.0.0.0/16"));
-        let db = s.add(
-            "db",
-            Mock::new()
-                .prop("vpc", vpc.id())
-                .prop("size", size)
-                .secret("pw-plaintext"),
-        );
+        let mut db = Mock::new()
+            .prop("vpc", vpc.id())
+            .prop("size", size)
+            .secret("pw-plaintext");
+        if let Some(n) = &db_name {
+            db = db.name(n.clone());
+        }
+        let db = s.add("db", db);
         s.add("app", Mock::new().prop("db", db.arn()));
         s.export("db_arn", db.arn());
         s.export("vpc_id", vpc.id());
@@ -276,4 +288,62 @@ fn an_s3_backend_is_bootstrapped_and_used_end_to_end() {
     assert_eq!(out.lines().count(), 3, "{out}");
     let (code, out, err) = run(d, &["destroy", "--yes"], &env);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+/// A name conflict never strands the stack: the failed step says why and leaves nothing
+/// pending; after a rename `up` goes through, and `destroy` leaves the other team's
+/// resource alone. No hand edit of state at any point. `state rm` and `state pending drop`
+/// are the escape hatches.
+#[test]
+fn a_name_conflict_then_a_rename_then_destroy_without_touching_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let taken = [
+        ("STRATA_TEST_FOREIGN", "shop-db"),
+        ("STRATA_TEST_DB_NAME", "shop-db"),
+    ];
+    let (code, out, err) = run(d, &["up", "--yes"], &taken);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("not managed by this stack"), "{all}");
+    assert!(all.contains("import test:mock db"), "{all}");
+    let (code, out, err) = run(d, &["state", "pending"], &taken);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().is_empty(), "nothing pending: {out}");
+    for op in [&["refresh"][..], &["preview"][..]] {
+        let (code, out, err) = run(d, op, &taken);
+        assert_eq!(code, 0, "{op:?} after the conflict: {out}{err}");
+    }
+
+    let renamed = [
+        ("STRATA_TEST_FOREIGN", "shop-db"),
+        ("STRATA_TEST_DB_NAME", "shop-db-2"),
+    ];
+    let (code, out, err) = run(d, &["up", "--yes"], &renamed);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // state rm forgets without deleting; the audit records it.
+    let (code, out, err) = run(d, &["state", "rm", "app"], &renamed);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(d, &["state", "pending", "drop", "no-such-token"], &renamed);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no pending operation has token"), "{err}");
+    let state = std::fs::read_to_string(d.join("state").join("dev.json")).unwrap();
+    assert!(
+        state.contains("\"audit\"") && state.contains("state rm urn:strata:dev::test:mock::app"),
+        "{state}"
+    );
+
+    let (code, out, err) = run(d, &["destroy", "--yes"], &renamed);
+    assert_eq!(code, 0, "{out}{err}");
+    let cloud: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("cloud.json")).unwrap()).unwrap();
+    let left: Vec<&serde_json::Value> = cloud["resources"].as_object().unwrap().values().collect();
+    let mut owners: Vec<&str> = left
+        .iter()
+        .map(|r| r["props"]["owner"].as_str().unwrap_or("app"))
+        .collect();
+    owners.sort();
+    // The other team's resource, and `app`, forgotten by `state rm`.
+    assert_eq!(owners, ["another-team", "app"], "{cloud}");
 }

@@ -132,8 +132,25 @@ async fn the_ecommerce_stack_deploys_matches_the_spec_replans_nothing_and_destro
         "up puts it back"
     );
 
-    // Deletion protection is on by default (its refusal is tested with the type); lifting
-    // it is an in-place update, then the destroy goes through.
+    // Deletion protection is on by default: a destroy is refused up front, naming the
+    // database and the field, before anything is deleted.
+    let deployed = inventory(&conf).await;
+    let err = engine
+        .destroy("shop", &RunOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shop::aws:rds/dbInstance::db") || err.contains("db"),
+        "{err}"
+    );
+    assert!(err.contains("deletion_protection"), "{err}");
+    assert_eq!(
+        inventory(&conf).await,
+        deployed,
+        "a refused destroy deleted something"
+    );
+    // Lifting it is an in-place update, then the destroy goes through.
     let st = declare(&ami, false);
     let sum = engine.up(&st, &RunOptions::default()).await.unwrap();
     assert!(sum.is_success(), "{sum:?}");

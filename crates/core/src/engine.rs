@@ -700,7 +700,7 @@ impl Engine {
                             .await
                             .map_err(|e| e.to_string())?
                         {
-                            Recovery::Found(c)
+                            Recovery::Found(c) | Recovery::Resembles(c)
                                 if !state.resources.values().any(|r| r.id == c.id) =>
                             {
                                 let r = adopt(ty.as_ref(), &cx, intended, c).await;
@@ -721,7 +721,7 @@ impl Engine {
                                 }
                                 Ok(false)
                             }
-                            Recovery::Found(_) | Recovery::Absent => {
+                            Recovery::Found(_) | Recovery::Resembles(_) | Recovery::Absent => {
                                 if retry(&p.urn) {
                                     say("an interrupted create did not happen; it is made again with the same token".to_owned());
                                     Ok(true)
@@ -2203,16 +2203,19 @@ impl Run {
         ty: &Arc<dyn ErasedResource>,
         mut intended: ResourceState,
     ) -> Result<(ResourceState, String), CreateFailed> {
-        let reused = {
+        // (the token of an interrupted create of the same declaration, the token of one
+        // of another declaration, which this create supersedes)
+        let (reused, superseded) = {
             let st = lock(&self.state);
-            st.pending
+            let earlier = st
+                .pending
                 .iter()
-                .find(|p| {
-                    p.kind == PendingKind::Create
-                        && p.urn == intended.urn
-                        && p.resource.as_ref() == Some(&intended)
-                })
-                .map(|p| p.token.clone())
+                .find(|p| p.kind == PendingKind::Create && p.urn == intended.urn);
+            match earlier {
+                Some(p) if p.resource.as_ref() == Some(&intended) => (Some(p.token.clone()), None),
+                Some(p) => (None, Some(p.token.clone())),
+                None => (None, None),
+            }
         };
         let token = match reused {
             Some(t) => t,
@@ -2238,9 +2241,13 @@ impl Run {
             backoff(attempt).await;
             attempt += 1;
             // The failed call may have made the resource: find it by its token first.
+            // Only proof counts: what merely resembles the declaration may have been there
+            // before, so the create is tried again and a refusal says so.
             result = match ty.recover(&cx, &intended.args).await {
                 Ok(Recovery::Found(c)) => Ok(c),
-                Ok(Recovery::Absent) => ty.create(&cx, &intended.args).await,
+                Ok(Recovery::Absent | Recovery::Resembles(_)) => {
+                    ty.create(&cx, &intended.args).await
+                }
                 Ok(Recovery::Unknown(why)) => Err(crate::resource::ProviderError::Other(format!(
                     "a create failed transiently and its outcome is unknown: {why}"
                 ))),
@@ -2256,8 +2263,27 @@ impl Run {
             Err(e) => e,
         };
         let conflict = matches!(e, ProviderError::AlreadyExists { .. });
-        match ty.recover(&cx, &intended.args).await {
-            Ok(Recovery::Found(c)) => {
+        let mut found = ty.recover(&cx, &intended.args).await;
+        if let (true, Ok(Recovery::Absent), Some(earlier)) = (conflict, &found, &superseded) {
+            // The name may be taken by what the superseded create made (its listing lagged
+            // when this run started): that is ours too.
+            let earlier_cx = Cx {
+                token: earlier,
+                ..cx.clone()
+            };
+            if let Ok(Recovery::Found(c)) = ty.recover(&earlier_cx, &intended.args).await {
+                found = Ok(Recovery::Found(c));
+            }
+        }
+        if conflict {
+            if let Ok(Recovery::Resembles(_)) = found {
+                // Refused because it exists: it was there before this create, whatever it
+                // looks like.
+                found = Ok(Recovery::Absent);
+            }
+        }
+        match found {
+            Ok(Recovery::Found(c) | Recovery::Resembles(c)) => {
                 let adopted = adopt(ty.as_ref(), &cx, &intended, c).await;
                 let differs = ty.diff(&adopted.args, &intended.args);
                 if conflict && differs.is_empty() {

@@ -190,6 +190,12 @@ pub struct Observed<A, O> {
 pub enum Recovery<O> {
     /// The create went through: this is the resource. The engine adopts it.
     Found(Created<O>),
+    /// Only for types AWS cannot tag (a Route 53 record, a route, an alias, a dashboard):
+    /// a resource whose every identifying property equals what was asked, which is all the
+    /// proof such a service allows. The engine adopts it after an interrupted create or a
+    /// create that failed after its call, but never when the create was just refused
+    /// because the resource already existed: then it was there before, and is not ours.
+    Resembles(Created<O>),
     /// The create certainly did not go through. The engine creates it again.
     Absent,
     /// The type cannot tell. The run stops before touching the resource; the text says
@@ -544,6 +550,10 @@ impl<R: Resource> ErasedResource for Adapter<R> {
         let args: R::Args = de(args, "args")?;
         Ok(match R::recover(cx, &args).await? {
             Recovery::Found(c) => Recovery::Found(Created {
+                id: c.id,
+                outputs: ser(&c.outputs, "outputs")?,
+            }),
+            Recovery::Resembles(c) => Recovery::Resembles(Created {
                 id: c.id,
                 outputs: ser(&c.outputs, "outputs")?,
             }),

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use strata_core::testing::{Call, MemCloud, Mock, MockHandle, DELETION_PROTECTION};
+use strata_core::testing::{Call, MemCloud, Mock, MockHandle, DELETION_PROTECTION, UNTAGGABLE};
 use strata_core::*;
 
 fn registry() -> Registry {
@@ -458,4 +458,51 @@ async fn state_pending_drop_and_state_rm_are_recorded_with_who_and_when() {
     let err = e.forget("dev", &urn).await.unwrap_err();
     assert!(err.to_string().contains("is not in the state"), "{err}");
     assert!(be.current_lock("dev").await.unwrap().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_untaggable_lookalike_is_never_adopted_after_a_refused_create() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    // A record-like resource made by someone else, identical to the declaration.
+    let foreign = cloud.add_foreign("www", &[(UNTAGGABLE, "true"), ("value", "1.2.3.4")]);
+    let st = seal(|s| {
+        s.add(
+            "www",
+            Mock::new()
+                .name("www")
+                .prop(UNTAGGABLE, "true")
+                .prop("value", "1.2.3.4"),
+        );
+    });
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(
+        failure(&sum, "www").contains("not managed by this stack"),
+        "{sum:?}"
+    );
+    assert!(e.load_state("dev").await.unwrap().resources.is_empty());
+    assert!(e.pending("dev").await.unwrap().is_empty());
+    cloud.remove(&foreign);
+
+    // One that an interrupted create of ours made is adopted by its properties (all that
+    // such a service allows).
+    let st = seal(|s| {
+        s.add(
+            "www",
+            Mock::new()
+                .name("www")
+                .prop(UNTAGGABLE, "true")
+                .prop("value", "1.2.3.4")
+                .duration(Duration::from_secs(1)),
+        );
+    });
+    interrupted_up(&e, &be, &st, Duration::from_millis(700)).await;
+    assert_eq!(cloud.resources().len(), 1);
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    assert_eq!(cloud.resources().len(), 1);
+    assert_eq!(e.load_state("dev").await.unwrap().resources.len(), 1);
 }

@@ -442,6 +442,10 @@ crate::outputs!(Mock => MockHandle {
 /// Resolved mock args: key, props, secret.
 type Resolved = (Option<String>, BTreeMap<String, String>, Option<String>);
 
+/// The property that makes a mock stand for an untaggable type: recovered by its name and
+/// properties ([`Recovery::Resembles`]), not by its token.
+pub const UNTAGGABLE: &str = "untaggable";
+
 /// The live property that stops a delete, as deletion protection does on AWS.
 pub const DELETION_PROTECTION: &str = "deletion_protection";
 
@@ -545,14 +549,32 @@ impl Resource for Mock {
             })
     }
 
-    async fn recover(
-        cx: &Cx<'_>,
-        _args: &MockArgs,
-    ) -> Result<Recovery<MockOutputs>, ProviderError> {
+    async fn recover(cx: &Cx<'_>, args: &MockArgs) -> Result<Recovery<MockOutputs>, ProviderError> {
         let cloud = cx.require::<MemCloud>()?;
         let token = cx.token.to_owned();
+        let (_, props, _) = resolved(args)?;
+        // A mock whose props say `untaggable` stands for a service without tags: it is
+        // found by its name and properties, which only resemble.
+        let untaggable = props.get(UNTAGGABLE).is_some_and(|v| v == "true");
+        let unique = args.name.as_ref().map(|n| n.value().cloned()).transpose()?;
         cloud
             .call(Call::Read, cx.urn.name(), Duration::ZERO, move |s| {
+                if untaggable {
+                    let found = s
+                        .resources
+                        .values()
+                        .find(|r| r.unique.is_some() && r.unique == unique && r.props == props);
+                    return Ok((
+                        found.map(|r| r.id.clone()).unwrap_or_default(),
+                        match found {
+                            Some(r) => Recovery::Resembles(Created {
+                                id: r.id.clone(),
+                                outputs: outputs_of(r),
+                            }),
+                            None => Recovery::Absent,
+                        },
+                    ));
+                }
                 // By the create's token, as EC2's ClientToken would. (Not by the urn tag:
                 // during a replace the old resource carries the same tag.)
                 let found = s.tokens.get(&token).and_then(|id| s.resources.get(id));
