@@ -27,6 +27,71 @@ Fixes (each one documented with the AWS behaviour it restores):
   client: moto 5.2.5 serves CloudWatch in awsQuery and awsJson1_0 only. The CBOR request
   is bridged to moto's awsJson1_0 handler and its answer encoded back to CBOR.
 
+- S3 CreateBucket with `Tags` in its CreateBucketConfiguration: AWS tags the bucket as it
+  creates it; moto 5.2.5 ignores the tags.
+
+- RDS CreateDBSubnetGroup of a name that exists: AWS refuses (DBSubnetGroupAlreadyExists);
+  moto 5.2.5 silently replaces the group, tags and all.
+
+- RDS ModifyDBSubnetGroup: AWS replaces the group's subnets and keeps the group, its
+  description (unless a new one is given) and its tags; moto 5.2.5 drops the group from
+  its backend (it pops it and never puts it back), so after a subnet change the group is
+  gone while instances still use it.
+
+- EC2 DescribeNatGateways with `tag:<key>`, `tag-key` or `tag-value` filters: AWS
+  answers the gateways whose tags match; moto 5.2.5 ignores those filters and answers
+  every gateway of the region (so a search by a create's token tag found another's).
+
+- EC2 CreateNatGateway with a ClientToken: AWS makes the gateway once and answers a
+  repeat with the same token and parameters with that same gateway (different
+  parameters: IdempotentParameterMismatch); moto 5.2.5 ignores the token, so a retried
+  create tried to take the Elastic IP its first attempt holds (Resource.AlreadyAssociated).
+
+- EC2 DeleteNatGateway: AWS disassociates the gateway's Elastic IP (it is not released)
+  and answers NatGatewayNotFound for an unknown id; moto 5.2.5 keeps the address
+  associated to the deleted gateway, and fails with HTTP 500 on an unknown id.
+
+- EC2 AssociateRouteTable for a subnet that is associated already (with any table): AWS
+  refuses (Resource.AlreadyAssociated, "the specified association for route table ...
+  conflicts with an existing association"); moto 5.2.5 answers the existing association,
+  even when it is with another table, as if it had made it.
+
+- Auto Scaling CreateAutoScalingGroup of a name that exists: AWS refuses
+  (AlreadyExists); moto 5.2.5 silently replaces the group.
+
+- Auto Scaling policies: AWS scopes a policy's name to its group (PutScalingPolicy on
+  another group makes another policy; DeletePolicy and ExecutePolicy take the group and
+  the name, or the policy's ARN) and deletes a group's policies with the group; moto
+  5.2.5 files policies under their name alone (a put on one group replaced another
+  group's policy of that name, a delete removed it) and keeps them after their group.
+
+- Route 53 ChangeResourceRecordSets: AWS validates the whole batch, in order, before
+  applying any of it: a CREATE of a record set that exists (same name, compared
+  case-insensitively and with or without the final dot, type and set identifier) is
+  refused (InvalidChangeBatch "Tried to create resource record set [...] but it already
+  exists"), and so is a DELETE of one that does not exist ("... but it was not found") or
+  whose TTL and values are not the current ones ("... but the values provided do not
+  match the current values"); earlier changes of the batch count (DELETE then CREATE is
+  valid) and a refused batch changes nothing. moto 5.2.5 added a second record set on such
+  a CREATE, applied a batch up to its failing change, and deleted by name and type alone
+  (or by set identifier alone, across names).
+
+- ELBv2 CreateLoadBalancer and CreateTargetGroup of a name in use: AWS answers the existing
+  one when the settings are the same (idempotent) and otherwise refuses
+  (DuplicateLoadBalancerName / DuplicateTargetGroupName, "... with the same name '<name>'
+  exists, but with different settings"); moto 5.2.5 made a second load balancer of the
+  same name, and refused a target group of a name in use even with the same settings.
+
+- WAFv2 errors for a name in use: AWS's code is WAFDuplicateItemException; moto 5.2.5
+  answers WafV2DuplicateItem.
+
+- WAFv2 AssociateWebACL of a resource that has a web ACL: AWS replaces the association (a
+  resource has at most one web ACL); moto 5.2.5 kept the resource in its old web ACL too.
+
+- CloudFront CreateOriginAccessControl (and UpdateOriginAccessControl) with a name another
+  origin access control has: AWS refuses (409 OriginAccessControlAlreadyExists); moto
+  5.2.5 made (or renamed to) a second one of that name.
+
 Operations moto lacks, served here with AWS's semantics (each one also tested with
 aws-smithy-mocks in the crate that calls it):
 - ElastiCache DeleteCacheSubnetGroup (refused while a replication group uses the group)
@@ -622,6 +687,590 @@ def _dispatch_cbor(self, environ, start_response):
 
 
 _werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_cbor
+
+
+# --- S3 and RDS (strata-data) ----------------------------------------------------------
+#
+# CreateBucket with tags: AWS applies the `Tags` of a CreateBucketConfiguration to the
+# bucket it creates (so a bucket is never untagged, even for an instant); moto 5.2.5 reads
+# only the LocationConstraint. The tags are put on the new bucket through moto's own
+# PutBucketTagging (the backend's), after moto created it; a bucket that existed before
+# the call keeps its tags.
+#
+# RDS DB subnet groups: moto 5.2.5's CreateDBSubnetGroup replaces a group of the same name
+# (AWS refuses: DBSubnetGroupAlreadyExists), and its ModifyDBSubnetGroup pops the group
+# from the backend and never puts it back (after a subnet change, describe answers
+# DBSubnetGroupNotFoundFault while instances still use it). AWS's ModifyDBSubnetGroup
+# replaces the subnet list (SubnetIds is required) and keeps the group, its description
+# (unless a new one is given), its ARN and its tags.
+
+import xmltodict as _xmltodict  # noqa: E402
+
+from moto.rds import models as _rds_models  # noqa: E402
+from moto.rds.exceptions import DBSubnetGroupNotFoundError as _DBSubnetGroupNotFound  # noqa: E402
+from moto.rds.exceptions import RDSClientError as _RDSClientError  # noqa: E402
+
+_s3_bucket_response_put = s3_responses.S3Response._bucket_response_put
+
+
+def _s3_create_bucket_tags(body):
+    """The tags of a CreateBucketConfiguration body, as a dict (empty without any)."""
+    if not body:
+        return {}
+    try:
+        conf = _xmltodict.parse(body).get("CreateBucketConfiguration")
+    except Exception:  # not XML: moto's handler answers for it
+        return {}
+    if not isinstance(conf, dict) or not isinstance(conf.get("Tags"), dict):
+        return {}
+    tags = conf["Tags"].get("Tag") or []
+    if isinstance(tags, dict):  # a single <Tag>
+        tags = [tags]
+    return {t["Key"]: t.get("Value") or "" for t in tags if isinstance(t, dict) and "Key" in t}
+
+
+def _s3_bucket_response_put_fixed(self, request, bucket_name, querystring):
+    creating = not querystring and bucket_name not in self.backend.buckets
+    result = _s3_bucket_response_put(self, request, bucket_name, querystring)
+    if creating and bucket_name in self.backend.buckets:
+        tags = _s3_create_bucket_tags(self.body)
+        if tags:
+            self.backend.put_bucket_tagging(bucket_name, tags)
+    return result
+
+
+s3_responses.S3Response._bucket_response_put = _s3_bucket_response_put_fixed
+
+
+_rds_create_subnet_group = _rds_models.RDSBackend.create_subnet_group
+
+
+def _rds_create_subnet_group_fixed(self, subnet_name, description, subnets, tags):
+    if subnet_name in self.subnet_groups:
+        raise _RDSClientError(
+            "DBSubnetGroupAlreadyExists",
+            f"The DB subnet group '{subnet_name}' already exists.",
+        )
+    return _rds_create_subnet_group(self, subnet_name, description, subnets, tags)
+
+
+def _rds_modify_db_subnet_group_fixed(self, subnet_name, description, subnets):
+    group = self.subnet_groups.get(subnet_name)
+    if group is None:
+        raise _DBSubnetGroupNotFound(subnet_name)
+    if not subnets:
+        raise _RDSClientError(
+            "InvalidParameterValue", "The parameter SubnetIds must be provided."
+        )
+    group.subnets = subnets
+    group.vpc_id = subnets[0].vpc_id
+    if description is not None:
+        group.description = description
+    return group
+
+
+_rds_models.RDSBackend.create_subnet_group = _rds_create_subnet_group_fixed
+_rds_models.RDSBackend.modify_db_subnet_group = _rds_modify_db_subnet_group_fixed
+
+
+# --- EC2 NAT gateways, route table associations; Auto Scaling groups and policies -------
+# (strata-network and strata-compute: the refusals and the idempotency their ownership
+# checks rely on.)
+
+import threading as _threading  # noqa: E402
+
+from moto.autoscaling import models as _as_models  # noqa: E402
+from moto.autoscaling import responses as _as_responses  # noqa: E402
+from moto.autoscaling.exceptions import AutoscalingClientError  # noqa: E402
+from moto.ec2.exceptions import EC2ClientError  # noqa: E402
+from moto.ec2.models import nat_gateways as _nat_models  # noqa: E402
+from moto.ec2.responses import nat_gateways as _nat_responses  # noqa: E402
+from moto.ec2.responses import route_tables as _rt_responses  # noqa: E402
+from moto.ec2.utils import tag_filter_matches as _tag_filter_matches  # noqa: E402
+
+_nat_lock = _threading.Lock()
+_nat_describe = _nat_models.NatGatewayBackend.describe_nat_gateways
+
+
+def _nat_describe_tag_filters(self, filters, nat_gateway_ids):
+    gateways = _nat_describe(self, filters, nat_gateway_ids)
+    for name, values in (filters or {}).items():
+        if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+            gateways = [g for g in gateways if _tag_filter_matches(g, name, values)]
+    return gateways
+
+
+_nat_models.NatGatewayBackend.describe_nat_gateways = _nat_describe_tag_filters
+
+_nat_create = _nat_responses.NatGateways.create_nat_gateway
+
+
+def _nat_create_idempotent(self):
+    token = self._get_param("ClientToken")
+    if not token:
+        return _nat_create(self)
+    request = (
+        self._get_param("SubnetId"),
+        self._get_param("AllocationId"),
+        self._get_param("ConnectivityType") or "public",
+    )
+    backend = self.ec2_backend
+    with _nat_lock:
+        made = backend.__dict__.setdefault("_strata_nat_tokens", {})
+        if token in made:
+            asked, gateway_id = made[token]
+            if asked != request:
+                raise EC2ClientError(
+                    "IdempotentParameterMismatch",
+                    f"The client token {token} was used with different parameters.",
+                )
+            return ActionResult(
+                {"NatGateway": backend.nat_gateways[gateway_id], "ClientToken": token}
+            )
+        before = set(backend.nat_gateways)
+        result = _nat_create(self)
+        for gateway_id in set(backend.nat_gateways) - before:
+            made[token] = (request, gateway_id)
+        return result
+
+
+_nat_responses.NatGateways.create_nat_gateway = _nat_create_idempotent
+
+_nat_delete = _nat_models.NatGatewayBackend.delete_nat_gateway
+
+
+def _nat_delete_disassociating(self, nat_gateway_id):
+    if nat_gateway_id not in self.nat_gateways:
+        raise EC2ClientError(
+            "NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found"
+        )
+    gateway = _nat_delete(self, nat_gateway_id)
+    for address in list(getattr(self, "addresses", [])):
+        if address.eni is not None and address.eni is getattr(gateway, "_eni", None):
+            self.disassociate_address(address=address.public_ip)
+    return gateway
+
+
+_nat_models.NatGatewayBackend.delete_nat_gateway = _nat_delete_disassociating
+
+_rt_associate = _rt_responses.RouteTables.associate_route_table
+
+
+def _rt_associate_once(self):
+    route_table_id = self._get_param("RouteTableId")
+    subnet_id = self._get_param("SubnetId")
+    if subnet_id:
+        for table in self.ec2_backend.route_tables.values():
+            if subnet_id in table._associations.values():
+                raise EC2ClientError(
+                    "Resource.AlreadyAssociated",
+                    f"the specified association for route table {route_table_id} "
+                    "conflicts with an existing association",
+                )
+    return _rt_associate(self)
+
+
+_rt_responses.RouteTables.associate_route_table = _rt_associate_once
+
+_as_create_group = _as_responses.AutoScalingResponse.create_auto_scaling_group
+
+
+def _as_create_group_once(self):
+    name = self._get_param("AutoScalingGroupName")
+    if name in self.autoscaling_backend.autoscaling_groups:
+        raise AutoscalingClientError(
+            "AlreadyExists",
+            f"AutoScalingGroup by this name already exists - A group with the name {name} "
+            "already exists",
+        )
+    return _as_create_group(self)
+
+
+_as_responses.AutoScalingResponse.create_auto_scaling_group = _as_create_group_once
+
+_as_put_policy = _as_models.AutoScalingBackend.put_scaling_policy
+
+
+def _as_put_policy_per_group(self, *args, **kwargs):
+    name = kwargs["name"] if "name" in kwargs else args[0]
+    group = kwargs["as_name"] if "as_name" in kwargs else args[4]
+    policy = _as_put_policy(self, *args, **kwargs)
+    # moto files the policy under its name alone; AWS scopes the name to the group.
+    if self.policies.get(name) is policy:
+        del self.policies[name]
+    self.policies[(group, name)] = policy
+    return policy
+
+
+_as_models.AutoScalingBackend.put_scaling_policy = _as_put_policy_per_group
+
+
+def _as_policy_keys(backend, group, name):
+    return [
+        key
+        for key, policy in backend.policies.items()
+        if name in (policy.name, policy.arn)
+        and (not group or policy.auto_scaling_group_name == group)
+    ]
+
+
+def _as_delete_policy(self):
+    backend = self.autoscaling_backend
+    keys = _as_policy_keys(
+        backend, self._get_param("AutoScalingGroupName"), self._get_param("PolicyName")
+    )
+    for key in keys:
+        del backend.policies[key]
+    return EmptyResult()
+
+
+def _as_execute_policy(self):
+    backend = self.autoscaling_backend
+    keys = _as_policy_keys(
+        backend, self._get_param("AutoScalingGroupName"), self._get_param("PolicyName")
+    )
+    for key in keys:
+        backend.policies[key].execute()
+    return EmptyResult()
+
+
+_as_responses.AutoScalingResponse.delete_policy = _as_delete_policy
+_as_responses.AutoScalingResponse.execute_policy = _as_execute_policy
+
+_as_delete_group = _as_models.AutoScalingBackend.delete_auto_scaling_group
+
+
+def _as_delete_group_and_policies(self, group_name):
+    _as_delete_group(self, group_name)
+    for key, policy in list(self.policies.items()):
+        if policy.auto_scaling_group_name == group_name:
+            del self.policies[key]
+
+
+_as_models.AutoScalingBackend.delete_auto_scaling_group = _as_delete_group_and_policies
+
+
+# --- Route 53 record sets, ELBv2 names, WAFv2, CloudFront OACs (strata-edge) -------------
+#
+# Route 53 ChangeResourceRecordSets: AWS validates the whole batch before applying any of
+# it, in order, against the zone as the earlier changes of the batch leave it (so DELETE
+# then CREATE of the same record set is valid). A record set is identified by its name
+# (case-insensitive, with or without the final dot, \ooo escapes decoded), type and set
+# identifier. A CREATE of one that exists is refused (InvalidChangeBatch "Tried to create
+# resource record set [...] but it already exists"); a DELETE must name one that exists
+# ("... but it was not found") with all its current values ("... but the values provided
+# do not match the current values"); any refusal leaves the zone untouched. moto 5.2.5
+# added a second record set on such a CREATE, applied a batch up to its failing change,
+# and deleted by name and type alone (or by set identifier alone, across names).
+#
+# ELBv2 CreateLoadBalancer / CreateTargetGroup of a name in use: AWS answers the existing
+# one when the settings are the same (the calls are idempotent) and refuses with
+# DuplicateLoadBalancerName / DuplicateTargetGroupName "... with the same name '<name>'
+# exists, but with different settings" otherwise. moto 5.2.5 compared the new load
+# balancer's ARN (with a fresh random id) to the existing ones, so it made a second load
+# balancer of the same name; and it refused any target group of a name in use. The
+# request's settings are worked out by moto's own create, run on a throwaway copy of the
+# backend (so moto's defaults apply), and compared to the existing one's.
+#
+# WAFv2: AWS's error code for a name in use is WAFDuplicateItemException (moto 5.2.5:
+# WafV2DuplicateItem). AWS's AssociateWebACL of a resource that has a web ACL replaces
+# that association (a resource has at most one web ACL); moto 5.2.5 left the resource in
+# its old web ACL's list too.
+#
+# CloudFront CreateOriginAccessControl (and UpdateOriginAccessControl) of a name another
+# origin access control has: AWS refuses (409 OriginAccessControlAlreadyExists); moto
+# 5.2.5 made a second one of that name.
+
+import copy as _copy  # noqa: E402
+
+from moto.cloudfront.exceptions import CloudFrontException as _CloudFrontException  # noqa: E402
+from moto.elbv2 import models as _elbv2_models  # noqa: E402
+from moto.elbv2.exceptions import (  # noqa: E402
+    DuplicateLoadBalancerName as _DuplicateLoadBalancerName,
+    DuplicateTargetGroupName as _DuplicateTargetGroupName,
+)
+from moto.route53 import models as _r53_models  # noqa: E402
+from moto.route53.exceptions import (  # noqa: E402
+    DnsNameInvalidForZone as _DnsNameInvalidForZone,
+    InvalidActionValue as _InvalidActionValue,
+    InvalidInput as _R53InvalidInput,
+    ResourceRecordAlreadyExists as _RecordAlreadyExists,
+    Route53ClientError as _Route53ClientError,
+)
+from moto.route53.utils import validate_domain_name as _validate_domain_name  # noqa: E402
+from moto.wafv2 import exceptions as _wafv2_exceptions  # noqa: E402
+from moto.wafv2 import models as _wafv2_models  # noqa: E402
+from moto.wafv2.exceptions import WAFNonexistentItemException as _WAFNonexistent  # noqa: E402
+
+_r53_lock = _threading.Lock()
+_R53_ROUTING_FIELDS = (
+    "Weight", "Region", "Failover", "GeoLocation", "HealthCheckId", "MultiValueAnswer",
+)
+
+
+def _r53_name(name):
+    """A record name as Route 53 compares it: \\ooo escapes decoded, lower case, no final dot."""
+    name = _re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), name or "")
+    return name.lower().rstrip(".")
+
+
+def _r53_key(rrset):
+    return (_r53_name(rrset.get("Name")), rrset.get("Type"), rrset.get("SetIdentifier"))
+
+
+def _r53_norm(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return tuple(sorted((k, _r53_norm(v)) for k, v in value.items()))
+    if value is None:
+        return None
+    return str(value).lower() if str(value).lower() in ("true", "false") else str(value)
+
+
+def _r53_values(rrset):
+    """What a DELETE must repeat of a record set: TTL, values, alias target, routing."""
+    records = rrset.get("ResourceRecords") or []
+    values = sorted(str(r["Value"] if isinstance(r, dict) else r) for r in records)
+    alias = rrset.get("AliasTarget")
+    if alias:
+        alias = (
+            alias.get("HostedZoneId"),
+            _r53_name(alias.get("DNSName")),
+            _r53_norm(alias.get("EvaluateTargetHealth")),
+        )
+    routing = tuple(_r53_norm(rrset.get(f)) for f in _R53_ROUTING_FIELDS)
+    return (_r53_norm(rrset.get("TTL")), values, alias, routing)
+
+
+def _r53_stored(record):
+    """A stored RecordSet as the request dict that made it."""
+    return {
+        "Name": record.name,
+        "Type": record.type,
+        "SetIdentifier": record.set_identifier,
+        "TTL": record.ttl,
+        "ResourceRecords": record.records,
+        "AliasTarget": record.alias_target,
+        "Weight": record.weight,
+        "Region": record.region,
+        "Failover": record.failover,
+        "GeoLocation": record.geo_location,
+        "HealthCheckId": record.health_check_id,
+        "MultiValueAnswer": record.multi_value_answer,
+    }
+
+
+def _r53_refused(verb, rrset, outcome):
+    name = rrset["Name"] if rrset["Name"].endswith(".") else rrset["Name"] + "."
+    if verb == "create" and rrset.get("SetIdentifier") is None:
+        return _RecordAlreadyExists(name=name, _type=rrset["Type"])
+    label = f"name='{name}', type='{rrset['Type']}'"
+    if rrset.get("SetIdentifier") is not None:
+        label += f", set-identifier='{rrset['SetIdentifier']}'"
+    return _Route53ClientError(
+        "InvalidChangeBatch", f"Tried to {verb} resource record set [{label}] but {outcome}"
+    )
+
+
+def _r53_check_batch(zone, change_list):
+    """Raises AWS's refusal of the batch, if any, without changing the zone."""
+    zone_name = _r53_name(zone.name)
+    for change in change_list:
+        rrset = change["ResourceRecordSet"]
+        _validate_domain_name(rrset["Name"], code="InvalidChangeBatch")
+        if change["Action"] not in ("CREATE", "UPSERT", "DELETE"):
+            raise _InvalidActionValue(change["Action"])
+        name = _r53_name(rrset["Name"])
+        if name != zone_name and not name.endswith("." + zone_name):
+            raise _DnsNameInvalidForZone(name=rrset["Name"], zone_name=zone.name)
+    current = {}
+    for record in zone.rrsets:
+        stored = _r53_stored(record)
+        current[_r53_key(stored)] = stored
+    for change in change_list:
+        rrset = change["ResourceRecordSet"]
+        key = _r53_key(rrset)
+        if change["Action"] == "CREATE":
+            if key in current:
+                raise _r53_refused("create", rrset, "it already exists")
+            current[key] = rrset
+        elif change["Action"] == "UPSERT":
+            current[key] = rrset
+        else:
+            if not rrset.get("AliasTarget") and not (
+                rrset.get("TTL") is not None and rrset.get("ResourceRecords")
+            ):
+                raise _R53InvalidInput(
+                    "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, "
+                    "and ResourceRecords], or TrafficPolicyInstanceId], but found none in "
+                    f"Change with [Action=DELETE, Name={rrset['Name']}, Type={rrset['Type']}, "
+                    f"SetIdentifier={rrset.get('SetIdentifier', 'null')}]"
+                )
+            if key not in current:
+                raise _r53_refused("delete", rrset, "it was not found")
+            if _r53_values(current[key]) != _r53_values(rrset):
+                raise _r53_refused(
+                    "delete", rrset, "the values provided do not match the current values"
+                )
+            del current[key]
+
+
+def _r53_change_resource_record_sets(self, zoneid, change_list):
+    zone = self.get_hosted_zone(zoneid)
+    with _r53_lock:
+        _r53_check_batch(zone, change_list)
+        for change in change_list:
+            original_change = _copy.deepcopy(change)
+            rrset = change["ResourceRecordSet"]
+            if not rrset["Name"].endswith("."):
+                rrset["Name"] += "."
+            key = _r53_key(rrset)
+            same = [i for i, r in enumerate(zone.rrsets) if _r53_key(_r53_stored(r)) == key]
+            if change["Action"] == "DELETE":
+                del zone.rrsets[same[0]]
+            else:
+                if "ResourceRecords" in rrset:
+                    rrset["ResourceRecords"] = [r["Value"] for r in rrset["ResourceRecords"]]
+                if same:  # an UPSERT of an existing record set
+                    zone.rrsets[same[0]] = _r53_models.RecordSet(rrset)
+                else:
+                    zone.add_rrset(rrset)
+            zone.rr_changes.append(original_change)
+
+
+_r53_models.Route53Backend.change_resource_record_sets = _r53_change_resource_record_sets
+
+
+_elbv2_lock = _threading.Lock()
+_elbv2_create_lb = _elbv2_models.ELBv2Backend.create_load_balancer
+_elbv2_create_tg = _elbv2_models.ELBv2Backend.create_target_group
+_ELBV2_TG_SETTINGS = (
+    "vpc_id", "protocol", "protocol_version", "port", "target_type", "ip_address_type",
+    "health_check_protocol", "health_check_port", "health_check_path",
+    "health_check_interval_seconds", "health_check_timeout_seconds", "health_check_enabled",
+    "healthy_threshold_count", "unhealthy_threshold_count", "matcher",
+)
+
+
+def _elbv2_lb_settings(lb):
+    return (
+        lb.scheme,
+        lb.type,
+        lb.ip_address_type,
+        sorted(s.id for s in lb.subnets),
+        sorted(lb.security_groups or []),
+    )
+
+
+def _elbv2_tg_settings(tg):
+    return tuple(_r53_norm(getattr(tg, a, None)) for a in _ELBV2_TG_SETTINGS)
+
+
+def _elbv2_trial(backend, table):
+    """A throwaway copy of the backend, whose create adds to an empty `table`."""
+    trial = _copy.copy(backend)
+    setattr(trial, table, {})
+    return trial
+
+
+def _elbv2_create_lb_by_name(self, name, *args, **kwargs):
+    with _elbv2_lock:
+        existing = [lb for lb in self.load_balancers.values() if lb.name == name]
+        if not existing:
+            return _elbv2_create_lb(self, name, *args, **kwargs)
+        asked = _elbv2_create_lb(
+            _elbv2_trial(self, "load_balancers"), name, *args, **{**kwargs, "tags": None}
+        )
+        if _elbv2_lb_settings(asked) != _elbv2_lb_settings(existing[0]):
+            raise _DuplicateLoadBalancerName(
+                f"A load balancer with the same name '{name}' exists, but with different "
+                "settings"
+            )
+        return existing[0]
+
+
+def _elbv2_create_tg_by_name(self, name, **kwargs):
+    with _elbv2_lock:
+        existing = [tg for tg in self.target_groups.values() if tg.name == name]
+        if not existing:
+            return _elbv2_create_tg(self, name, **kwargs)
+        asked = _elbv2_create_tg(
+            _elbv2_trial(self, "target_groups"), name, **{**kwargs, "tags": None}
+        )
+        if _elbv2_tg_settings(asked) != _elbv2_tg_settings(existing[0]):
+            raise _DuplicateTargetGroupName(
+                f"A target group with the same name '{name}' exists, but with different "
+                "settings"
+            )
+        return existing[0]
+
+
+_elbv2_models.ELBv2Backend.create_load_balancer = _elbv2_create_lb_by_name
+_elbv2_models.ELBv2Backend.create_target_group = _elbv2_create_tg_by_name
+
+
+def _wafv2_duplicate_init(self):
+    _wafv2_exceptions.WAFv2ClientError.__init__(
+        self,
+        "WAFDuplicateItemException",
+        "AWS WAF could not perform the operation because some resource in your request "
+        "is a duplicate of an existing one.",
+    )
+
+
+_wafv2_exceptions.WAFV2DuplicateItemException.__init__ = _wafv2_duplicate_init
+
+_wafv2_associate = _wafv2_models.WAFV2Backend.associate_web_acl
+
+
+def _wafv2_associate_replacing(self, web_acl_arn, resource_arn):
+    if web_acl_arn not in self.wacls:
+        raise _WAFNonexistent()
+    for web_acl in self.wacls.values():
+        while resource_arn in web_acl.associated_resources:
+            web_acl.associated_resources.remove(resource_arn)
+    return _wafv2_associate(self, web_acl_arn, resource_arn)
+
+
+_wafv2_models.WAFV2Backend.associate_web_acl = _wafv2_associate_replacing
+
+
+class _OriginAccessControlAlreadyExists(_CloudFrontException):
+    def __init__(self, name):
+        super().__init__(
+            "OriginAccessControlAlreadyExists",
+            f"An origin access control with the name {name} already exists.",
+        )
+
+
+_cf_create_oac = cf_models.CloudFrontBackend.create_origin_access_control
+_cf_update_oac = cf_models.CloudFrontBackend.update_origin_access_control
+_cf_oac_lock = _threading.Lock()
+
+
+def _cf_oac_name_taken(backend, name, control_id=None):
+    return any(
+        c.name == name and c.id != control_id for c in backend.origin_access_controls.values()
+    )
+
+
+def _cf_create_oac_once(self, config_dict):
+    with _cf_oac_lock:
+        if _cf_oac_name_taken(self, config_dict.get("Name")):
+            raise _OriginAccessControlAlreadyExists(config_dict.get("Name"))
+        return _cf_create_oac(self, config_dict)
+
+
+def _cf_update_oac_once(self, control_id, config):
+    with _cf_oac_lock:
+        if "Name" in config and _cf_oac_name_taken(self, config["Name"], control_id):
+            raise _OriginAccessControlAlreadyExists(config["Name"])
+        return _cf_update_oac(self, control_id, config)
+
+
+cf_models.CloudFrontBackend.create_origin_access_control = _cf_create_oac_once
+cf_models.CloudFrontBackend.update_origin_access_control = _cf_update_oac_once
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use aws_sdk_autoscaling::types::{DeletionProtection, LaunchTemplateSpecification, Tag};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::{api_error, wait_for};
 use strata_core::{
@@ -16,6 +16,10 @@ const TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// An auto scaling group that follows a launch template's version. Sizes, subnets,
 /// target groups, the health check and the template version change in place; the name
 /// replaces it. Delete terminates its instances and waits until they are gone.
+///
+/// A name that is taken (`AlreadyExists`) is never taken over: the create fails naming the
+/// conflict. A group whose deletion protection is on (set outside this stack) is found
+/// before a plan deletes it.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -182,6 +186,8 @@ async fn describe(
 impl Resource for AutoScalingGroup {
     const TYPE: &'static str = "aws:autoscaling/group";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    /// A group name is unique in its account and region.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = AutoScalingGroupArgs;
     type Outputs = AutoScalingGroupOutputs;
 
@@ -264,6 +270,10 @@ impl Resource for AutoScalingGroup {
         })
     }
 
+    /// The group of that name is this create's only with its `strata:token` tag (sent
+    /// with the create call itself), and not while it is being deleted. A group of that
+    /// name without it (somebody else's, or the old half of a replace, which carries the
+    /// same `strata:urn`) is absent: the engine reports the conflict.
     async fn recover(
         cx: &Cx<'_>,
         a: &AutoScalingGroupArgs,
@@ -271,13 +281,14 @@ impl Resource for AutoScalingGroup {
         let Some(g) = describe(cx, &a.name).await? else {
             return Ok(Recovery::Absent);
         };
-        let urn = cx.urn.to_string();
-        if !g
-            .tags()
-            .iter()
-            .any(|t| t.key() == Some("strata:urn") && t.value() == Some(urn.as_str()))
-        {
-            return Ok(Recovery::Unknown(format!("an auto scaling group {} exists that strata did not create for {urn}: import it or choose another name", a.name)));
+        let ours = cx.owns(g.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
+        if !ours || g.status().is_some_and(|s| s.contains("Delete")) {
+            tracing::debug!(
+                urn = %cx.urn,
+                "group {} lacks this create's token or is being deleted: not ours",
+                a.name
+            );
+            return Ok(Recovery::Absent);
         }
         Ok(Recovery::Found(Created {
             id: a.name.clone(),
@@ -286,6 +297,39 @@ impl Resource for AutoScalingGroup {
                 arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
             },
         }))
+    }
+
+    /// `DeleteAutoScalingGroup` (with `ForceDelete`, as delete sends it) is refused while
+    /// the group's deletion protection is `prevent-force-deletion` or
+    /// `prevent-all-deletion`.
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &AutoScalingGroupArgs,
+        _: &AutoScalingGroupOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        let Some(g) = describe(cx, id).await? else {
+            return Ok(None);
+        };
+        let on = |p: &DeletionProtection| {
+            matches!(
+                p,
+                DeletionProtection::PreventAllDeletion | DeletionProtection::PreventForceDeletion
+            )
+        };
+        Ok(match g.deletion_protection() {
+            Some(p) if on(p) => Some(FieldError::new(
+                "deletion_protection",
+                format!(
+                    "auto scaling group {id} has deletion protection {}, so Auto Scaling \
+                     refuses to delete it with its instances: turn it off first \
+                     (autoscaling:UpdateAutoScalingGroup with DeletionProtection=none), or \
+                     keep the group",
+                    p.as_str()
+                ),
+            )),
+            _ => None,
+        })
     }
 
     async fn read(

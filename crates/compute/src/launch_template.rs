@@ -23,6 +23,9 @@ use strata_core::{
 /// output moves with it, so an auto scaling group that follows it updates too. IMDSv2 is
 /// always required, and the root volume is always encrypted.
 ///
+/// A name that is taken in the region (`InvalidLaunchTemplateName.AlreadyExistsException`)
+/// is never taken over: the create fails naming the conflict.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_compute::LaunchTemplate;
@@ -205,17 +208,17 @@ fn check_type(t: &str) -> bool {
     matches!((parts.next(), parts.next(), parts.next()), (Some(f), Some(s), None) if !f.is_empty() && !s.is_empty())
 }
 
-/// The template by id, or (`id` `None`) the one carrying filter `by`.
+/// The template by id.
 async fn describe(
     cx: &Cx<'_>,
-    id: Option<&str>,
-    by: Option<Filter>,
+    id: &str,
 ) -> Result<Option<aws_sdk_ec2::types::LaunchTemplate>, ProviderError> {
-    let mut call = ec2(cx)?.describe_launch_templates();
-    if let Some(id) = id {
-        call = call.launch_template_ids(id);
-    }
-    match call.set_filters(by.map(|f| vec![f])).send().await {
+    match ec2(cx)?
+        .describe_launch_templates()
+        .launch_template_ids(id)
+        .send()
+        .await
+    {
         Ok(o) => Ok(o.launch_templates().first().cloned()),
         Err(e)
             if aws_sdk_ec2::error::ProvideErrorMetadata::code(&e)
@@ -239,6 +242,8 @@ fn outputs(t: &aws_sdk_ec2::types::LaunchTemplate) -> LaunchTemplateOutputs {
 impl Resource for LaunchTemplate {
     const TYPE: &'static str = "aws:ec2/launch-template";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    /// A template name is unique in its account and region.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = LaunchTemplateArgs;
     type Outputs = LaunchTemplateOutputs;
 
@@ -328,18 +333,31 @@ impl Resource for LaunchTemplate {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification; the token is also its `ClientToken`), checked on what comes back;
+    /// a template of that name without it is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         _: &LaunchTemplateArgs,
     ) -> Result<Recovery<LaunchTemplateOutputs>, ProviderError> {
         let by = Filter::builder()
-            .name("tag:strata:token")
+            .name(format!("tag:{}", strata_core::aws::TOKEN_TAG))
             .values(cx.token)
             .build();
-        Ok(match describe(cx, None, Some(by)).await? {
+        let out = ec2(cx)?
+            .describe_launch_templates()
+            .filters(by)
+            .send()
+            .await
+            .map_err(api_error("ec2:DescribeLaunchTemplates"))?;
+        let ours = out
+            .launch_templates()
+            .iter()
+            .find(|t| cx.owns(t.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))));
+        Ok(match ours {
             Some(t) => Recovery::Found(Created {
                 id: t.launch_template_id().unwrap_or_default().to_owned(),
-                outputs: outputs(&t),
+                outputs: outputs(t),
             }),
             None => Recovery::Absent,
         })
@@ -350,7 +368,7 @@ impl Resource for LaunchTemplate {
         id: &str,
         args: Option<&LaunchTemplateArgs>,
     ) -> Result<Option<Observed<LaunchTemplateArgs, LaunchTemplateOutputs>>, ProviderError> {
-        let Some(t) = describe(cx, Some(id), None).await? else {
+        let Some(t) = describe(cx, id).await? else {
             return Ok(None);
         };
         let v = ec2(cx)?

@@ -20,6 +20,13 @@ use crate::auto_scaling_group::autoscaling;
 /// target. The target changes in place (`PutScalingPolicy`); the group, the name and the
 /// metric replace it.
 ///
+/// `PutScalingPolicy` creates or overwrites: so a create first looks for a policy of that
+/// name on the group, and when there is one it fails naming the conflict, leaving that
+/// policy as it is. (Between the look and the put, a policy that appears is overwritten:
+/// AWS offers no create-only call.) Policies carry no tags: the recovery of an
+/// interrupted create adopts only a policy whose group, name, metric and target are all
+/// the declared ones.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_compute::{Metric, ScalingPolicy};
@@ -127,6 +134,60 @@ async fn put(cx: &Cx<'_>, a: &ScalingPolicyArgs) -> Result<String, ProviderError
     Ok(out.policy_arn().unwrap_or_default().to_owned())
 }
 
+/// The policy `name` of group `group`, if there is one.
+async fn find(
+    cx: &Cx<'_>,
+    group: &str,
+    name: &str,
+) -> Result<Option<aws_sdk_autoscaling::types::ScalingPolicy>, ProviderError> {
+    let out = autoscaling(cx)?
+        .describe_policies()
+        .auto_scaling_group_name(group)
+        .policy_names(name)
+        .send()
+        .await
+        .map_err(api_error("autoscaling:DescribePolicies"))?;
+    Ok(out
+        .scaling_policies()
+        .iter()
+        .find(|p| p.policy_name() == Some(name))
+        .cloned())
+}
+
+/// Whether the live policy `p` is what `a` declares for group `group`: target tracking
+/// of the same metric (and, for memory, the same agent metric of this group) at the same
+/// target.
+fn is_declared(
+    p: &aws_sdk_autoscaling::types::ScalingPolicy,
+    a: &ScalingPolicyArgs,
+    group: &str,
+) -> bool {
+    let Some(t) = p.target_tracking_configuration() else {
+        return false;
+    };
+    let metric = match a.metric {
+        Metric::Cpu => {
+            t.customized_metric_specification().is_none()
+                && t.predefined_metric_specification()
+                    .and_then(|m| m.predefined_metric_type())
+                    == Some(&MetricType::AsgAverageCpuUtilization)
+        }
+        Metric::Memory => t.customized_metric_specification().is_some_and(|m| {
+            m.namespace() == Some("CWAgent")
+                && m.metric_name() == Some("mem_used_percent")
+                && m.statistic() == Some(&MetricStatistic::Average)
+                && m.dimensions().len() == 1
+                && m.dimensions()
+                    .iter()
+                    .all(|d| d.name() == Some("AutoScalingGroupName") && d.value() == Some(group))
+        }),
+    };
+    p.policy_type() == Some("TargetTrackingScaling")
+        && metric
+        && t.target_value() == Some(a.target_value)
+        && t.disable_scale_in() != Some(true)
+}
+
 fn split(id: &str) -> Result<(&str, &str), ProviderError> {
     id.split_once('/').ok_or_else(|| ProviderError::Invalid {
         field: "id".into(),
@@ -138,6 +199,8 @@ fn split(id: &str) -> Result<(&str, &str), ProviderError> {
 impl Resource for ScalingPolicy {
     const TYPE: &'static str = "aws:autoscaling/policy";
     const REPLACE_ON: &'static [&'static str] = &["auto_scaling_group_name", "name", "metric"];
+    /// A policy name is unique in its group.
+    const IDENTITY: &'static [&'static str] = &["auto_scaling_group_name", "name"];
     type Args = ScalingPolicyArgs;
     type Outputs = ScalingPolicyOutputs;
 
@@ -162,23 +225,48 @@ impl Resource for ScalingPolicy {
         Duration::from_secs(2)
     }
 
+    /// Refuses a name the group has already: `PutScalingPolicy` would overwrite it.
     async fn create(
         cx: &Cx<'_>,
         a: &ScalingPolicyArgs,
     ) -> Result<Created<ScalingPolicyOutputs>, ProviderError> {
+        let group = a.auto_scaling_group_name.value()?;
+        if find(cx, group, &a.name).await?.is_some() {
+            return Err(ProviderError::AlreadyExists {
+                operation: "autoscaling:PutScalingPolicy".into(),
+                message: format!(
+                    "auto scaling group {group} has a scaling policy named {} already (a \
+                     put would overwrite it)",
+                    a.name
+                ),
+            });
+        }
         let arn = put(cx, a).await?;
         Ok(Created {
-            id: format!("{}/{}", a.auto_scaling_group_name.value()?, a.name),
+            id: format!("{group}/{}", a.name),
             outputs: ScalingPolicyOutputs { arn },
         })
     }
 
-    /// Putting the policy again is harmless: the interrupted create is simply repeated.
+    /// Policies have no tags: the group's policy of that name resembles this create's
+    /// when its metric and target are the declared ones (the engine adopts it after an
+    /// interrupted create, never after this create was refused because the name was
+    /// taken). Anything else is somebody else's: absent, and the engine reports the
+    /// conflict.
     async fn recover(
-        _: &Cx<'_>,
-        _: &ScalingPolicyArgs,
+        cx: &Cx<'_>,
+        a: &ScalingPolicyArgs,
     ) -> Result<Recovery<ScalingPolicyOutputs>, ProviderError> {
-        Ok(Recovery::Absent)
+        let group = a.auto_scaling_group_name.value()?;
+        Ok(match find(cx, group, &a.name).await? {
+            Some(p) if is_declared(&p, a, group) => Recovery::Resembles(Created {
+                id: format!("{group}/{}", a.name),
+                outputs: ScalingPolicyOutputs {
+                    arn: p.policy_arn().unwrap_or_default().to_owned(),
+                },
+            }),
+            _ => Recovery::Absent,
+        })
     }
 
     async fn read(

@@ -388,3 +388,215 @@ async fn target_groups_attach_and_detach_in_place_with_elb_health_checks() {
     assert_eq!(attached().await.2, vec![tgs[1].clone()]);
     e.destroy().await;
 }
+
+/// Names taken by resources this stack did not make: a launch template name, an auto
+/// scaling group name, and two policy names of a group (`PutScalingPolicy` would
+/// overwrite either; one of them even equals the declaration). Each create fails naming
+/// the conflict, nothing is adopted or changed, and `destroy` leaves them.
+#[tokio::test]
+async fn taken_names_are_refused_and_left_alone() {
+    use aws_sdk_autoscaling::types::{
+        LaunchTemplateSpecification, MetricType, PredefinedMetricSpecification,
+        TargetTrackingConfiguration,
+    };
+    use strata_core::resource::{Cx, Recovery, Resource};
+    let e = env("compute-taken").await;
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let asg = aws_sdk_autoscaling::Client::new(&e.conf);
+    let ami = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap()
+        .images()[0]
+        .image_id()
+        .unwrap()
+        .to_owned();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.72.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.72.0.0/24")
+        .availability_zone("eu-central-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    // Somebody else's template, group and policies.
+    let lt = ec2
+        .create_launch_template()
+        .launch_template_name("taken-lt")
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(&ami)
+                .instance_type(aws_sdk_ec2::types::InstanceType::from("t3.micro"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .launch_template()
+        .unwrap()
+        .launch_template_id()
+        .unwrap()
+        .to_owned();
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name("taken-asg")
+        .launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_id(&lt)
+                .version("1")
+                .build(),
+        )
+        .min_size(0)
+        .max_size(1)
+        .desired_capacity(0)
+        .vpc_zone_identifier(&subnet)
+        .tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .resource_id("taken-asg")
+                .resource_type("auto-scaling-group")
+                .key("owner")
+                .value("someone")
+                .propagate_at_launch(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for name in ["foreign-cpu", "same-cpu"] {
+        asg.put_scaling_policy()
+            .auto_scaling_group_name("taken-asg")
+            .policy_name(name)
+            .policy_type("TargetTrackingScaling")
+            .target_tracking_configuration(
+                TargetTrackingConfiguration::builder()
+                    .predefined_metric_specification(
+                        PredefinedMetricSpecification::builder()
+                            .predefined_metric_type(MetricType::AsgAverageCpuUtilization)
+                            .build(),
+                    )
+                    .target_value(42.0)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let st = e.stack(|s| {
+        s.add(
+            "lt",
+            LaunchTemplate::new("taken-lt", ami.clone(), "t3.large"),
+        );
+        s.add(
+            "asg",
+            AutoScalingGroup::new("taken-asg", lt.clone(), "1", [subnet.clone()]).capacity(1, 1, 2),
+        );
+        s.add(
+            "policy",
+            ScalingPolicy::target_tracking("taken-asg", "foreign-cpu", Metric::Cpu, 70.0),
+        );
+        // Equal to the existing policy in every property: still not this stack's.
+        s.add(
+            "same-policy",
+            ScalingPolicy::target_tracking("taken-asg", "same-cpu", Metric::Cpu, 42.0),
+        );
+    });
+    for name in ["lt", "asg", "policy", "same-policy"] {
+        let err = e.up_conflict(&st, name).await;
+        assert!(err.contains("already"), "{name}: {err}");
+    }
+    let check = || async {
+        let t = ec2
+            .describe_launch_templates()
+            .launch_template_ids(&lt)
+            .send()
+            .await
+            .unwrap();
+        let t = &t.launch_templates()[0];
+        assert_eq!(t.latest_version_number(), Some(1));
+        assert!(t.tags().iter().all(|t| t.key() != Some("strata:token")));
+        let g = asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names("taken-asg")
+            .send()
+            .await
+            .unwrap();
+        let g = &g.auto_scaling_groups()[0];
+        assert_eq!(
+            (g.min_size(), g.desired_capacity(), g.max_size()),
+            (Some(0), Some(0), Some(1))
+        );
+        assert!(g
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("owner") && t.value() == Some("someone")));
+        assert!(g.tags().iter().all(|t| t.key() != Some("strata:token")));
+        let p = asg
+            .describe_policies()
+            .auto_scaling_group_name("taken-asg")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(p.scaling_policies().len(), 2);
+        for p in p.scaling_policies() {
+            assert_eq!(
+                p.target_tracking_configuration()
+                    .and_then(|t| t.target_value()),
+                Some(42.0),
+                "{:?} was overwritten",
+                p.policy_name()
+            );
+        }
+    };
+    check().await;
+    e.destroy().await;
+    check().await;
+
+    // Recovery, asked directly with a token of its own: a group or a template without
+    // this token is not ours; a policy (no tags) is only when every property is equal.
+    let ctx = strata_core::Context::new().with(strata_core::aws::Aws::new(e.conf.clone()));
+    let urn = strata_core::Urn::new("compute-taken", ScalingPolicy::TYPE, "p");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-compute-recover",
+    };
+    let group = AutoScalingGroup::new("taken-asg", lt.clone(), "1", [subnet.clone()]);
+    assert!(matches!(
+        AutoScalingGroup::recover(&cx, &group).await.unwrap(),
+        Recovery::Absent
+    ));
+    let template = LaunchTemplate::new("taken-lt", ami.clone(), "t3.micro");
+    assert!(matches!(
+        LaunchTemplate::recover(&cx, &template).await.unwrap(),
+        Recovery::Absent
+    ));
+    let other_target =
+        ScalingPolicy::target_tracking("taken-asg", "foreign-cpu", Metric::Cpu, 70.0);
+    assert!(matches!(
+        ScalingPolicy::recover(&cx, &other_target).await.unwrap(),
+        Recovery::Absent
+    ));
+    let equal = ScalingPolicy::target_tracking("taken-asg", "same-cpu", Metric::Cpu, 42.0);
+    let Recovery::Resembles(found) = ScalingPolicy::recover(&cx, &equal).await.unwrap() else {
+        panic!("a policy equal in every property was not recovered");
+    };
+    assert_eq!(found.id, "taken-asg/same-cpu");
+}

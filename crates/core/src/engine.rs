@@ -700,8 +700,13 @@ impl Engine {
                             .await
                             .map_err(|e| e.to_string())?
                         {
+                            // (Ids are unique per type only: a cache subnet group and
+                            // its replication group may share a name.)
                             Recovery::Found(c) | Recovery::Resembles(c)
-                                if !state.resources.values().any(|r| r.id == c.id) =>
+                                if !state
+                                    .resources
+                                    .values()
+                                    .any(|r| r.type_name == p.type_name && r.id == c.id) =>
                             {
                                 let r = adopt(ty.as_ref(), &cx, intended, c).await;
                                 say(format!("adopted {} created by an interrupted run", r.id));
@@ -1387,7 +1392,7 @@ impl ApplyGraph {
         for (i, node) in stack.nodes().iter().enumerate() {
             if apply_job[i] == usize::MAX
                 || !may_change[i]
-                || node.options.delete_before_replace
+                || plan.dbr[i]
                 || !state.resources.contains_key(&node.urn)
             {
                 continue;
@@ -1454,7 +1459,7 @@ impl ApplyGraph {
             .filter(|(i, n)| {
                 apply_job[*i] != usize::MAX
                     && may_change[*i]
-                    && n.options.delete_before_replace
+                    && plan.dbr[*i]
                     && state.resources.contains_key(&n.urn)
             })
             .map(|(i, n)| (&n.urn, apply_job[i]))
@@ -2125,7 +2130,12 @@ impl Run {
                 }
                 let t = self.emit_start(&node.urn, Op::Replace);
                 let retain = node.options.retain_on_delete;
-                if node.options.delete_before_replace {
+                // Delete first when asked to, or when the new resource keeps the old one's
+                // unique name (it cannot exist beside it).
+                let keeps_identity = ty
+                    .identity(&old.args)
+                    .is_some_and(|id| Some(id) == ty.identity(&args));
+                if node.options.delete_before_replace || keeps_identity {
                     // With retain_on_delete the old one stays in AWS and only leaves state.
                     self.delete_resource(&old, retain, false).await?;
                     let (created, token) = self

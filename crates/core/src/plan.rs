@@ -145,6 +145,15 @@ pub enum PlanError {
         /// The type and identity.
         identity: String,
     },
+    /// A replace that keeps the resource's unique name, with `retain_on_delete`: the kept
+    /// old resource would hold the name the new one needs.
+    #[error("{urn} would be replaced keeping its {identity}, but retain_on_delete keeps the old one, which holds it; change the name, or drop retain_on_delete for this run")]
+    RetainKeepsIdentity {
+        /// The resource.
+        urn: Urn,
+        /// The type and identity.
+        identity: String,
+    },
     /// A delete (of a resource no longer declared, the old half of a replace, or a
     /// destroy) would fail on AWS; nothing was changed.
     #[error("{urn} cannot be deleted, so the plan cannot {op} it: {field}: {message}")]
@@ -201,6 +210,9 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Per declared resource (by index): its op, or `None` if `--target` excludes it.
     pub(crate) ops: Vec<Option<Op>>,
+    /// Per declared resource: whether a replace deletes first (the option, or a replace
+    /// that keeps the resource's identity).
+    pub(crate) dbr: Vec<bool>,
     pub(crate) deletions: Vec<Deletion>,
     /// What the engine's policy packs found (see [`crate::policy`]); mandatory ones stop
     /// `up`.
@@ -338,6 +350,7 @@ pub fn plan(
     let mut unknown: HashSet<Urn> = HashSet::new();
     // Physical identities (type and identity, URN, op) of what is declared, and (type and
     // identity, URN) of what the plan removes.
+    let mut dbr = vec![false; n];
     let mut declared_ids: Vec<(String, Urn, Op)> = Vec::new();
     let mut removed_ids: Vec<(String, Urn)> = Vec::new();
     for &i in stack.order() {
@@ -382,6 +395,24 @@ pub fn plan(
                     .collect(),
             });
         }
+        // A replace that keeps the resource's unique name cannot make the new one while
+        // the old one exists: it deletes first.
+        let keeps_identity = op == Op::Replace
+            && identity.is_some()
+            && state.resources.get(&node.urn).is_some_and(|old| {
+                old.type_name == node.type_name
+                    && registry
+                        .get(&old.type_name)
+                        .and_then(|t| t.identity(&old.args))
+                        == identity
+            });
+        if keeps_identity && node.options.retain_on_delete {
+            errors.push(PlanError::RetainKeepsIdentity {
+                urn: node.urn.clone(),
+                identity: identity.clone().unwrap_or_default(),
+            });
+        }
+        dbr[i] = node.options.delete_before_replace || keeps_identity;
         if let Some(id) = identity {
             declared_ids.push((format!("{} {id}", node.type_name), node.urn.clone(), op));
         }
@@ -406,7 +437,7 @@ pub fn plan(
             op,
             changes,
             retain: op == Op::Replace && node.options.retain_on_delete,
-            delete_before_replace: op == Op::Replace && node.options.delete_before_replace,
+            delete_before_replace: op == Op::Replace && dbr[i],
         });
     }
 
@@ -498,6 +529,7 @@ pub fn plan(
         stack: stack.name().to_owned(),
         steps,
         ops,
+        dbr,
         deletions,
         violations: Vec::new(),
     })

@@ -467,7 +467,8 @@ pub trait ErasedResource: Send + Sync {
 struct Adapter<R>(PhantomData<fn() -> R>);
 
 /// The identity made of the values at `paths` in `args` (see [`Resource::IDENTITY`]):
-/// `None` without paths, or when a value is missing, null or not yet known.
+/// `None` without paths, or when a value is missing or not yet known. A null is a value
+/// (a record without a set identifier).
 pub(crate) fn identity_of(paths: &[&str], args: &Value) -> Option<String> {
     if paths.is_empty() {
         return None;
@@ -478,7 +479,7 @@ pub(crate) fn identity_of(paths: &[&str], args: &Value) -> Option<String> {
         for seg in p.split('.') {
             v = v.get(seg)?;
         }
-        if v.is_null() || crate::value::contains_unknown(v) {
+        if crate::value::contains_unknown(v) {
             return None;
         }
         parts.push(match v {

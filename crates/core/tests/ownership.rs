@@ -506,3 +506,56 @@ async fn an_untaggable_lookalike_is_never_adopted_after_a_refused_create() {
     assert_eq!(cloud.resources().len(), 1);
     assert_eq!(e.load_state("dev").await.unwrap().resources.len(), 1);
 }
+
+/// A replace that keeps the resource's unique name cannot create the new one beside the
+/// old one (AWS would answer "already exists"): it deletes first, and says so.
+#[tokio::test]
+async fn a_replace_that_keeps_its_name_deletes_first() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str, retain: bool| {
+        seal(move |s| {
+            let o = if retain {
+                ResourceOptions::new().retain_on_delete()
+            } else {
+                ResourceOptions::new()
+            };
+            s.add_with("lb", Mock::new().name("shop-alb").key(key), o);
+        })
+    };
+    e.up(&decl("internet-facing", false), &RunOptions::default())
+        .await
+        .unwrap();
+    let plan = e.preview(&decl("internal", false), &[]).await.unwrap();
+    assert!(
+        plan.render().contains("(delete before replace)"),
+        "{}",
+        plan.render()
+    );
+    cloud.reset_log();
+    let sum = e
+        .up(&decl("internal", false), &RunOptions::default())
+        .await
+        .unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let log = cloud.log();
+    let at = |call: Call| {
+        log.iter()
+            .find(|r| r.call == call && !r.failed)
+            .map(|r| r.start)
+            .unwrap()
+    };
+    assert!(at(Call::Delete) < at(Call::Create), "{log:?}");
+    assert_eq!(cloud.resources().len(), 1);
+
+    // Retaining the old one would keep the name from the new one: refused up front.
+    let err = e
+        .up(&decl("internet-facing", true), &RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("retain_on_delete keeps the old one"),
+        "{err}"
+    );
+}

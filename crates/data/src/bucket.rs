@@ -2,7 +2,7 @@
 //! public access block, bucket policy, cross-region replication and tags.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -25,9 +25,16 @@ use strata_core::{
 
 /// An S3 bucket.
 ///
-/// Public access is blocked and objects are encrypted (SSE-S3) by default. `delete` of a
-/// bucket that holds objects fails unless `force_destroy` is set: strata never empties a
-/// bucket of user data unasked.
+/// Public access is blocked and objects are encrypted (SSE-S3) by default. A bucket that
+/// holds objects is not deleted unless `force_destroy` is set (the run is refused up
+/// front): strata never empties a bucket of user data unasked. With `force_destroy`, the
+/// delete removes every object version, for at most ten minutes, and fails naming the
+/// objects S3 refuses to delete (object lock, a legal hold).
+///
+/// The bucket is tagged with strata's tags as it is created. A bucket of that name that
+/// this stack did not make (another account's, or this account's without this create's
+/// `strata:token` tag) is a conflict: nothing of it is changed, and `import` is the way to
+/// manage it.
 ///
 /// The bucket's policy is declared in one place only: the bucket's `policy`, or a
 /// [`crate::BucketPolicy`] when the policy names outputs of resources that depend on the
@@ -327,6 +334,14 @@ fn outputs(cx: &Cx<'_>, name: &str) -> BucketOutputs {
     }
 }
 
+/// S3 tags from a map.
+fn s3_tags(tags: BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
+    tags.into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ProviderError::Other(e.to_string()))
+}
+
 /// AWS's bucket naming rules.
 pub(crate) fn check_name(name: &str) -> Option<String> {
     let ok_chars = name
@@ -444,11 +459,7 @@ async fn apply_parts(
             },
         };
         all.extend(new.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let tags = all
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ProviderError::Other(e.to_string()))?;
+        let tags = s3_tags(all)?;
         client
             .put_bucket_tagging()
             .bucket(name)
@@ -623,61 +634,143 @@ async fn apply_parts(
     Ok(())
 }
 
-/// Deletes every object version and delete marker of the bucket.
-async fn empty(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProviderError> {
-    loop {
-        let page = client
-            .list_object_versions()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(api_error("s3:ListObjectVersions"))?;
-        let mut ids = Vec::new();
-        for v in page.versions() {
-            ids.push(
-                ObjectIdentifier::builder()
-                    .key(v.key().unwrap_or_default())
-                    .set_version_id(v.version_id().map(str::to_owned))
-                    .build(),
-            );
-        }
-        for m in page.delete_markers() {
-            ids.push(
-                ObjectIdentifier::builder()
-                    .key(m.key().unwrap_or_default())
-                    .set_version_id(m.version_id().map(str::to_owned))
-                    .build(),
-            );
-        }
-        let ids = ids
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ProviderError::Other(e.to_string()))?;
-        if ids.is_empty() {
-            return Ok(());
-        }
-        for chunk in ids.chunks(1000) {
-            client
-                .delete_objects()
-                .bucket(name)
-                .delete(
-                    Delete::builder()
-                        .set_objects(Some(chunk.to_vec()))
-                        .quiet(true)
-                        .build()
-                        .map_err(|e| ProviderError::Other(e.to_string()))?,
-                )
-                .send()
-                .await
-                .map_err(api_error("s3:DeleteObjects"))?;
+/// How long a `force_destroy` delete empties a bucket at most.
+const EMPTY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// How many times it lists the whole bucket again (objects written meanwhile) at most.
+const EMPTY_PASSES: usize = 20;
+/// How many of the objects S3 refuses to delete an error names.
+const NAMED: usize = 5;
+
+/// The object versions S3 refused to delete in one pass.
+#[derive(Debug, Default)]
+struct Refused {
+    count: usize,
+    code: Option<String>,
+    named: Vec<String>,
+}
+
+impl Refused {
+    fn into_error(self, bucket: &str) -> ProviderError {
+        let more = self.count.saturating_sub(self.named.len());
+        ProviderError::Api {
+            operation: "s3:DeleteObjects".to_owned(),
+            code: self.code,
+            message: format!(
+                "bucket {bucket} is kept: S3 refused to delete {} object version(s) (object lock, a legal hold or a policy protects them): {}{}",
+                self.count,
+                self.named.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
         }
     }
+}
+
+/// Deletes every object version and delete marker of the bucket: in passes over the
+/// whole listing, for at most [`EMPTY_TIMEOUT`] and [`EMPTY_PASSES`]. Versions that S3
+/// refuses to delete fail the delete, naming them.
+async fn empty(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProviderError> {
+    let deadline = Instant::now() + EMPTY_TIMEOUT;
+    let build = |e: aws_sdk_s3::error::BuildError| ProviderError::Other(e.to_string());
+    for _ in 0..EMPTY_PASSES {
+        let mut refused = Refused::default();
+        let mut deleted = 0usize;
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            if Instant::now() > deadline {
+                return Err(ProviderError::Timeout {
+                    after: EMPTY_TIMEOUT,
+                    what: format!(
+                        "bucket {name} to be emptied ({deleted} object versions deleted in this pass)"
+                    ),
+                });
+            }
+            let page = client
+                .list_object_versions()
+                .bucket(name)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(api_error("s3:ListObjectVersions"))?;
+            let versions = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                );
+            let ids = versions
+                .map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key.unwrap_or_default())
+                        .set_version_id(version.map(str::to_owned))
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(build)?;
+            if !ids.is_empty() {
+                let asked = ids.len();
+                let out = client
+                    .delete_objects()
+                    .bucket(name)
+                    .delete(
+                        Delete::builder()
+                            .set_objects(Some(ids))
+                            .quiet(true)
+                            .build()
+                            .map_err(build)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(api_error("s3:DeleteObjects"))?;
+                for e in out.errors() {
+                    refused.count += 1;
+                    if refused.code.is_none() {
+                        refused.code = e.code().map(str::to_owned);
+                    }
+                    if refused.named.len() < NAMED {
+                        refused.named.push(format!(
+                            "{:?} (version {}): {}",
+                            e.key().unwrap_or_default(),
+                            e.version_id().unwrap_or("null"),
+                            e.code().or(e.message()).unwrap_or("refused")
+                        ));
+                    }
+                }
+                deleted += asked.saturating_sub(out.errors().len());
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        if refused.count > 0 {
+            return Err(refused.into_error(name));
+        }
+        if deleted == 0 {
+            return Ok(());
+        }
+    }
+    Err(ProviderError::Other(format!(
+        "bucket {name} still holds objects after {EMPTY_PASSES} passes deleting every version: something keeps writing to it"
+    )))
 }
 
 #[async_trait]
 impl Resource for Bucket {
     const TYPE: &'static str = "aws:s3/bucket";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = BucketArgs;
     type Outputs = BucketOutputs;
 
@@ -769,30 +862,50 @@ impl Resource for Bucket {
         Duration::from_secs(5)
     }
 
+    /// Creates the bucket with strata's tags, then puts its parts. A bucket of that name
+    /// that already exists is never created "again": in us-east-1, `CreateBucket` answers
+    /// 200 for a bucket this account owns, so an existing bucket is refused before it.
     async fn create(
         cx: &Cx<'_>,
         args: &BucketArgs,
     ) -> Result<Created<BucketOutputs>, ProviderError> {
         let client = s3(cx)?;
-        let mut call = client.create_bucket().bucket(&args.name);
+        let taken = |message: String| ProviderError::AlreadyExists {
+            operation: "s3:CreateBucket".to_owned(),
+            message,
+        };
+        if client.head_bucket().bucket(&args.name).send().await.is_ok() {
+            return Err(taken(format!("bucket {} already exists", args.name)));
+        }
+        let mut conf = CreateBucketConfiguration::builder()
+            .set_tags(Some(s3_tags(cx.create_tags(&args.tags))?));
         if let Some(r) = cx
             .aws()?
             .region()
             .map(ToString::to_string)
             .filter(|r| r != "us-east-1")
         {
-            call = call.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(r.as_str()))
-                    .build(),
-            );
+            conf = conf.location_constraint(BucketLocationConstraint::from(r.as_str()));
         }
-        match call.send().await {
+        match client
+            .create_bucket()
+            .bucket(&args.name)
+            .create_bucket_configuration(conf.build())
+            .send()
+            .await
+        {
             Ok(_) => {}
-            // A retried create of our own bucket.
+            // This account's bucket or another account's: never ours to change.
             Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                }) =>
+            {
+                return Err(taken(e.message().map_or_else(
+                    || format!("bucket {} exists", args.name),
+                    str::to_owned,
+                )));
+            }
             Err(e) => return Err(api_error("s3:CreateBucket")(e)),
         }
         apply_parts(cx, None, args).await?;
@@ -802,48 +915,77 @@ impl Resource for Bucket {
         })
     }
 
-    /// Found again by its name, if it carries this resource's URN tag.
+    /// Found again by its name only with proof that this create made it: its
+    /// `strata:token` tag (set as the bucket is created). A bucket without tags, or with
+    /// another token, is not this create's. Then its parts are put (the create may have
+    /// stopped before them).
     async fn recover(
         cx: &Cx<'_>,
         args: &BucketArgs,
     ) -> Result<Recovery<BucketOutputs>, ProviderError> {
         let client = s3(cx)?;
-        if client
-            .head_bucket()
-            .bucket(&args.name)
-            .send()
-            .await
-            .is_err()
-        {
-            return Ok(Recovery::Absent);
+        match client.head_bucket().bucket(&args.name).send().await {
+            Ok(_) => {}
+            // No such bucket (404), or another account's or region's (403, 301): nothing
+            // this create made.
+            Err(e)
+                if e.raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 301 | 403 | 404)) =>
+            {
+                return Ok(Recovery::Absent);
+            }
+            Err(e) => return Err(api_error("s3:HeadBucket")(e)),
         }
         let tags = match client.get_bucket_tagging().bucket(&args.name).send().await {
-            Ok(t) => t
-                .tag_set()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect::<BTreeMap<_, _>>(),
-            Err(_) => BTreeMap::new(),
+            Ok(t) => t.tag_set().to_vec(),
+            Err(e) if not_found_code(e.code()) => return Ok(Recovery::Absent),
+            Err(e) => return Err(api_error("s3:GetBucketTagging")(e)),
         };
-        if tags.get("strata:urn") != Some(&cx.urn.to_string()) {
-            // The crash may have come between the create and the tags: a bucket of this
-            // name that we own and that is untagged is ours to finish.
-            if tags.is_empty() {
-                apply_parts(cx, None, args).await?;
-                return Ok(Recovery::Found(Created {
-                    id: args.name.clone(),
-                    outputs: outputs(cx, &args.name),
-                }));
-            }
-            return Ok(Recovery::Unknown(format!(
-                "bucket {} exists and is not this resource's: import it or choose another name",
-                args.name
-            )));
+        if !cx.owns(tags.iter().map(|t| (t.key(), t.value()))) {
+            return Ok(Recovery::Absent);
         }
         apply_parts(cx, None, args).await?;
         Ok(Recovery::Found(Created {
             id: args.name.clone(),
             outputs: outputs(cx, &args.name),
+        }))
+    }
+
+    /// A bucket that holds any object version or delete marker, without `force_destroy`.
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        args: &BucketArgs,
+        _: &BucketOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        if args.force_destroy {
+            return Ok(None);
+        }
+        let page = match s3(cx)?
+            .list_object_versions()
+            .bucket(id)
+            .max_keys(1)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.code() == Some("NoSuchBucket") => return Ok(None),
+            Err(e) => return Err(api_error("s3:ListObjectVersions")(e)),
+        };
+        let first = page
+            .versions()
+            .iter()
+            .map(|v| v.key())
+            .chain(page.delete_markers().iter().map(|m| m.key()))
+            .next();
+        Ok(first.map(|key| {
+            FieldError::new(
+                "force_destroy",
+                format!(
+                    "bucket {id} holds objects ({:?}, and maybe more), and strata never empties a bucket unasked: set force_destroy(true) and run `up` first, or empty the bucket yourself",
+                    key.unwrap_or_default()
+                ),
+            )
         }))
     }
 
@@ -1014,7 +1156,7 @@ impl Resource for Bucket {
             Err(e) if e.code() == Some("NoSuchBucket") => Ok(()),
             Err(e) if e.code() == Some("BucketNotEmpty") => Err(ProviderError::Invalid {
                 field: "force_destroy".into(),
-                message: format!("bucket {id} holds objects; strata does not empty it unless force_destroy is set"),
+                message: format!("bucket {id} holds objects, and strata never empties a bucket unasked: set force_destroy(true) and run `up` first, or empty the bucket yourself"),
             }),
             Err(e) => Err(api_error("s3:DeleteBucket")(e)),
         }

@@ -24,7 +24,8 @@ use crate::bucket::{check_name, s3};
 /// A bucket's policy is declared in one place only: either the bucket's `policy` or one
 /// `BucketPolicy`. A [`crate::Bucket`] without a declared `policy` neither reports the
 /// policy it finds as drift nor removes it. The bucket replaces the policy; the document
-/// changes in place (`PutBucketPolicy`); delete is `DeleteBucketPolicy`.
+/// changes in place (`PutBucketPolicy`); delete is `DeleteBucketPolicy`. A bucket that
+/// already has another policy is a conflict: the create never overwrites it.
 ///
 /// ```
 /// use serde_json::json;
@@ -111,6 +112,7 @@ async fn put(cx: &Cx<'_>, args: &BucketPolicyArgs) -> Result<(), ProviderError> 
 impl Resource for BucketPolicy {
     const TYPE: &'static str = "aws:s3/bucket-policy";
     const REPLACE_ON: &'static [&'static str] = &["bucket"];
+    const IDENTITY: &'static [&'static str] = &["bucket"];
     type Args = BucketPolicyArgs;
     type Outputs = BucketPolicyOutputs;
 
@@ -143,27 +145,36 @@ impl Resource for BucketPolicy {
         Duration::from_secs(2)
     }
 
+    /// A policy has no tags: a bucket that already has one (someone else's, or the
+    /// bucket's own `policy`) is a conflict, and `recover` adopts it only when it is the
+    /// declared document.
     async fn create(
         cx: &Cx<'_>,
         args: &BucketPolicyArgs,
     ) -> Result<Created<BucketPolicyOutputs>, ProviderError> {
-        put(cx, args).await?;
         let bucket = args.bucket.value()?.clone();
+        if live(cx, &bucket).await?.is_some() {
+            return Err(ProviderError::AlreadyExists {
+                operation: "s3:PutBucketPolicy".to_owned(),
+                message: format!("bucket {bucket} already has a policy"),
+            });
+        }
+        put(cx, args).await?;
         Ok(Created {
             id: bucket.clone(),
             outputs: BucketPolicyOutputs { bucket },
         })
     }
 
-    /// `PutBucketPolicy` is idempotent: the create went through if the bucket has the
-    /// declared policy; otherwise it is made again.
+    /// A policy has no tags: the create went through only if the bucket has exactly the
+    /// declared document; any other policy is not this create's.
     async fn recover(
         cx: &Cx<'_>,
         args: &BucketPolicyArgs,
     ) -> Result<Recovery<BucketPolicyOutputs>, ProviderError> {
         let bucket = args.bucket.value()?.clone();
         Ok(match live(cx, &bucket).await? {
-            Some(p) if &p == args.policy.value()? => Recovery::Found(Created {
+            Some(p) if &p == args.policy.value()? => Recovery::Resembles(Created {
                 id: bucket.clone(),
                 outputs: BucketPolicyOutputs { bucket },
             }),

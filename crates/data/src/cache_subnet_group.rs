@@ -11,7 +11,8 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-/// A cache subnet group. The description and the subnets change in place.
+/// A cache subnet group. The description and the subnets change in place. A group of that
+/// name that this stack did not make is never taken over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -109,6 +110,33 @@ pub(crate) async fn live_tags(
         .collect())
 }
 
+/// Whether the ElastiCache resource `arn` is this create's: its `strata:token` tag is
+/// `cx.token`. A name is never proof; tags that cannot be read are an error, not
+/// "someone else's". (ElastiCache lists the tags of a replication group only once it is
+/// available.)
+pub(crate) async fn owned(
+    cx: &Cx<'_>,
+    client: &aws_sdk_elasticache::Client,
+    arn: &str,
+) -> Result<bool, ProviderError> {
+    if arn.is_empty() {
+        return Err(ProviderError::Other(
+            "ElastiCache answered without the resource's ARN: its tags cannot be read".to_owned(),
+        ));
+    }
+    let t = client
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(api_error("elasticache:ListTagsForResource"))?;
+    Ok(cx.owns(
+        t.tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    ))
+}
+
 /// Makes the user tags of `arn` go from `old` to `new`.
 pub(crate) async fn update_tags(
     client: &aws_sdk_elasticache::Client,
@@ -169,6 +197,7 @@ async fn describe(
 impl Resource for CacheSubnetGroup {
     const TYPE: &'static str = "aws:elasticache/subnet-group";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = CacheSubnetGroupArgs;
     type Outputs = CacheSubnetGroupOutputs;
 
@@ -223,20 +252,26 @@ impl Resource for CacheSubnetGroup {
         })
     }
 
+    /// Found again by its name only with proof that this create made it: its
+    /// `strata:token` tag.
     async fn recover(
         cx: &Cx<'_>,
         a: &CacheSubnetGroupArgs,
     ) -> Result<Recovery<CacheSubnetGroupOutputs>, ProviderError> {
-        Ok(match describe(cx, &a.name).await? {
-            Some(g) => Recovery::Found(Created {
-                id: a.name.clone(),
-                outputs: CacheSubnetGroupOutputs {
-                    name: a.name.clone(),
-                    arn: g.arn().unwrap_or_default().to_owned(),
-                },
-            }),
-            None => Recovery::Absent,
-        })
+        let Some(g) = describe(cx, &a.name).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let arn = g.arn().unwrap_or_default().to_owned();
+        if !owned(cx, &elasticache(cx)?, &arn).await? {
+            return Ok(Recovery::Absent);
+        }
+        Ok(Recovery::Found(Created {
+            id: a.name.clone(),
+            outputs: CacheSubnetGroupOutputs {
+                name: a.name.clone(),
+                arn,
+            },
+        }))
     }
 
     async fn read(

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_rds::client::Waiters;
+use aws_sdk_rds::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
 use strata_core::{
@@ -14,7 +15,7 @@ use strata_core::{
 
 use crate::db_subnet_group::DbSubnetGroup;
 use crate::rds_common::{
-    check_identifier, create_tags, not_found, rds, same_set, update_tags, user_tags,
+    check_identifier, create_tags, not_found, owned, rds, same_set, update_tags, user_tags,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(90 * 60);
@@ -26,8 +27,9 @@ const TIMEOUT: Duration = Duration::from_secs(90 * 60);
 /// in Secrets Manager (never in strata's state). Class, storage, Multi-AZ, backups,
 /// groups and protection change in place, applied immediately or in the next maintenance
 /// window (`apply_immediately`); the engine, the identifier, the master user, the
-/// database name and the encryption replace it. A delete under deletion protection is
-/// refused, naming the field.
+/// database name and the encryption replace it. A delete under deletion protection (read
+/// live) is refused before the run starts, naming the field. An instance of that
+/// identifier that this stack did not make is never taken over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -325,6 +327,14 @@ async fn wait_available(
         .ok_or_else(|| ProviderError::NotFound(id.to_owned()))
 }
 
+/// What refuses the delete of instance `id` under deletion protection, and the way out.
+fn protected(id: &str) -> FieldError {
+    FieldError::new(
+        "deletion_protection",
+        format!("DB instance {id} has deletion protection on: set deletion_protection(false) and run `up` first, then delete it"),
+    )
+}
+
 fn check_window(errs: &mut Vec<FieldError>, w: &str) {
     let part = |p: &str| {
         let (h, m) = p.split_once(':')?;
@@ -355,6 +365,7 @@ impl Resource for DbInstance {
         "kms_key_id",
         "master_user_secret_kms_key_id",
     ];
+    const IDENTITY: &'static [&'static str] = &["identifier"];
     type Args = DbInstanceArgs;
     type Outputs = DbInstanceOutputs;
 
@@ -489,7 +500,8 @@ impl Resource for DbInstance {
         })
     }
 
-    /// Found again by its identifier (unique in the account and region).
+    /// Found again by its identifier only with proof that this create made it: its
+    /// `strata:token` tag. An instance being deleted is not the one this create made.
     async fn recover(
         cx: &Cx<'_>,
         a: &DbInstanceArgs,
@@ -497,19 +509,30 @@ impl Resource for DbInstance {
         let Some(d) = describe(cx, &a.identifier).await? else {
             return Ok(Recovery::Absent);
         };
-        let urn = cx.urn.to_string();
-        if !d
-            .tag_list()
-            .iter()
-            .any(|t| t.key() == Some("strata:urn") && t.value() == Some(urn.as_str()))
-        {
-            return Ok(Recovery::Unknown(format!("a DB instance {} exists that strata did not create for {urn}: import it or choose another identifier", a.identifier)));
+        if d.db_instance_status() == Some("deleting") {
+            return Ok(Recovery::Absent);
+        }
+        if !owned(cx, &rds(cx)?, d.db_instance_arn().unwrap_or_default()).await? {
+            return Ok(Recovery::Absent);
         }
         let d = wait_available(cx, &a.identifier).await?;
         Ok(Recovery::Found(Created {
             id: a.identifier.clone(),
             outputs: outputs(&d),
         }))
+    }
+
+    /// Deletion protection, as it is on the live instance.
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &DbInstanceArgs,
+        _: &DbInstanceOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        Ok(describe(cx, id)
+            .await?
+            .filter(|d| d.deletion_protection() == Some(true))
+            .map(|_| protected(id)))
     }
 
     async fn read(
@@ -717,12 +740,6 @@ impl Resource for DbInstance {
         a: &DbInstanceArgs,
         _: &DbInstanceOutputs,
     ) -> Result<(), ProviderError> {
-        if a.deletion_protection {
-            return Err(ProviderError::Invalid {
-                field: "deletion_protection".into(),
-                message: format!("DB instance {id} is protected from deletion: set deletion_protection(false) and run up first"),
-            });
-        }
         let client = rds(cx)?;
         let mut call = client.delete_db_instance().db_instance_identifier(id);
         call = if a.skip_final_snapshot {
@@ -734,6 +751,18 @@ impl Resource for DbInstance {
         match call.send().await {
             Ok(_) => {}
             Err(e) if not_found(&e) => return Ok(()),
+            // Deletion protection, as it is live (whatever the args in state say).
+            Err(e)
+                if e.code() == Some("InvalidParameterCombination")
+                    && e.message()
+                        .is_some_and(|m| m.contains("deletion protection")) =>
+            {
+                let f = protected(id);
+                return Err(ProviderError::Invalid {
+                    field: f.field,
+                    message: f.message,
+                });
+            }
             Err(e) => return Err(api_error("rds:DeleteDBInstance")(e)),
         }
         client

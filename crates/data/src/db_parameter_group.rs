@@ -11,10 +11,13 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::rds_common::{check_identifier, create_tags, not_found, rds, update_tags, user_tags};
+use crate::rds_common::{
+    check_identifier, create_tags, not_found, owned, rds, update_tags, user_tags,
+};
 
 /// A DB parameter group. Parameters change in place (static ones apply at the next
-/// reboot); removed ones are reset to the engine default.
+/// reboot); removed ones are reset to the engine default. A group of that name that this
+/// stack did not make is never taken over (nor are its parameters set).
 ///
 /// ```
 /// use strata_core::Stack;
@@ -118,6 +121,7 @@ async fn set(
 impl Resource for DbParameterGroup {
     const TYPE: &'static str = "aws:rds/parameter-group";
     const REPLACE_ON: &'static [&'static str] = &["name", "family", "description"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = DbParameterGroupArgs;
     type Outputs = DbParameterGroupOutputs;
 
@@ -166,36 +170,38 @@ impl Resource for DbParameterGroup {
         })
     }
 
+    /// Found again by its name only with proof that this create made it: its
+    /// `strata:token` tag. Then the parameters are set (the create may have stopped before
+    /// them).
     async fn recover(
         cx: &Cx<'_>,
         args: &DbParameterGroupArgs,
     ) -> Result<Recovery<DbParameterGroupOutputs>, ProviderError> {
         let client = rds(cx)?;
-        match client
+        let arn = match client
             .describe_db_parameter_groups()
             .db_parameter_group_name(&args.name)
             .send()
             .await
         {
-            Ok(o) => {
-                set(&client, &args.name, &args.parameters).await?;
-                let arn = o
-                    .db_parameter_groups()
-                    .first()
-                    .and_then(|g| g.db_parameter_group_arn())
-                    .unwrap_or_default()
-                    .to_owned();
-                Ok(Recovery::Found(Created {
-                    id: args.name.clone(),
-                    outputs: DbParameterGroupOutputs {
-                        name: args.name.clone(),
-                        arn,
-                    },
-                }))
-            }
-            Err(e) if not_found(&e) => Ok(Recovery::Absent),
-            Err(e) => Err(api_error("rds:DescribeDBParameterGroups")(e)),
+            Ok(o) => match o.db_parameter_groups().first() {
+                Some(g) => g.db_parameter_group_arn().unwrap_or_default().to_owned(),
+                None => return Ok(Recovery::Absent),
+            },
+            Err(e) if not_found(&e) => return Ok(Recovery::Absent),
+            Err(e) => return Err(api_error("rds:DescribeDBParameterGroups")(e)),
+        };
+        if !owned(cx, &client, &arn).await? {
+            return Ok(Recovery::Absent);
         }
+        set(&client, &args.name, &args.parameters).await?;
+        Ok(Recovery::Found(Created {
+            id: args.name.clone(),
+            outputs: DbParameterGroupOutputs {
+                name: args.name.clone(),
+                arn,
+            },
+        }))
     }
 
     async fn read(

@@ -11,12 +11,15 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::rds_common::{check_identifier, create_tags, not_found, rds, update_tags, user_tags};
+use crate::rds_common::{
+    check_identifier, create_tags, not_found, owned, rds, update_tags, user_tags,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// A manual DB snapshot. It lives until deleted (automated backups expire; this does
-/// not). The seed's weekly snapshots are a schedule of these, named per week.
+/// not). The seed's weekly snapshots are a schedule of these, named per week. A snapshot
+/// of that identifier that this stack did not make is never taken over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -88,10 +91,24 @@ async fn describe(
     }
 }
 
+async fn wait_available(cx: &Cx<'_>, id: &str) -> Result<(), ProviderError> {
+    rds(cx)?
+        .wait_until_db_snapshot_available()
+        .db_snapshot_identifier(id)
+        .wait(TIMEOUT)
+        .await
+        .map_err(|e| ProviderError::Timeout {
+            after: TIMEOUT,
+            what: format!("snapshot {id} to be available ({e})"),
+        })?;
+    Ok(())
+}
+
 #[async_trait]
 impl Resource for DbSnapshot {
     const TYPE: &'static str = "aws:rds/snapshot";
     const REPLACE_ON: &'static [&'static str] = &["db_instance_identifier", "identifier"];
+    const IDENTITY: &'static [&'static str] = &["identifier"];
     type Args = DbSnapshotArgs;
     type Outputs = DbSnapshotOutputs;
 
@@ -118,15 +135,7 @@ impl Resource for DbSnapshot {
             .send()
             .await
             .map_err(api_error("rds:CreateDBSnapshot"))?;
-        client
-            .wait_until_db_snapshot_available()
-            .db_snapshot_identifier(&a.identifier)
-            .wait(TIMEOUT)
-            .await
-            .map_err(|e| ProviderError::Timeout {
-                after: TIMEOUT,
-                what: format!("snapshot {} to be available ({e})", a.identifier),
-            })?;
+        wait_available(cx, &a.identifier).await?;
         let arn = out
             .db_snapshot()
             .and_then(|s| s.db_snapshot_arn())
@@ -141,20 +150,30 @@ impl Resource for DbSnapshot {
         })
     }
 
+    /// Found again by its identifier only with proof that this create made it: its
+    /// `strata:token` tag. A snapshot being deleted is not the one this create made.
     async fn recover(
         cx: &Cx<'_>,
         a: &DbSnapshotArgs,
     ) -> Result<Recovery<DbSnapshotOutputs>, ProviderError> {
-        Ok(match describe(cx, &a.identifier).await? {
-            Some(s) => Recovery::Found(Created {
-                id: a.identifier.clone(),
-                outputs: DbSnapshotOutputs {
-                    identifier: a.identifier.clone(),
-                    arn: s.db_snapshot_arn().unwrap_or_default().to_owned(),
-                },
-            }),
-            None => Recovery::Absent,
-        })
+        let Some(s) = describe(cx, &a.identifier).await? else {
+            return Ok(Recovery::Absent);
+        };
+        if s.status() == Some("deleting") {
+            return Ok(Recovery::Absent);
+        }
+        let arn = s.db_snapshot_arn().unwrap_or_default().to_owned();
+        if !owned(cx, &rds(cx)?, &arn).await? {
+            return Ok(Recovery::Absent);
+        }
+        wait_available(cx, &a.identifier).await?;
+        Ok(Recovery::Found(Created {
+            id: a.identifier.clone(),
+            outputs: DbSnapshotOutputs {
+                identifier: a.identifier.clone(),
+                arn,
+            },
+        }))
     }
 
     async fn read(

@@ -10,9 +10,12 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::rds_common::{create_tags, not_found, rds, same_set, update_tags, user_tags};
+use crate::rds_common::{create_tags, not_found, owned, rds, same_set, update_tags, user_tags};
 
-/// A DB subnet group (at least two subnets in two AZs, as RDS demands).
+/// A DB subnet group (at least two subnets in two AZs, as RDS demands). The description
+/// and the subnets change in place (`ModifyDBSubnetGroup`); the name replaces it. A group
+/// of that name that this stack did not make is never taken over: the create fails naming
+/// the conflict, and `import` is the way to manage it.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -109,6 +112,7 @@ async fn describe(
 impl Resource for DbSubnetGroup {
     const TYPE: &'static str = "aws:rds/subnet-group";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = DbSubnetGroupArgs;
     type Outputs = DbSubnetGroupOutputs;
 
@@ -169,20 +173,26 @@ impl Resource for DbSubnetGroup {
         })
     }
 
+    /// Found again by its name only with proof that this create made it: its
+    /// `strata:token` tag. A group of that name without the tag is someone else's.
     async fn recover(
         cx: &Cx<'_>,
         args: &DbSubnetGroupArgs,
     ) -> Result<Recovery<DbSubnetGroupOutputs>, ProviderError> {
-        Ok(match describe(cx, &args.name).await? {
-            Some(g) => Recovery::Found(Created {
-                id: args.name.clone(),
-                outputs: DbSubnetGroupOutputs {
-                    name: args.name.clone(),
-                    arn: g.db_subnet_group_arn().unwrap_or_default().to_owned(),
-                },
-            }),
-            None => Recovery::Absent,
-        })
+        let Some(g) = describe(cx, &args.name).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let arn = g.db_subnet_group_arn().unwrap_or_default().to_owned();
+        if !owned(cx, &rds(cx)?, &arn).await? {
+            return Ok(Recovery::Absent);
+        }
+        Ok(Recovery::Found(Created {
+            id: args.name.clone(),
+            outputs: DbSubnetGroupOutputs {
+                name: args.name.clone(),
+                arn,
+            },
+        }))
     }
 
     async fn read(

@@ -17,9 +17,10 @@ use strata_core::{
 const TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// An EFS file system. The creation token is the engine's idempotency token, so a
-/// retried create returns the same file system. Throughput mode, backups, the
-/// infrequent-access transition and tags change in place; the performance mode and the
-/// encryption replace it. Mount it with [`crate::MountTarget`]s, one per subnet.
+/// retried create finds the same file system (and never makes a second one). Throughput
+/// mode, backups, the infrequent-access transition and tags change in place; the
+/// performance mode and the encryption replace it. Mount it with [`crate::MountTarget`]s,
+/// one per subnet.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -339,10 +340,12 @@ impl Resource for FileSystem {
         })
     }
 
-    /// Found again by its creation token, the create's idempotency token.
+    /// Found again by its creation token, the create's idempotency token (EFS refuses a
+    /// second file system of one token). A file system being deleted is not the one this
+    /// create made. The create is finished: available, with its IA transition.
     async fn recover(
         cx: &Cx<'_>,
-        _: &FileSystemArgs,
+        a: &FileSystemArgs,
     ) -> Result<Recovery<FileSystemOutputs>, ProviderError> {
         let out = efs(cx)?
             .describe_file_systems()
@@ -350,13 +353,30 @@ impl Resource for FileSystem {
             .send()
             .await
             .map_err(api_error("efs:DescribeFileSystems"))?;
-        Ok(match out.file_systems().first() {
-            Some(f) => Recovery::Found(Created {
-                id: f.file_system_id().to_owned(),
-                outputs: outputs(cx, f),
-            }),
-            None => Recovery::Absent,
-        })
+        let Some(f) = out.file_systems().first() else {
+            return Ok(Recovery::Absent);
+        };
+        let id = f.file_system_id().to_owned();
+        match f.life_cycle_state() {
+            LifeCycleState::Deleting | LifeCycleState::Deleted => return Ok(Recovery::Absent),
+            LifeCycleState::Error => {
+                return Ok(Recovery::Unknown(format!(
+                    "file system {id}, made with this create's token {}, is in state error: delete it and run `up` again",
+                    cx.token
+                )));
+            }
+            _ => {}
+        }
+        let f = wait_state(cx, &id, false)
+            .await?
+            .ok_or_else(|| ProviderError::NotFound(id.clone()))?;
+        if a.transition_to_ia_days.is_some() {
+            put_lifecycle(cx, &id, a.transition_to_ia_days).await?;
+        }
+        Ok(Recovery::Found(Created {
+            outputs: outputs(cx, &f),
+            id,
+        }))
     }
 
     async fn read(

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_efs::error::ProvideErrorMetadata;
 use aws_sdk_efs::types::LifeCycleState;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::{api_error, wait_for};
@@ -15,7 +16,10 @@ use crate::file_system::{efs, not_found};
 const TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// A mount target: one per subnet the instances mount from. Its security groups change
-/// in place; the file system and the subnet replace it.
+/// in place; the file system and the subnet replace it. Mount targets carry no tags: an
+/// interrupted create is found again only when the file system, the subnet and the
+/// declared security groups all match; an existing mount target of the file system in
+/// that availability zone is a conflict, never taken over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -124,6 +128,7 @@ async fn wait(cx: &Cx<'_>, id: &str, gone: bool) -> Result<(), ProviderError> {
 impl Resource for MountTarget {
     const TYPE: &'static str = "aws:efs/mount-target";
     const REPLACE_ON: &'static [&'static str] = &["file_system_id", "subnet_id"];
+    const IDENTITY: &'static [&'static str] = &["file_system_id", "subnet_id"];
     type Args = MountTargetArgs;
     type Outputs = MountTargetOutputs;
 
@@ -153,7 +158,17 @@ impl Resource for MountTarget {
             .set_security_groups(Some(values(&a.security_groups)?))
             .send()
             .await
-            .map_err(api_error("efs:CreateMountTarget"))?;
+            .map_err(|e| {
+                // One mount target per file system and availability zone.
+                if e.code() == Some("MountTargetConflict") {
+                    ProviderError::AlreadyExists {
+                        operation: "efs:CreateMountTarget".to_owned(),
+                        message: e.message().unwrap_or("mount target conflict").to_owned(),
+                    }
+                } else {
+                    api_error("efs:CreateMountTarget")(e)
+                }
+            })?;
         let id = out.mount_target_id().to_owned();
         wait(cx, &id, false).await?;
         Ok(Created {
@@ -165,30 +180,55 @@ impl Resource for MountTarget {
         })
     }
 
-    /// Found again by its file system and subnet: there is one per subnet.
+    /// Mount targets have no tags and no idempotency token: found again only when every
+    /// identifying property is what was asked (the file system, the subnet and, when
+    /// declared, the security groups), and it is not being deleted.
     async fn recover(
         cx: &Cx<'_>,
         a: &MountTargetArgs,
     ) -> Result<Recovery<MountTargetOutputs>, ProviderError> {
-        let out = efs(cx)?
+        let client = efs(cx)?;
+        let out = match client
             .describe_mount_targets()
             .file_system_id(a.file_system_id.value()?)
             .send()
             .await
-            .map_err(api_error("efs:DescribeMountTargets"))?;
+        {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(Recovery::Absent),
+            Err(e) => return Err(api_error("efs:DescribeMountTargets")(e)),
+        };
         let subnet = a.subnet_id.value()?;
-        Ok(
-            match out.mount_targets().iter().find(|m| m.subnet_id() == subnet) {
-                Some(m) => Recovery::Found(Created {
-                    id: m.mount_target_id().to_owned(),
-                    outputs: MountTargetOutputs {
-                        id: m.mount_target_id().to_owned(),
-                        ip_address: m.ip_address().unwrap_or_default().to_owned(),
-                    },
-                }),
-                None => Recovery::Absent,
+        let Some(m) = out.mount_targets().iter().find(|m| {
+            m.subnet_id() == subnet
+                && !matches!(
+                    m.life_cycle_state(),
+                    LifeCycleState::Deleting | LifeCycleState::Deleted
+                )
+        }) else {
+            return Ok(Recovery::Absent);
+        };
+        let id = m.mount_target_id().to_owned();
+        // Its security groups are readable once it is available.
+        wait(cx, &id, false).await?;
+        if !a.security_groups.is_empty() {
+            let live = client
+                .describe_mount_target_security_groups()
+                .mount_target_id(&id)
+                .send()
+                .await
+                .map_err(api_error("efs:DescribeMountTargetSecurityGroups"))?;
+            if !crate::rds_common::same_set(&values(&a.security_groups)?, live.security_groups()) {
+                return Ok(Recovery::Absent);
+            }
+        }
+        Ok(Recovery::Resembles(Created {
+            outputs: MountTargetOutputs {
+                id: id.clone(),
+                ip_address: m.ip_address().unwrap_or_default().to_owned(),
             },
-        )
+            id,
+        }))
     }
 
     async fn read(

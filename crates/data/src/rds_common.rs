@@ -1,4 +1,4 @@
-//! What the RDS types share: the client, tags by ARN, and name checks.
+//! What the RDS types share: the client, tags by ARN, ownership, and name checks.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,32 @@ pub(crate) fn user_tags(tags: &[Tag]) -> BTreeMap<String, String> {
         })
         .filter(|(k, _)| strata_core::aws::is_user_tag(k))
         .collect()
+}
+
+/// Whether the RDS resource `arn` is this create's: its `strata:token` tag (read with
+/// `ListTagsForResource`) is `cx.token`. A name is never proof; tags that cannot be read
+/// are an error, not "someone else's".
+pub(crate) async fn owned(
+    cx: &Cx<'_>,
+    client: &aws_sdk_rds::Client,
+    arn: &str,
+) -> Result<bool, ProviderError> {
+    if arn.is_empty() {
+        return Err(ProviderError::Other(
+            "RDS answered without the resource's ARN: its tags cannot be read".to_owned(),
+        ));
+    }
+    let out = client
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(api_error("rds:ListTagsForResource"))?;
+    Ok(cx.owns(
+        out.tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    ))
 }
 
 /// Makes the user tags of `arn` go from `old` to `new`.

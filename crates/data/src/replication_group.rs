@@ -12,7 +12,9 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::cache_subnet_group::{create_tags, elasticache, live_tags, not_found, update_tags};
+use crate::cache_subnet_group::{
+    create_tags, elasticache, live_tags, not_found, owned, update_tags,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
@@ -21,7 +23,8 @@ const TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// The node type, automatic failover, Multi-AZ, the snapshot retention and the security
 /// groups change in place (`ModifyReplicationGroup`, applied immediately); the id, the
 /// subnet group, the port and the encryption settings replace it. Automatic failover
-/// needs at least two nodes, and Multi-AZ needs automatic failover.
+/// needs at least two nodes, and Multi-AZ needs automatic failover. A group of that id
+/// that this stack did not make is never taken over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -233,6 +236,7 @@ impl Resource for ReplicationGroup {
         "kms_key_id",
         "transit_encryption",
     ];
+    const IDENTITY: &'static [&'static str] = &["id"];
     type Args = ReplicationGroupArgs;
     type Outputs = ReplicationGroupOutputs;
 
@@ -343,29 +347,38 @@ impl Resource for ReplicationGroup {
         })
     }
 
-    /// Found again by its id (unique in the account and region).
+    /// Found again by its id only with proof that this create made it: its `strata:token`
+    /// tag, passed to `CreateReplicationGroup`. A group that is still `creating` (a create
+    /// killed while AWS builds it) is waited for first: ElastiCache lists the tags of a
+    /// replication group only once it is available. A group being deleted is not the one
+    /// this create made.
     async fn recover(
         cx: &Cx<'_>,
         a: &ReplicationGroupArgs,
     ) -> Result<Recovery<ReplicationGroupOutputs>, ProviderError> {
-        let Some(g) = describe(cx, &a.id).await? else {
+        let Some(mut g) = describe(cx, &a.id).await? else {
             return Ok(Recovery::Absent);
         };
-        let tags = elasticache(cx)?
-            .list_tags_for_resource()
-            .resource_name(g.arn().unwrap_or_default())
-            .send()
-            .await
-            .map_err(api_error("elasticache:ListTagsForResource"))?;
-        let urn = cx.urn.to_string();
-        if !tags
-            .tag_list()
-            .iter()
-            .any(|t| t.key() == Some("strata:urn") && t.value() == Some(urn.as_str()))
-        {
-            return Ok(Recovery::Unknown(format!("a replication group {} exists that strata did not create for {urn}: import it or choose another id", a.id)));
+        match g.status() {
+            Some("deleting") => return Ok(Recovery::Absent),
+            Some("create-failed") => {
+                return Ok(Recovery::Unknown(format!(
+                    "replication group {} is in state create-failed, and its tags cannot be read: if it carries the tag strata:token={}, delete it and run `up` again; otherwise it is not this stack's, and the group needs another id",
+                    a.id, cx.token
+                )));
+            }
+            Some("available") => {}
+            // creating, modifying, snapshotting: its tags are readable once it is available.
+            _ => {
+                wait_available(cx, &a.id).await?;
+                g = describe(cx, &a.id)
+                    .await?
+                    .ok_or_else(|| ProviderError::NotFound(a.id.clone()))?;
+            }
         }
-        wait_available(cx, &a.id).await?;
+        if !owned(cx, &elasticache(cx)?, g.arn().unwrap_or_default()).await? {
+            return Ok(Recovery::Absent);
+        }
         Ok(Recovery::Found(Created {
             id: a.id.clone(),
             outputs: outputs(&g, a.port),

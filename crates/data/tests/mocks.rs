@@ -1,6 +1,7 @@
 //! The calls moto lacks, against `aws-smithy-mocks` with realistic responses: EFS
 //! PutBackupPolicy and UpdateFileSystem, and ElastiCache ModifyCacheSubnetGroup and
-//! DeleteCacheSubnetGroup (which the moto tests get from scripts/moto_ext.py).
+//! DeleteCacheSubnetGroup (which the moto tests get from scripts/moto_ext.py); and the
+//! states moto skips: a replication group `creating`, whose tags AWS does not list yet.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,9 +12,13 @@ use aws_sdk_efs::types::{
     BackupPolicy, FileSystemDescription, FileSystemSize, LifeCycleState, PerformanceMode, Status,
 };
 use aws_sdk_elasticache::operation::delete_cache_subnet_group::DeleteCacheSubnetGroupError;
+use aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsOutput;
+use aws_sdk_elasticache::operation::list_tags_for_resource::{
+    ListTagsForResourceError, ListTagsForResourceOutput,
+};
 use aws_sdk_elasticache::operation::modify_cache_subnet_group::ModifyCacheSubnetGroupOutput;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use strata_core::resource::{Cx, Resource};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use strata_core::resource::{Cx, Recovery, Resource};
 use strata_core::{Context, Urn};
 use strata_data::*;
 
@@ -146,4 +151,147 @@ async fn cache_subnet_groups_change_in_place_and_delete_idempotently() {
         .await
         .unwrap();
     assert_eq!(gone.num_calls(), 1);
+}
+
+const GROUP_ARN: &str = "arn:aws:elasticache:eu-central-1:123456789012:replicationgroup:shop-cache";
+
+fn replication_group(status: &str) -> aws_sdk_elasticache::types::ReplicationGroup {
+    use aws_sdk_elasticache::types::{Endpoint, NodeGroup};
+    aws_sdk_elasticache::types::ReplicationGroup::builder()
+        .replication_group_id("shop-cache")
+        .arn(GROUP_ARN)
+        .status(status)
+        .member_clusters("shop-cache-001")
+        .member_clusters("shop-cache-002")
+        .node_groups(
+            NodeGroup::builder()
+                .node_group_id("0001")
+                .primary_endpoint(
+                    Endpoint::builder()
+                        .address("master.shop-cache.abc123.euc1.cache.amazonaws.com")
+                        .port(6379)
+                        .build(),
+                )
+                .reader_endpoint(
+                    Endpoint::builder()
+                        .address("replica.shop-cache.abc123.euc1.cache.amazonaws.com")
+                        .port(6379)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// moto makes a replication group available at once; AWS builds it for minutes
+/// (`creating`), and ListTagsForResource refuses a group that is not available
+/// (InvalidReplicationGroupState). A create killed meanwhile is found again: recover waits
+/// for the group, then reads its `strata:token` tag. Another token's group, or a group
+/// being deleted, is not this create's.
+#[tokio::test]
+async fn a_replication_group_still_creating_is_found_by_its_token_tag() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let described = Arc::new(AtomicUsize::new(0));
+    let d = described.clone();
+    let describe = mock!(aws_sdk_elasticache::Client::describe_replication_groups)
+        .then_compute_output(move |_| {
+            let status = if d.fetch_add(1, Ordering::SeqCst) == 0 {
+                "creating"
+            } else {
+                "available"
+            };
+            DescribeReplicationGroupsOutput::builder()
+                .replication_groups(replication_group(status))
+                .build()
+        });
+    let d = described.clone();
+    let tags = mock!(aws_sdk_elasticache::Client::list_tags_for_resource)
+        .match_requests(|r| r.resource_name() == Some(GROUP_ARN))
+        .then_compute_response(move |_| {
+            if d.load(Ordering::SeqCst) < 2 {
+                let message = "Replication group shop-cache is not in available state.";
+                return MockResponse::Error(
+                    ListTagsForResourceError::InvalidReplicationGroupStateFault(
+                        aws_sdk_elasticache::types::error::InvalidReplicationGroupStateFault::builder()
+                            .message(message)
+                            .meta(
+                                aws_sdk_elasticache::error::ErrorMetadata::builder()
+                                    .code("InvalidReplicationGroupState")
+                                    .message(message)
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                );
+            }
+            let tag = |k: &str, v: &str| {
+                aws_sdk_elasticache::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            };
+            MockResponse::Output(
+                ListTagsForResourceOutput::builder()
+                    .tag_list(tag("strata:stack", "shop"))
+                    .tag_list(tag(
+                        "strata:urn",
+                        "urn:strata:shop::aws:elasticache/replication-group::cache",
+                    ))
+                    .tag_list(tag("strata:token", "tok-killed"))
+                    .build(),
+            )
+        });
+    let client = mock_client!(aws_sdk_elasticache, RuleMode::MatchAny, [&describe, &tags]);
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("shop", ReplicationGroup::TYPE, "cache");
+    let args = ReplicationGroup::redis("shop-cache", "cache.r5.large", 2, "shop-cache");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-killed",
+    };
+    let Recovery::Found(found) = ReplicationGroup::recover(&cx, &args).await.unwrap() else {
+        panic!("the killed create's group is not found")
+    };
+    assert_eq!(found.id, "shop-cache");
+    assert_eq!(
+        found.outputs.primary_endpoint,
+        "master.shop-cache.abc123.euc1.cache.amazonaws.com"
+    );
+    assert_eq!(
+        tags.num_calls(),
+        1,
+        "tags are read once the group is available"
+    );
+
+    // Another create's token: not this create's group.
+    let other = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-other",
+    };
+    assert!(matches!(
+        ReplicationGroup::recover(&other, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+
+    // A group being deleted is not the one a create made.
+    let deleting =
+        mock!(aws_sdk_elasticache::Client::describe_replication_groups).then_output(|| {
+            DescribeReplicationGroupsOutput::builder()
+                .replication_groups(replication_group("deleting"))
+                .build()
+        });
+    let client = mock_client!(aws_sdk_elasticache, RuleMode::MatchAny, [&deleting]);
+    let ctx = Context::new().with(client);
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-killed",
+    };
+    assert!(matches!(
+        ReplicationGroup::recover(&cx, &args).await.unwrap(),
+        Recovery::Absent
+    ));
 }

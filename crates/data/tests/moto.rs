@@ -26,6 +26,36 @@ async fn env(stack: &str) -> Env {
     Env::new(stack, strata_data::register).await
 }
 
+/// A destroy that must be refused: the error, or the failed run's summary.
+async fn refusal(e: &Env) -> String {
+    match e.engine.destroy(&e.stack, &RunOptions::default()).await {
+        Ok(sum) => {
+            assert!(!sum.is_success(), "the destroy went through");
+            format!("{sum:?}")
+        }
+        Err(err) => err.to_string(),
+    }
+}
+
+/// What blocks the delete of the DB instance `contract-db`, read live.
+async fn db_blocker(e: &Env) -> Option<strata_core::FieldError> {
+    use strata_core::resource::{Cx, Resource};
+    let ctx = Context::new().with(Aws::new(e.conf.clone()));
+    let urn = strata_core::Urn::new(&e.stack, DbInstance::TYPE, "db");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let live = DbInstance::read(&cx, "contract-db", None)
+        .await
+        .unwrap()
+        .expect("the instance");
+    DbInstance::delete_blocker(&cx, "contract-db", &live.args, &live.outputs)
+        .await
+        .unwrap()
+}
+
 fn images(name: &'static str, versioned: bool, ia_days: i32) -> impl FnOnce(&mut Stack) {
     move |s: &mut Stack| {
         s.add(
@@ -150,13 +180,8 @@ async fn buckets_with_their_parts() {
         .send()
         .await
         .unwrap();
-    let sum = e
-        .engine
-        .destroy(&e.stack, &RunOptions::default())
-        .await
-        .unwrap();
-    assert!(!sum.is_success());
-    assert!(format!("{sum:?}").contains("force_destroy"), "{sum:?}");
+    let refused = refusal(&e).await;
+    assert!(refused.contains("force_destroy"), "{refused}");
     assert!(s3
         .head_bucket()
         .bucket("strata-contract-images")
@@ -424,15 +449,17 @@ async fn rds_groups_instance_and_snapshot() {
 
     // Deletion protection refuses the destroy, naming the field; then off, and a final
     // snapshot is kept.
-    let sum = e
-        .engine
-        .destroy(&e.stack, &RunOptions::default())
+    let refused = refusal(&e).await;
+    assert!(refused.contains("deletion_protection"), "{refused}");
+    // Read live, with the way out.
+    let found = db_blocker(&e)
         .await
-        .unwrap();
-    assert!(!sum.is_success());
+        .expect("deletion protection blocks the delete");
+    assert_eq!(found.field, "deletion_protection");
     assert!(
-        format!("{sum:?}").contains("deletion_protection"),
-        "{sum:?}"
+        found.message.contains("deletion_protection(false)"),
+        "{}",
+        found.message
     );
     assert!(rds
         .describe_db_instances()
@@ -441,6 +468,7 @@ async fn rds_groups_instance_and_snapshot() {
         .await
         .is_ok());
     e.up(&e.stack(build("db.r5.2xlarge", 600, 14, false))).await;
+    assert!(db_blocker(&e).await.is_none());
     let sum = e
         .engine
         .destroy(&e.stack, &RunOptions::default())
@@ -908,9 +936,10 @@ async fn every_replacing_field_replaces_and_changes_can_wait_for_the_window() {
 
 #[tokio::test]
 async fn interrupted_creates_are_found_again() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag};
     use strata_core::resource::{Cx, Recovery, Resource};
     let conf = LocalAws::shared().sdk_config().await;
-    let ctx = Context::new().with(Aws::new(conf));
+    let ctx = Context::new().with(Aws::new(conf.clone()));
     // EFS: by the creation token (the engine's token).
     let urn = strata_core::Urn::new("recover", FileSystem::TYPE, "fs");
     let cx = Cx {
@@ -935,7 +964,7 @@ async fn interrupted_creates_are_found_again() {
         .await
         .unwrap()
         .is_none());
-    // S3: by name and URN tag; another resource's bucket is not adopted.
+    // S3: by name and the token tag; another create's bucket is not adopted.
     let urn = strata_core::Urn::new("recover", Bucket::TYPE, "b");
     let cx = Cx {
         context: &ctx,
@@ -960,8 +989,76 @@ async fn interrupted_creates_are_found_again() {
     };
     assert!(matches!(
         Bucket::recover(&cx2, &args).await.unwrap(),
-        Recovery::Unknown(_)
+        Recovery::Absent
     ));
+    // The same resource, another create (the old half of a replace carries the same URN):
+    // not adopted either.
+    let cx3 = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-another-create",
+    };
+    assert!(matches!(
+        Bucket::recover(&cx3, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    Bucket::delete(&cx, "strata-recover-bucket", &args, &made_outputs(&args))
+        .await
+        .unwrap();
+    // A create killed right after CreateBucket: the bucket carries the token tag from
+    // its creation (CreateBucketConfiguration's tags) and is found, then finished.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let killed = Bucket::new("strata-recover-killed").tag("tier", "logs");
+    let cx4 = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-killed",
+    };
+    let mut config = CreateBucketConfiguration::builder()
+        .location_constraint(BucketLocationConstraint::EuCentral1);
+    for (k, v) in cx4.create_tags(&killed.tags) {
+        config = config.tags(Tag::builder().key(k).value(v).build().unwrap());
+    }
+    s3.create_bucket()
+        .bucket("strata-recover-killed")
+        .create_bucket_configuration(config.build())
+        .send()
+        .await
+        .unwrap();
+    let Recovery::Found(found) = Bucket::recover(&cx4, &killed).await.unwrap() else {
+        panic!("the killed create's bucket is not found by its token tag")
+    };
+    assert_eq!(found.id, "strata-recover-killed");
+    let pab = s3
+        .get_public_access_block()
+        .bucket("strata-recover-killed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pab.public_access_block_configuration()
+            .unwrap()
+            .block_public_acls(),
+        Some(true),
+        "recover finishes the create"
+    );
+    Bucket::delete(&cx4, "strata-recover-killed", &killed, &found.outputs)
+        .await
+        .unwrap();
+}
+
+fn made_outputs(args: &BucketArgs) -> BucketOutputs {
+    let name = &args.name;
+    BucketOutputs {
+        name: name.clone(),
+        arn: format!("arn:aws:s3:::{name}"),
+        domain_name: format!("{name}.s3.amazonaws.com"),
+        regional_domain_name: format!("{name}.s3.eu-central-1.amazonaws.com"),
+    }
 }
 
 /// A read policy, as CloudFront's OAC policy is: an Allow, which moto's request checks let
@@ -1130,4 +1227,468 @@ async fn bucket_policy_declaration_errors() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
     assert!(!err.contains("::bad-bucket: field `policy`"), "{err}");
+}
+
+/// The error code of an SDK call that must fail.
+fn code<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(r: Result<T, E>) -> String {
+    match r {
+        Ok(_) => "no error".to_owned(),
+        Err(e) => e.code().unwrap_or("no code").to_owned(),
+    }
+}
+
+/// A bucket or a DB subnet group of a declared name that this stack did not make (tagged
+/// by its owner, or untagged) is never taken over: `up` fails naming the conflict and
+/// `import`, nothing of it is changed, and a destroy of the stack leaves it.
+#[tokio::test]
+async fn a_bucket_or_db_subnet_group_of_the_same_name_is_not_taken_over() {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Tag, Tagging,
+        VersioningConfiguration,
+    };
+    let e = env("ownership-data").await;
+    let s3 = s3_client(&e);
+    let rds = aws_sdk_rds::Client::new(&e.conf);
+    let (a, b) = subnets(&e.conf, "10.65").await;
+    let theirs = ["strata-theirs-tagged", "strata-theirs-untagged"];
+    for name in theirs {
+        s3.create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::EuCentral1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.put_bucket_tagging()
+        .bucket(theirs[0])
+        .tagging(
+            Tagging::builder()
+                .tag_set(
+                    Tag::builder()
+                        .key("owner")
+                        .value("someone-else")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_versioning()
+        .bucket(theirs[0])
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    rds.create_db_subnet_group()
+        .db_subnet_group_name("theirs-db")
+        .db_subnet_group_description("theirs")
+        .subnet_ids(&a)
+        .subnet_ids(&b)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("owner")
+                .value("someone-else")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let st = e.stack(|s| {
+        for (n, bucket) in [("tagged", theirs[0]), ("untagged", theirs[1])] {
+            s.add(
+                n,
+                Bucket::new(bucket)
+                    .lifecycle(LifecycleRule::new("expire").expire_after(1))
+                    .tag("tier", "ours"),
+            );
+        }
+        s.add(
+            "db-subnets",
+            DbSubnetGroup::new("theirs-db", [a.clone(), b.clone()]).tag("tier", "ours"),
+        );
+    });
+    for n in ["tagged", "untagged", "db-subnets"] {
+        let err = e.up_conflict(&st, n).await;
+        assert!(err.contains("import"), "{n}: {err}");
+    }
+
+    // Nothing of theirs changed: tags, versioning, and no part of ours was put.
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(theirs[0])
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<_> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    assert_eq!(tags, [("owner".to_owned(), "someone-else".to_owned())]);
+    assert_eq!(
+        code(s3.get_bucket_tagging().bucket(theirs[1]).send().await),
+        "NoSuchTagSet"
+    );
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(theirs[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status(), Some(&BucketVersioningStatus::Enabled));
+    for name in theirs {
+        assert_eq!(
+            code(
+                s3.get_bucket_lifecycle_configuration()
+                    .bucket(name)
+                    .send()
+                    .await
+            ),
+            "NoSuchLifecycleConfiguration",
+            "{name}"
+        );
+        assert_eq!(
+            code(s3.get_public_access_block().bucket(name).send().await),
+            "NoSuchPublicAccessBlockConfiguration",
+            "{name}"
+        );
+        assert_eq!(
+            code(s3.get_bucket_encryption().bucket(name).send().await),
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "{name}"
+        );
+    }
+    let g = rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name("theirs-db")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.db_subnet_groups()[0];
+    assert_eq!(g.db_subnet_group_description(), Some("theirs"));
+    let t = rds
+        .list_tags_for_resource()
+        .resource_name(g.db_subnet_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let t: Vec<_> = t
+        .tag_list()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    assert_eq!(t, [("owner".to_owned(), "someone-else".to_owned())]);
+
+    // The stack holds none of them: its destroy leaves them.
+    e.destroy().await;
+    for name in theirs {
+        assert!(s3.head_bucket().bucket(name).send().await.is_ok(), "{name}");
+        s3.delete_bucket().bucket(name).send().await.unwrap();
+    }
+    assert!(rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name("theirs-db")
+        .send()
+        .await
+        .is_ok());
+    rds.delete_db_subnet_group()
+        .db_subnet_group_name("theirs-db")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Replacing a DB subnet group's subnets while an instance uses it modifies the group in
+/// place (`ModifyDBSubnetGroup`): the same group, with its ARN, description and tags, now
+/// of the new subnets; the instance is untouched.
+#[tokio::test]
+async fn a_db_subnet_group_changes_its_subnets_in_place_under_an_instance() {
+    let e = env("db-subnets-in-place").await;
+    let (a, b) = subnets(&e.conf, "10.66").await;
+    let ec2 = aws_sdk_ec2::Client::new(&e.conf);
+    let vpc = ec2
+        .describe_subnets()
+        .subnet_ids(&a)
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let c = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.66.2.0/24")
+        .availability_zone("eu-central-1c")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let build = |second: &String| {
+        let (a, second) = (a.clone(), second.clone());
+        move |s: &mut Stack| {
+            let g = s.add(
+                "db-subnets",
+                DbSubnetGroup::new("in-place-db", [a, second]).tag("tier", "data"),
+            );
+            s.add(
+                "db",
+                DbInstance::postgres("in-place-db", "14.10", "db.t3.micro", g.name())
+                    .deletion_protection(false)
+                    .skip_final_snapshot(true),
+            );
+        }
+    };
+    e.up(&e.stack(build(&b))).await;
+    let rds = aws_sdk_rds::Client::new(&e.conf);
+    let group = || {
+        let rds = rds.clone();
+        async move {
+            rds.describe_db_subnet_groups()
+                .db_subnet_group_name("in-place-db")
+                .send()
+                .await
+                .unwrap()
+                .db_subnet_groups()[0]
+                .clone()
+        }
+    };
+    let before = group().await;
+
+    let st = e.stack(build(&c));
+    let ops = e.ops(&st).await;
+    assert_eq!(
+        (ops["db-subnets"], ops["db"]),
+        (Op::Update, Op::Same),
+        "{ops:?}"
+    );
+    e.up(&st).await;
+    let after = group().await;
+    let mut live: Vec<String> = after
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_identifier().map(str::to_owned))
+        .collect();
+    live.sort();
+    let mut want = vec![a.clone(), c.clone()];
+    want.sort();
+    assert_eq!(live, want);
+    assert_eq!(after.db_subnet_group_arn(), before.db_subnet_group_arn());
+    assert_eq!(
+        after.db_subnet_group_description(),
+        Some("in-place-db (strata)")
+    );
+    let tags = rds
+        .list_tags_for_resource()
+        .resource_name(after.db_subnet_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some("tier") && t.value() == Some("data")));
+    assert!(tags
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some("strata:token")));
+    let d = rds
+        .describe_db_instances()
+        .db_instance_identifier("in-place-db")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.db_instances()[0]
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_name()),
+        Some("in-place-db")
+    );
+    e.destroy().await;
+}
+
+fn s3_of(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// `force_destroy` deletes every version it can, and fails naming the ones S3 refuses to
+/// delete (here under an object-lock legal hold: DeleteObjects answers AccessDenied for
+/// each), instead of trying forever. The bucket is kept. Once the holds are lifted, the
+/// delete goes through.
+#[tokio::test]
+async fn force_destroy_fails_naming_the_objects_s3_refuses_to_delete() {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, ChecksumAlgorithm, CreateBucketConfiguration,
+        ObjectLockLegalHold, ObjectLockLegalHoldStatus,
+    };
+    use strata_core::resource::{Cx, Resource};
+    let conf = LocalAws::shared().sdk_config().await;
+    let s3 = s3_of(&conf);
+    let ctx = Context::new().with(Aws::new(conf));
+    let urn = strata_core::Urn::new("locked", Bucket::TYPE, "vault");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-locked",
+    };
+    let name = "strata-locked-vault";
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    for (key, hold) in [
+        ("free.txt", false),
+        ("held-1.txt", true),
+        ("held-2.txt", true),
+    ] {
+        let mut put = s3
+            .put_object()
+            .bucket(name)
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .checksum_algorithm(ChecksumAlgorithm::Crc32);
+        if hold {
+            put = put.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On);
+        }
+        put.send().await.unwrap();
+    }
+    let args = Bucket::new(name).force_destroy(true);
+    let outputs = made_outputs(&args);
+    let err = Bucket::delete(&cx, name, &args, &outputs)
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "held-1.txt",
+        "held-2.txt",
+        "refused to delete 2",
+        "AccessDenied",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in: {err}");
+    }
+    assert!(!err.contains("free.txt"), "{err}");
+    let left = s3.list_object_versions().bucket(name).send().await.unwrap();
+    let keys: Vec<_> = left.versions().iter().filter_map(|v| v.key()).collect();
+    assert_eq!(keys, ["held-1.txt", "held-2.txt"], "the rest is deleted");
+    assert!(s3.head_bucket().bucket(name).send().await.is_ok());
+
+    for v in left.versions() {
+        s3.put_object_legal_hold()
+            .bucket(name)
+            .key(v.key().unwrap())
+            .version_id(v.version_id().unwrap())
+            .legal_hold(
+                ObjectLockLegalHold::builder()
+                    .status(ObjectLockLegalHoldStatus::Off)
+                    .build(),
+            )
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .unwrap();
+    }
+    Bucket::delete(&cx, name, &args, &outputs).await.unwrap();
+    assert!(s3.head_bucket().bucket(name).send().await.is_err());
+}
+
+/// What blocks the delete of bucket `name` with these args, if anything.
+async fn bucket_blocker(
+    ctx: &Context,
+    urn: &strata_core::Urn,
+    name: &str,
+    args: BucketArgs,
+    outputs: BucketOutputs,
+) -> Option<strata_core::FieldError> {
+    use strata_core::resource::{Cx, Resource};
+    let cx = Cx {
+        context: ctx,
+        urn,
+        token: "t",
+    };
+    Bucket::delete_blocker(&cx, name, &args, &outputs)
+        .await
+        .unwrap()
+}
+
+/// A bucket that holds any object version (or delete marker) blocks its delete unless
+/// `force_destroy` is set, found before anything is deleted, naming the field and the
+/// way out. An empty or gone bucket blocks nothing.
+#[tokio::test]
+async fn a_bucket_holding_objects_blocks_its_delete_without_force_destroy() {
+    use strata_core::resource::{Cx, Resource};
+    let conf = LocalAws::shared().sdk_config().await;
+    let s3 = s3_of(&conf);
+    let ctx = Context::new().with(Aws::new(conf));
+    let urn = strata_core::Urn::new("blocker", Bucket::TYPE, "b");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-blocker",
+    };
+    let name = "strata-blocked-bucket";
+    let args = Bucket::new(name).versioning(true);
+    let made = Bucket::create(&cx, &args).await.unwrap();
+    let blocker = |args: BucketArgs| bucket_blocker(&ctx, &urn, name, args, made.outputs.clone());
+    assert!(blocker(args.clone()).await.is_none(), "an empty bucket");
+
+    s3.put_object()
+        .bucket(name)
+        .key("a.txt")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let found = blocker(args.clone())
+        .await
+        .expect("a bucket holding objects");
+    assert_eq!(found.field, "force_destroy");
+    for expected in ["a.txt", "force_destroy(true)", "run `up` first"] {
+        assert!(found.message.contains(expected), "{}", found.message);
+    }
+    // Deleted out of band: a delete marker over a version still holds data.
+    s3.delete_object()
+        .bucket(name)
+        .key("a.txt")
+        .send()
+        .await
+        .unwrap();
+    assert!(blocker(args.clone()).await.is_some());
+    // force_destroy set: nothing blocks, and the delete empties the bucket.
+    let forced = args.clone().force_destroy(true);
+    assert!(blocker(forced.clone()).await.is_none());
+    Bucket::delete(&cx, name, &forced, &made.outputs)
+        .await
+        .unwrap();
+    assert!(
+        blocker(args).await.is_none(),
+        "a gone bucket blocks nothing"
+    );
 }

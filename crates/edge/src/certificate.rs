@@ -22,8 +22,9 @@ use strata_core::{
 };
 
 use crate::elb_common::{
-    acm, check_region, domain_name_problem, route53, same_set, CLOUDFRONT_REGION,
+    acm, arn_region, check_region, domain_name_problem, route53, same_set, CLOUDFRONT_REGION,
 };
+use crate::route53_common::record_exists;
 
 /// How long DNS validation records may take to appear on a new certificate.
 const RECORDS_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -31,22 +32,32 @@ const RECORDS_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const IN_USE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The TTL of the validation records strata writes.
 const RECORD_TTL: i64 = 300;
+/// The certificate tag that lists (by their `mark`) the validation records of its zone
+/// that the certificate answers for: the ones it wrote, not ones that were there before.
+const RECORDS_TAG: &str = "strata:validation-records";
 
 /// A public certificate from AWS Certificate Manager.
 ///
 /// `validation_zone_id` makes it self-validating: create writes the DNS validation CNAME
-/// records into that Route 53 zone (`UPSERT`, one record per distinct name: the apex and
-/// its wildcard share one), then waits until ACM has `ISSUED` it, up to
+/// records into that Route 53 zone (one record per distinct name: the apex and its
+/// wildcard share one), then waits until ACM has `ISSUED` it, up to
 /// `validation_timeout_minutes` (45 by default; on AWS, DNS validation usually takes a
 /// few minutes once the zone is authoritative for the domain, and fails after 72 hours).
 /// Without a zone, create does not wait: `status` stays `PENDING_VALIDATION` until the
 /// records in [`CertificateOutputs::validation_records`] exist wherever the domain's DNS
 /// is served. ACM renews DNS-validated certificates by itself while the records remain.
 ///
-/// Delete removes the records it wrote, only where they still point at this certificate's
-/// values and no other certificate of the region (a replacement) still validates with
-/// them. ACM refuses to delete a certificate in use and reports the use late, so delete
-/// retries that for up to 10 minutes.
+/// ACM gives every certificate of a domain (in an account) the same validation record, so
+/// these records are shared. Create writes only the missing ones (`CREATE`, never
+/// `UPSERT`): a record that is there already with the right value is used as it is, and
+/// one that points elsewhere fails the create untouched. The certificate's
+/// `strata:validation-records` tag lists the records it answers for: those it wrote, and
+/// those it found that another certificate of the stack wrote (the old half of a
+/// replace). Delete removes only those, only where they still point at this certificate's
+/// values and no other certificate of the region still validates with them; a record
+/// that was in the zone for any other reason is never removed. ACM refuses to delete a
+/// certificate in use and reports the use late, so delete retries that for up to 10
+/// minutes.
 ///
 /// `region` overrides the region of the client: CloudFront takes certificates from
 /// us-east-1 only ([`CertificateArgs::for_cloudfront`]). The domain, the alternative names,
@@ -374,28 +385,258 @@ async fn change(cx: &Cx<'_>, zone: &str, changes: Vec<Change>) -> Result<(), Pro
     Ok(())
 }
 
-/// Writes (UPSERT) the validation records into `zone`.
-async fn upsert_records(
-    cx: &Cx<'_>,
-    zone: &str,
-    records: &[ValidationRecord],
-) -> Result<(), ProviderError> {
-    let changes = records
-        .iter()
-        .map(|r| {
-            Change::builder()
-                .action(ChangeAction::Upsert)
-                .resource_record_set(record_set(r, RECORD_TTL)?)
-                .build()
-                .map_err(|e| ProviderError::Other(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    change(cx, zone, changes).await
-}
-
 fn same_name(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// The short mark (8 hex digits) of validation record `name` in `zone`, as the
+/// [`RECORDS_TAG`] lists it.
+fn mark(zone: &str, name: &str) -> String {
+    let key = format!(
+        "{}|{}",
+        zone.trim_start_matches("/hostedzone/"),
+        name.trim_end_matches('.').to_ascii_lowercase()
+    );
+    let h = key.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{h:08x}")
+}
+
+/// The marks a certificate's tags list.
+fn marks_of(tags: &BTreeMap<String, String>) -> Vec<String> {
+    tags.get(RECORDS_TAG)
+        .map(|v| {
+            v.split('.')
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The [`RECORDS_TAG`] value of `marks`: as many as fit in a tag value (28). A record
+/// beyond those is left in the zone when the certificate goes.
+fn marks_value(marks: &[String]) -> String {
+    let mut v = String::new();
+    for m in marks {
+        if v.len() + 1 + m.len() > 256 {
+            break;
+        }
+        if !v.is_empty() {
+            v.push('.');
+        }
+        v.push_str(m);
+    }
+    v
+}
+
+/// Records what validation records of its zone the certificate `arn` answers for.
+async fn set_marks(
+    client: &aws_sdk_acm::Client,
+    arn: &str,
+    marks: &[String],
+) -> Result<(), ProviderError> {
+    let tag = Tag::builder().key(RECORDS_TAG);
+    if marks.is_empty() {
+        client
+            .remove_tags_from_certificate()
+            .certificate_arn(arn)
+            .tags(
+                tag.build()
+                    .map_err(|e| ProviderError::Other(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(api_error("acm:RemoveTagsFromCertificate"))?;
+    } else {
+        client
+            .add_tags_to_certificate()
+            .certificate_arn(arn)
+            .tags(
+                tag.value(marks_value(marks))
+                    .build()
+                    .map_err(|e| ProviderError::Other(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(api_error("acm:AddTagsToCertificate"))?;
+    }
+    Ok(())
+}
+
+/// The record set of `zone` with the name and type of validation record `r`, if any;
+/// `NotFound` when the zone is gone.
+async fn live_record(
+    r53: &aws_sdk_route53::Client,
+    zone: &str,
+    r: &ValidationRecord,
+) -> Result<Option<ResourceRecordSet>, ProviderError> {
+    let out = match r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(&r.name)
+        .start_record_type(RrType::from(r.record_type.as_str()))
+        .max_items(1)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) if e.code() == Some("NoSuchHostedZone") => {
+            return Err(ProviderError::NotFound(format!("hosted zone {zone}")))
+        }
+        Err(e) => return Err(api_error("route53:ListResourceRecordSets")(e)),
+    };
+    Ok(out
+        .resource_record_sets()
+        .first()
+        .filter(|live| same_name(live.name(), &r.name) && live.r#type().as_str() == r.record_type)
+        .cloned())
+}
+
+/// Whether the live record set holds exactly validation record `r`'s value.
+fn holds(live: &ResourceRecordSet, r: &ValidationRecord) -> bool {
+    live.alias_target().is_none()
+        && live.resource_records().len() == 1
+        && live
+            .resource_records()
+            .iter()
+            .all(|v| same_name(v.value(), &r.value))
+}
+
+/// Writes the validation records missing from `zone` (`CREATE`: a record set there is
+/// never overwritten; one that points elsewhere fails the create), and returns the marks
+/// of the records this certificate answers for, which its [`RECORDS_TAG`] then lists
+/// (`tagged`: what it lists now). It answers for the records it writes, and for those
+/// that are there already because another certificate of this stack wrote them and still
+/// answers for them (the old half of a replace, or the same domain's certificate in
+/// another region: ACM gives a domain the same record in every region of an account). A
+/// record that was there for any other reason is never this certificate's.
+///
+/// The tag is set before the records are written, so that a certificate of the stack that
+/// writes the same record at the same time (and loses: "already exists") finds the
+/// writer's claim and answers for the record too.
+async fn write_records(
+    cx: &Cx<'_>,
+    client: &aws_sdk_acm::Client,
+    arn: &str,
+    zone: &str,
+    records: &[ValidationRecord],
+    mut tagged: Vec<String>,
+) -> Result<Vec<String>, ProviderError> {
+    let r53 = route53(cx)?;
+    let mut attempts = 0;
+    loop {
+        let (mut missing, mut present) = (Vec::new(), Vec::new());
+        for r in records {
+            match live_record(&r53, zone, r).await? {
+                None => missing.push(r),
+                Some(live) if holds(&live, r) => present.push(r),
+                Some(_) => {
+                    return Err(ProviderError::Invalid {
+                        field: "validation_zone_id".into(),
+                        message: format!(
+                            "hosted zone {zone} has a {} record {} that does not point at {}; strata does not overwrite it",
+                            r.record_type, r.name, r.value
+                        ),
+                    })
+                }
+            }
+        }
+        let mut inherited = Vec::new();
+        if !present.is_empty() {
+            let others = other_certificates(cx, arn).await?;
+            for r in present {
+                let m = mark(zone, &r.name);
+                if claimed_in_stack(cx, &others, r, &m).await? {
+                    inherited.push(m);
+                }
+            }
+        }
+        inherited.sort();
+        inherited.dedup();
+        let mut claim: Vec<String> = missing
+            .iter()
+            .map(|r| mark(zone, &r.name))
+            .chain(inherited.iter().cloned())
+            .collect();
+        claim.sort();
+        claim.dedup();
+        if claim != tagged {
+            set_marks(client, arn, &claim).await?;
+            tagged.clone_from(&claim);
+        }
+        let changes = missing
+            .iter()
+            .map(|r| {
+                Change::builder()
+                    .action(ChangeAction::Create)
+                    .resource_record_set(record_set(r, RECORD_TTL)?)
+                    .build()
+                    .map_err(|e| ProviderError::Other(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match change(cx, zone, changes).await {
+            Ok(()) => return Ok(claim),
+            // Written meanwhile (by a certificate of the same domain): look again.
+            Err(e) if record_exists(&e) && attempts < 3 => attempts += 1,
+            Err(e) => {
+                // Nothing was written: claim only what was found (best effort, the error
+                // at hand is the one to report).
+                if inherited != tagged {
+                    let _ = set_marks(client, arn, &inherited).await;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Whether another certificate of this stack that validates with record `r` answers for
+/// it (its [`RECORDS_TAG`] lists `m`): then this one may answer for it too.
+async fn claimed_in_stack(
+    cx: &Cx<'_>,
+    others: &[(String, Vec<ValidationRecord>)],
+    r: &ValidationRecord,
+    m: &str,
+) -> Result<bool, ProviderError> {
+    for (other, used) in others {
+        if !used
+            .iter()
+            .any(|u| same_name(&u.name, &r.name) && same_name(&u.value, &r.value))
+        {
+            continue;
+        }
+        let Some(tags) = tags_if_any(&acm(cx, arn_region(other))?, other).await? else {
+            continue;
+        };
+        let same_stack = tags.get("strata:stack").map(String::as_str) == Some(cx.urn.stack());
+        if same_stack && marks_of(&tags).iter().any(|t| t == m) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The regions whose certificates may validate with the same records as certificate
+/// `arn`: its own, the configuration's, and us-east-1 (CloudFront's). ACM gives a domain
+/// the same validation record in every region of an account.
+fn sharing_regions(cx: &Cx<'_>, arn: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        arn_region(arn).map(str::to_owned),
+        cx.aws()
+            .ok()
+            .and_then(|c| c.region())
+            .map(ToString::to_string),
+        Some(CLOUDFRONT_REGION.to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// A `ListCertificates` filter for every key type (it lists RSA 2048 only by default).
@@ -410,100 +651,109 @@ fn every_key_type() -> Filters {
         .build()
 }
 
-/// The validation records other certificates of the region (not `arn`) use.
-async fn records_in_use(
-    client: &aws_sdk_acm::Client,
+/// The other certificates (not `arn`) that are pending validation or issued, in the
+/// regions that share validation records with it ([`sharing_regions`]), with their
+/// validation records.
+async fn other_certificates(
+    cx: &Cx<'_>,
     arn: &str,
-) -> Result<Vec<ValidationRecord>, ProviderError> {
-    let mut others = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let out = client
-            .list_certificates()
-            .certificate_statuses(CertificateStatus::PendingValidation)
-            .certificate_statuses(CertificateStatus::Issued)
-            .includes(every_key_type())
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(api_error("acm:ListCertificates"))?;
-        others.extend(
-            out.certificate_summary_list()
-                .iter()
-                .filter_map(|s| s.certificate_arn())
-                .filter(|a| *a != arn)
-                .map(str::to_owned),
-        );
-        match out.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-            _ => break,
-        }
-    }
+) -> Result<Vec<(String, Vec<ValidationRecord>)>, ProviderError> {
+    let mut seen = BTreeSet::new();
     let mut used = Vec::new();
-    for other in others {
-        if let Some(c) = describe(client, &other).await? {
-            used.extend(records(&c).0);
+    for region in sharing_regions(cx, arn) {
+        let client = acm(cx, Some(region.as_str()))?;
+        let mut others = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = client
+                .list_certificates()
+                .certificate_statuses(CertificateStatus::PendingValidation)
+                .certificate_statuses(CertificateStatus::Issued)
+                .includes(every_key_type())
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(api_error("acm:ListCertificates"))?;
+            others.extend(
+                out.certificate_summary_list()
+                    .iter()
+                    .filter_map(|s| s.certificate_arn())
+                    .filter(|a| *a != arn && seen.insert(a.to_string()))
+                    .map(str::to_owned),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        for other in others {
+            if let Some(c) = describe(&client, &other).await? {
+                used.push((other, records(&c).0));
+            }
         }
     }
     Ok(used)
 }
 
-/// Removes the validation records from `zone` where they still hold these values and no
-/// other certificate uses them.
+/// Removes from `zone` the validation records this certificate answers for (`marks`),
+/// where they still hold these values and no other certificate uses them (in the regions
+/// that share records: [`sharing_regions`]).
+/// A record that was in the zone before the certificate wrote its own is never removed.
 async fn remove_records(
     cx: &Cx<'_>,
-    client: &aws_sdk_acm::Client,
     arn: &str,
     zone: &str,
     records: &[ValidationRecord],
+    marks: &[String],
 ) -> Result<(), ProviderError> {
-    if records.is_empty() {
+    let ours: Vec<&ValidationRecord> = records
+        .iter()
+        .filter(|r| marks.contains(&mark(zone, &r.name)))
+        .collect();
+    if ours.is_empty() {
         return Ok(());
     }
-    let used = records_in_use(client, arn).await?;
+    let used: Vec<ValidationRecord> = other_certificates(cx, arn)
+        .await?
+        .into_iter()
+        .flat_map(|(_, r)| r)
+        .collect();
     let r53 = route53(cx)?;
-    let mut changes = Vec::new();
-    for r in records {
+    for r in ours {
         if used
             .iter()
             .any(|u| same_name(&u.name, &r.name) && same_name(&u.value, &r.value))
         {
             continue;
         }
-        let out = match r53
-            .list_resource_record_sets()
-            .hosted_zone_id(zone)
-            .start_record_name(&r.name)
-            .start_record_type(RrType::from(r.record_type.as_str()))
-            .max_items(1)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.code() == Some("NoSuchHostedZone") => return Ok(()),
-            Err(e) => return Err(api_error("route53:ListResourceRecordSets")(e)),
+        let live = match live_record(&r53, zone, r).await {
+            Ok(l) => l,
+            Err(ProviderError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
         };
-        let Some(live) = out.resource_record_sets().first() else {
+        let Some(live) = live.filter(|l| holds(l, r)) else {
             continue;
         };
-        let ours = same_name(live.name(), &r.name)
-            && live.r#type().as_str() == r.record_type
-            && live.resource_records().len() == 1
-            && live
-                .resource_records()
-                .iter()
-                .all(|v| same_name(v.value(), &r.value));
-        if ours {
-            changes.push(
-                Change::builder()
-                    .action(ChangeAction::Delete)
-                    .resource_record_set(live.clone())
-                    .build()
-                    .map_err(|e| ProviderError::Other(e.to_string()))?,
-            );
+        let delete = Change::builder()
+            .action(ChangeAction::Delete)
+            .resource_record_set(live)
+            .build()
+            .map_err(|e| ProviderError::Other(e.to_string()))?;
+        // One record a batch: a record that another certificate of the domain, going at
+        // the same time, deleted first (or that changed meanwhile) is not this one's to
+        // remove any more, and must not keep the others.
+        match change(cx, zone, vec![delete]).await {
+            Ok(()) => {}
+            Err(ProviderError::Api {
+                code: Some(c),
+                message,
+                ..
+            }) if c == "InvalidChangeBatch"
+                && (message.contains("not found") || message.contains("do not match")) => {}
+            Err(e) => return Err(e),
         }
     }
-    change(cx, zone, changes).await
+    Ok(())
 }
 
 fn acm_tags(tags: BTreeMap<String, String>) -> Result<Vec<Tag>, ProviderError> {
@@ -533,6 +783,28 @@ async fn all_tags(
         .iter()
         .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
         .collect())
+}
+
+/// Every tag of certificate `arn`, or `None` when it is gone.
+async fn tags_if_any(
+    client: &aws_sdk_acm::Client,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, ProviderError> {
+    match client
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
+                .collect(),
+        )),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("acm:ListTagsForCertificate")(e)),
+    }
 }
 
 /// Sorts the alternative names, so that their order is no change.
@@ -640,6 +912,15 @@ impl Resource for Certificate {
             check_region(&mut errs, "region", r);
         }
         errs.extend(check_tags(&a.tags));
+        if a.validation_zone_id.is_some() && a.tags.len() > 46 {
+            errs.push(FieldError::new(
+                "tags",
+                format!(
+                    "{} tags: a certificate validated in a zone takes at most 46 (ACM allows 50, and strata adds 4 of its own)",
+                    a.tags.len()
+                ),
+            ));
+        }
         errs
     }
 
@@ -689,7 +970,15 @@ impl Resource for Certificate {
                 .ok_or_else(|| ProviderError::NotFound(arn.clone()))?
         };
         if let Some(zone) = &a.validation_zone_id {
-            upsert_records(cx, zone.value()?, &records(&detail).0).await?;
+            write_records(
+                cx,
+                &client,
+                &arn,
+                zone.value()?,
+                &records(&detail).0,
+                Vec::new(),
+            )
+            .await?;
             detail = wait_issued(&client, &arn, a.validation_timeout_minutes).await?;
         }
         Ok(Created {
@@ -698,14 +987,14 @@ impl Resource for Certificate {
         })
     }
 
-    /// Found again among the region's certificates for the domain by its `strata:urn`
-    /// tag.
+    /// Found again among the region's certificates for the domain by its `strata:token`
+    /// tag (set in the request itself, with the `IdempotencyToken`); the `strata:urn` tag
+    /// alone is not enough (the old half of a replace carries it too).
     async fn recover(
         cx: &Cx<'_>,
         a: &CertificateArgs,
     ) -> Result<Recovery<CertificateOutputs>, ProviderError> {
         let client = acm(cx, a.region.as_deref())?;
-        let urn = cx.urn.to_string();
         let mut next: Option<String> = None;
         loop {
             let out = client
@@ -722,7 +1011,8 @@ impl Resource for Certificate {
                 if s.domain_name() != Some(a.domain_name.as_str()) {
                     continue;
                 }
-                if all_tags(&client, arn).await?.get("strata:urn") == Some(&urn) {
+                let tags = all_tags(&client, arn).await?;
+                if cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
                     let Some(c) = describe(&client, arn).await? else {
                         continue;
                     };
@@ -836,14 +1126,25 @@ impl Resource for Certificate {
             .transpose()?;
         let mut detail = describe(&client, id).await?;
         if old_zone != new_zone.as_ref() {
-            if let (Some(zone), Some(c)) = (&new_zone, &detail) {
-                upsert_records(cx, zone, &records(c).0).await?;
-                if c.status() == Some(&CertificateStatus::PendingValidation) {
-                    detail = Some(wait_issued(&client, id, new.validation_timeout_minutes).await?);
+            let old_marks = tags_if_any(&client, id)
+                .await?
+                .map(|t| marks_of(&t))
+                .unwrap_or_default();
+            match (&new_zone, &detail) {
+                (Some(zone), Some(c)) => {
+                    write_records(cx, &client, id, zone, &records(c).0, old_marks.clone()).await?;
+                    if c.status() == Some(&CertificateStatus::PendingValidation) {
+                        detail =
+                            Some(wait_issued(&client, id, new.validation_timeout_minutes).await?);
+                    }
                 }
+                _ if !old_marks.is_empty() && detail.is_some() => {
+                    set_marks(&client, id, &[]).await?;
+                }
+                _ => {}
             }
             if let Some(zone) = old_zone {
-                remove_records(cx, &client, id, zone, &outputs.validation_records).await?;
+                remove_records(cx, id, zone, &outputs.validation_records, &old_marks).await?;
             }
         }
         Ok(detail.map_or_else(|| outputs.clone(), |c| self::outputs(&c)))
@@ -856,6 +1157,14 @@ impl Resource for Certificate {
         outputs: &CertificateOutputs,
     ) -> Result<(), ProviderError> {
         let client = acm(cx, a.region.as_deref())?;
+        // What validation records it answers for, read while it still exists.
+        let marks = match &a.validation_zone_id {
+            Some(_) => tags_if_any(&client, id)
+                .await?
+                .map(|t| marks_of(&t))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         wait_for(
             format!("certificate {id} to be released by its users (ResourceInUseException)"),
             IN_USE_TIMEOUT,
@@ -871,7 +1180,7 @@ impl Resource for Certificate {
         )
         .await?;
         if let Some(zone) = &a.validation_zone_id {
-            remove_records(cx, &client, id, zone.value()?, &outputs.validation_records).await?;
+            remove_records(cx, id, zone.value()?, &outputs.validation_records, &marks).await?;
         }
         Ok(())
     }

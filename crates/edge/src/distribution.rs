@@ -17,7 +17,7 @@ use aws_sdk_cloudfront::types::{
     ViewerProtocolPolicy as AwsViewerPolicy,
 };
 use serde::{Deserialize, Serialize};
-use strata_core::aws::{api_error, check_tags, tag_changes, user_tags, TOKEN_TAG};
+use strata_core::aws::{api_error, check_tags, tag_changes, user_tags};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
@@ -909,10 +909,10 @@ fn tags(all: &BTreeMap<String, String>) -> Result<Tags, ProviderError> {
     Ok(Tags::builder().set_items(Some(items)).build())
 }
 
-/// The distribution whose `strata:token` tag is `token`.
+/// The distribution whose `strata:token` tag is this create's token (`cx.owns`), if any.
 async fn by_token(
     client: &aws_sdk_cloudfront::Client,
-    token: &str,
+    cx: &Cx<'_>,
 ) -> Result<Option<aws_sdk_cloudfront::types::Distribution>, ProviderError> {
     let mut marker: Option<String> = None;
     loop {
@@ -926,12 +926,8 @@ async fn by_token(
             return Ok(None);
         };
         for d in list.items() {
-            if all_tags(client, d.arn())
-                .await?
-                .get(TOKEN_TAG)
-                .map(String::as_str)
-                == Some(token)
-            {
+            let tags = all_tags(client, d.arn()).await?;
+            if cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
                 return Ok(get(client, d.id()).await?.map(|(d, _)| d));
             }
         }
@@ -1391,7 +1387,7 @@ impl Resource for Distribution {
             })?,
             // A retried create with the same token: the distribution is ours.
             Err(e) if e.code() == Some("DistributionAlreadyExists") => {
-                match by_token(&client, cx.token).await? {
+                match by_token(&client, cx).await? {
                     Some(d) => d,
                     None => return Err(api_error("cloudfront:CreateDistributionWithTags")(e)),
                 }
@@ -1411,7 +1407,7 @@ impl Resource for Distribution {
         cx: &Cx<'_>,
         _: &DistributionArgs,
     ) -> Result<Recovery<DistributionOutputs>, ProviderError> {
-        Ok(match by_token(&cloudfront(cx)?, cx.token).await? {
+        Ok(match by_token(&cloudfront(cx)?, cx).await? {
             Some(d) => Recovery::Found(Created {
                 id: d.id().to_owned(),
                 outputs: outputs(&d),

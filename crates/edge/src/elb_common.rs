@@ -90,6 +90,27 @@ pub(crate) async fn elb_all_tags(
         .collect())
 }
 
+/// Whether the ELBv2 resource `arn` carries this create's `strata:token` tag: the only
+/// proof that this very create made it (a name, or the `strata:urn` tag alone, is not).
+pub(crate) async fn elb_owned(
+    cx: &Cx<'_>,
+    client: &aws_sdk_elasticloadbalancingv2::Client,
+    arn: &str,
+) -> Result<bool, ProviderError> {
+    let tags = elb_all_tags(client, arn).await?;
+    Ok(cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
+/// The error of a create that found its name (or port) taken by something it did not
+/// make: nothing was changed, and the engine then asks `recover`, which adopts only what
+/// carries the create's token.
+pub(crate) fn taken(operation: &str, message: String) -> ProviderError {
+    ProviderError::AlreadyExists {
+        operation: operation.to_owned(),
+        message,
+    }
+}
+
 /// The user's tags of an ELBv2 resource.
 pub(crate) fn user_only(tags: BTreeMap<String, String>) -> BTreeMap<String, String> {
     tags.into_iter().filter(|(k, _)| is_user_tag(k)).collect()

@@ -17,7 +17,8 @@ use strata_core::{
 };
 
 use crate::elb_common::{
-    elb_all_tags, elb_create_tags, elb_not_found, elb_update_tags, elbv2, keep_one, user_only,
+    elb_all_tags, elb_create_tags, elb_not_found, elb_owned, elb_update_tags, elbv2, keep_one,
+    taken, user_only,
 };
 
 /// The TLS policy of HTTPS listeners unless one is given: TLS 1.3 and 1.2 only.
@@ -40,7 +41,9 @@ pub const LEGACY_SSL_POLICIES: &[&str] = &[
 /// The load balancer replaces it; the port, protocol, certificate, TLS policy and default
 /// action change in place (`ModifyListener`), and so do tags. HTTPS listeners take a
 /// certificate and a TLS 1.2+ policy ([`DEFAULT_SSL_POLICY`] unless set; the policies in
-/// [`LEGACY_SSL_POLICIES`] are refused).
+/// [`LEGACY_SSL_POLICIES`] are refused). A port taken by a listener this resource did not
+/// make (one without this create's `strata:token` tag) fails the create and changes
+/// nothing.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -487,6 +490,30 @@ async fn describe(
     }
 }
 
+/// The ARN of the listener of load balancer `lb` on `port`, if any (whoever made it);
+/// none when the load balancer is gone.
+async fn on_port(
+    client: &aws_sdk_elasticloadbalancingv2::Client,
+    lb: &str,
+    port: u16,
+) -> Result<Option<String>, ProviderError> {
+    match client
+        .describe_listeners()
+        .load_balancer_arn(lb)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(i32::from(port)))
+            .and_then(|l| l.listener_arn())
+            .map(str::to_owned)),
+        Err(e) if elb_not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("elasticloadbalancing:DescribeListeners")(e)),
+    }
+}
+
 fn certificates(a: &ListenerArgs) -> Result<Option<Vec<Certificate>>, ProviderError> {
     Ok(match (&a.protocol, &a.certificate_arn) {
         (ListenerProtocol::Https, Some(c)) => Some(vec![Certificate::builder()
@@ -508,6 +535,8 @@ fn ssl_policy(a: &ListenerArgs) -> Option<String> {
 impl Resource for Listener {
     const TYPE: &'static str = "aws:elbv2/listener";
     const REPLACE_ON: &'static [&'static str] = &["load_balancer_arn"];
+    /// A load balancer has one listener per port.
+    const IDENTITY: &'static [&'static str] = &["load_balancer_arn", "port"];
     type Args = ListenerArgs;
     type Outputs = ListenerOutputs;
 
@@ -572,75 +601,79 @@ impl Resource for Listener {
         cx: &Cx<'_>,
         a: &ListenerArgs,
     ) -> Result<Created<ListenerOutputs>, ProviderError> {
-        let out = elbv2(cx)?
-            .create_listener()
-            .load_balancer_arn(a.load_balancer_arn.value()?)
-            .port(i32::from(a.port))
-            .protocol(aws_protocol(a.protocol))
-            .set_certificates(certificates(a)?)
-            .set_ssl_policy(ssl_policy(a))
-            .default_actions(aws_action(&a.default_action)?)
-            .set_tags(Some(elb_create_tags(cx, &a.tags)))
-            .send()
-            .await
-            .map_err(|e| {
-                if e.code() == Some("DuplicateListener") {
-                    ProviderError::Invalid {
-                        field: "port".into(),
-                        message: format!("the load balancer already listens on {}", a.port),
-                    }
-                } else {
-                    api_error("elasticloadbalancing:CreateListener")(e)
+        const OP: &str = "elasticloadbalancing:CreateListener";
+        let client = elbv2(cx)?;
+        let lb = a.load_balancer_arn.value()?;
+        let conflict = || {
+            taken(
+                OP,
+                format!(
+                    "the load balancer already has a listener on port {} that this resource did not make (DuplicateListener; `import` takes it over)",
+                    a.port
+                ),
+            )
+        };
+        // AWS answers a create on a port in use with the same settings with the existing
+        // listener (CreateListener is idempotent), and one with other settings with
+        // DuplicateListener: look first, and after the create check that what came back
+        // carries this create's token.
+        let arn = match on_port(&client, lb, a.port).await? {
+            Some(arn) if elb_owned(cx, &client, &arn).await? => arn,
+            Some(_) => return Err(conflict()),
+            None => {
+                let out = client
+                    .create_listener()
+                    .load_balancer_arn(lb)
+                    .port(i32::from(a.port))
+                    .protocol(aws_protocol(a.protocol))
+                    .set_certificates(certificates(a)?)
+                    .set_ssl_policy(ssl_policy(a))
+                    .default_actions(aws_action(&a.default_action)?)
+                    .set_tags(Some(elb_create_tags(cx, &a.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if e.code() == Some("DuplicateListener") {
+                            conflict()
+                        } else {
+                            api_error(OP)(e)
+                        }
+                    })?;
+                let arn = out
+                    .listeners()
+                    .first()
+                    .and_then(|l| l.listener_arn())
+                    .ok_or_else(|| ProviderError::Other("CreateListener returned no ARN".into()))?
+                    .to_owned();
+                if !elb_owned(cx, &client, &arn).await? {
+                    return Err(conflict());
                 }
-            })?;
-        let arn = out
-            .listeners()
-            .first()
-            .and_then(|l| l.listener_arn())
-            .ok_or_else(|| ProviderError::Other("CreateListener returned no ARN".into()))?
-            .to_owned();
+                arn
+            }
+        };
         Ok(Created {
             outputs: ListenerOutputs { arn: arn.clone() },
             id: arn,
         })
     }
 
-    /// Found again by its port on its load balancer, if it carries this resource's
-    /// `strata:urn` tag.
+    /// Found again by its port on its load balancer, only if it carries this create's
+    /// `strata:token` tag (set in the create call itself); a listener on that port without
+    /// it is not this resource's: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &ListenerArgs,
     ) -> Result<Recovery<ListenerOutputs>, ProviderError> {
         let client = elbv2(cx)?;
-        let listeners = match client
-            .describe_listeners()
-            .load_balancer_arn(a.load_balancer_arn.value()?)
-            .send()
-            .await
-        {
-            Ok(o) => o.listeners().to_vec(),
-            Err(e) if elb_not_found(&e) => return Ok(Recovery::Absent),
-            Err(e) => return Err(api_error("elasticloadbalancing:DescribeListeners")(e)),
-        };
-        let Some(arn) = listeners
-            .iter()
-            .find(|l| l.port() == Some(i32::from(a.port)))
-            .and_then(|l| l.listener_arn())
-        else {
+        let Some(arn) = on_port(&client, a.load_balancer_arn.value()?, a.port).await? else {
             return Ok(Recovery::Absent);
         };
-        let tags = elb_all_tags(&client, arn).await?;
-        if tags.get("strata:urn").map(String::as_str) != Some(&cx.urn.to_string()) {
-            return Ok(Recovery::Unknown(format!(
-                "the load balancer has a listener on {} ({arn}) not tagged strata:urn={}; import it or delete it",
-                a.port, cx.urn
-            )));
+        if !elb_owned(cx, &client, &arn).await? {
+            return Ok(Recovery::Absent);
         }
         Ok(Recovery::Found(Created {
-            outputs: ListenerOutputs {
-                arn: arn.to_owned(),
-            },
-            id: arn.to_owned(),
+            outputs: ListenerOutputs { arn: arn.clone() },
+            id: arn,
         }))
     }
 

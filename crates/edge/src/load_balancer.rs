@@ -16,8 +16,8 @@ use strata_core::{
 };
 
 use crate::elb_common::{
-    check_elb_name, elb_all_tags, elb_create_tags, elb_not_found, elb_update_tags, elbv2,
-    keep_declared, keep_one, resolved, same_set, user_only,
+    check_elb_name, elb_all_tags, elb_create_tags, elb_not_found, elb_owned, elb_update_tags,
+    elbv2, keep_declared, keep_one, resolved, same_set, taken, user_only,
 };
 
 /// How long a load balancer may take to become active, or to go.
@@ -38,7 +38,12 @@ const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// off again (an update) before destroying.
 ///
 /// Names are unique per region and account: a replacement that keeps the name (a new
-/// scheme) fails with `DuplicateLoadBalancerName`; change the name with it.
+/// scheme) fails with `DuplicateLoadBalancerName`; change the name with it. A name taken
+/// by a load balancer this resource did not make (one without this create's
+/// `strata:token` tag) fails the create and changes nothing; `import` takes one over.
+///
+/// Deletion protection on the live load balancer is found before a plan deletes or
+/// replaces it ([`strata_core::Resource::delete_blocker`]); strata never switches it off by itself.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -330,6 +335,23 @@ async fn describe(
     }
 }
 
+/// The ARN of the load balancer named `name` in the region, if any (whoever made it).
+async fn by_name(
+    client: &aws_sdk_elasticloadbalancingv2::Client,
+    name: &str,
+) -> Result<Option<String>, ProviderError> {
+    match client.describe_load_balancers().names(name).send().await {
+        Ok(o) => Ok(o
+            .load_balancers()
+            .iter()
+            .find(|l| l.load_balancer_name() == Some(name))
+            .and_then(|l| l.load_balancer_arn())
+            .map(str::to_owned)),
+        Err(e) if elb_not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("elasticloadbalancing:DescribeLoadBalancers")(e)),
+    }
+}
+
 fn outputs(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancerOutputs {
     let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
     LoadBalancerOutputs {
@@ -374,6 +396,8 @@ async fn wait_active(
 impl Resource for LoadBalancer {
     const TYPE: &'static str = "aws:elbv2/load-balancer";
     const REPLACE_ON: &'static [&'static str] = &["name", "scheme"];
+    /// Names are unique per account and region.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = LoadBalancerArgs;
     type Outputs = LoadBalancerOutputs;
 
@@ -454,37 +478,57 @@ impl Resource for LoadBalancer {
         cx: &Cx<'_>,
         a: &LoadBalancerArgs,
     ) -> Result<Created<LoadBalancerOutputs>, ProviderError> {
+        const OP: &str = "elasticloadbalancing:CreateLoadBalancer";
         let client = elbv2(cx)?;
-        let out = client
-            .create_load_balancer()
-            .name(&a.name)
-            .r#type(LoadBalancerTypeEnum::Application)
-            .scheme(aws_scheme(a.scheme))
-            .ip_address_type(IpAddressType::Ipv4)
-            .set_subnets(Some(resolved(&a.subnets)?))
-            .set_security_groups(Some(resolved(&a.security_groups)?))
-            .set_tags(Some(elb_create_tags(cx, &a.tags)))
-            .send()
-            .await
-            .map_err(|e| {
-                if e.code() == Some("DuplicateLoadBalancerName") {
-                    ProviderError::Invalid {
-                        field: "name".into(),
-                        message: format!(
-                            "a load balancer named {} exists in this region (a replacement needs a new name)",
-                            a.name
-                        ),
-                    }
-                } else {
-                    api_error("elasticloadbalancing:CreateLoadBalancer")(e)
+        let conflict = || {
+            taken(
+                OP,
+                format!(
+                    "a load balancer named {} exists in this region and was not made by this resource (a replacement needs a new name; `import` takes over an existing one)",
+                    a.name
+                ),
+            )
+        };
+        // AWS answers a create with a name in use and the same settings with the existing
+        // load balancer (CreateLoadBalancer is idempotent), and one with other settings
+        // with DuplicateLoadBalancerName: look first, and after the create check that
+        // what came back carries this create's token.
+        let arn = match by_name(&client, &a.name).await? {
+            Some(arn) if elb_owned(cx, &client, &arn).await? => arn,
+            Some(_) => return Err(conflict()),
+            None => {
+                let out = client
+                    .create_load_balancer()
+                    .name(&a.name)
+                    .r#type(LoadBalancerTypeEnum::Application)
+                    .scheme(aws_scheme(a.scheme))
+                    .ip_address_type(IpAddressType::Ipv4)
+                    .set_subnets(Some(resolved(&a.subnets)?))
+                    .set_security_groups(Some(resolved(&a.security_groups)?))
+                    .set_tags(Some(elb_create_tags(cx, &a.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if e.code() == Some("DuplicateLoadBalancerName") {
+                            conflict()
+                        } else {
+                            api_error(OP)(e)
+                        }
+                    })?;
+                let arn = out
+                    .load_balancers()
+                    .first()
+                    .and_then(|l| l.load_balancer_arn())
+                    .ok_or_else(|| {
+                        ProviderError::Other("CreateLoadBalancer returned no ARN".into())
+                    })?
+                    .to_owned();
+                if !elb_owned(cx, &client, &arn).await? {
+                    return Err(conflict());
                 }
-            })?;
-        let arn = out
-            .load_balancers()
-            .first()
-            .and_then(|l| l.load_balancer_arn())
-            .ok_or_else(|| ProviderError::Other("CreateLoadBalancer returned no ARN".into()))?
-            .to_owned();
+                arn
+            }
+        };
         let lb = wait_active(&client, &arn).await?;
         // Only what differs from AWS's defaults (an ALB's cross-zone is already on).
         let live = live_attributes(&client, &arn).await?;
@@ -499,32 +543,62 @@ impl Resource for LoadBalancer {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, only if it carries this create's `strata:token` tag (set
+    /// in the create call itself); a load balancer of that name without it is not this
+    /// resource's: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &LoadBalancerArgs,
     ) -> Result<Recovery<LoadBalancerOutputs>, ProviderError> {
         let client = elbv2(cx)?;
-        let lb = match client.describe_load_balancers().names(&a.name).send().await {
-            Ok(o) => o.load_balancers().first().cloned(),
-            Err(e) if elb_not_found(&e) => None,
-            Err(e) => return Err(api_error("elasticloadbalancing:DescribeLoadBalancers")(e)),
-        };
-        let Some(lb) = lb else {
+        let Some(arn) = by_name(&client, &a.name).await? else {
             return Ok(Recovery::Absent);
         };
-        let arn = lb.load_balancer_arn().unwrap_or_default();
-        let tags = elb_all_tags(&client, arn).await?;
-        if tags.get("strata:urn").map(String::as_str) != Some(&cx.urn.to_string()) {
-            return Ok(Recovery::Unknown(format!(
-                "a load balancer named {} exists ({arn}) but is not tagged strata:urn={}; import it or delete it",
-                a.name, cx.urn
-            )));
+        if !elb_owned(cx, &client, &arn).await? {
+            return Ok(Recovery::Absent);
         }
-        let lb = wait_active(&client, arn).await?;
+        let lb = wait_active(&client, &arn).await?;
         Ok(Recovery::Found(Created {
-            id: arn.to_owned(),
+            id: arn,
             outputs: outputs(&lb),
+        }))
+    }
+
+    /// Deletion protection, read live (`deletion_protection.enabled`): AWS refuses the
+    /// delete while it is on, and strata never switches it off by itself.
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &LoadBalancerArgs,
+        outputs: &LoadBalancerOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        let client = elbv2(cx)?;
+        let out = match client
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if elb_not_found(&e) => return Ok(None),
+            Err(e) => {
+                return Err(api_error(
+                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                )(e))
+            }
+        };
+        let protected = out
+            .attributes()
+            .iter()
+            .any(|a| a.key() == Some(DELETION_PROTECTION) && a.value() == Some("true"));
+        Ok(protected.then(|| {
+            FieldError::new(
+                "deletion_protection",
+                format!(
+                    "load balancer {} ({id}) has deletion protection on, and AWS refuses to delete it: set deletion_protection to false and run `up` first, then delete or replace it",
+                    outputs.name
+                ),
+            )
         }))
     }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_cloudfront::types::{
     OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols,
+    OriginAccessControlSigningProtocols, OriginAccessControlSummary,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -21,9 +21,10 @@ use strata_core::{
 /// A distribution's S3 origin names it ([`crate::DistributionOrigin::s3`]); CloudFront then
 /// signs its requests to the bucket (SigV4), and the bucket's policy allows exactly that
 /// distribution ([`cloudfront_read_policy`], declared as a `strata_data::BucketPolicy` so
-/// that it can take the distribution's ARN). Everything changes in place. OACs carry no
-/// tags and take no idempotency token: an interrupted create is found again by its name,
-/// which is unique in the account.
+/// that it can take the distribution's ARN). Everything changes in place. Names are
+/// unique in the account: a name in use fails the create and changes nothing (`import`
+/// takes an OAC over). OACs carry no tags and take no idempotency token: an interrupted
+/// create is found again by its name only when every property is the declared one.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -218,10 +219,11 @@ async fn get(
     }
 }
 
+/// The OAC named `name` (names are unique in the account), if any, whoever made it.
 async fn by_name(
     client: &aws_sdk_cloudfront::Client,
     name: &str,
-) -> Result<Option<String>, ProviderError> {
+) -> Result<Option<OriginAccessControlSummary>, ProviderError> {
     let mut marker: Option<String> = None;
     loop {
         let out = client
@@ -234,7 +236,7 @@ async fn by_name(
             return Ok(None);
         };
         if let Some(o) = list.items().iter().find(|o| o.name() == name) {
-            return Ok(Some(o.id().to_owned()));
+            return Ok(Some(o.clone()));
         }
         match list.next_marker() {
             Some(m) if list.is_truncated() && !m.is_empty() => marker = Some(m.to_owned()),
@@ -246,6 +248,8 @@ async fn by_name(
 #[async_trait]
 impl Resource for OriginAccessControl {
     const TYPE: &'static str = "aws:cloudfront/origin-access-control";
+    /// Names are unique in the account.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = OriginAccessControlArgs;
     type Outputs = OriginAccessControlOutputs;
 
@@ -270,6 +274,8 @@ impl Resource for OriginAccessControl {
         Duration::from_secs(2)
     }
 
+    /// A name in use fails with `OriginAccessControlAlreadyExists`
+    /// ([`ProviderError::AlreadyExists`]), and the OAC of that name is left as it is.
     async fn create(
         cx: &Cx<'_>,
         args: &OriginAccessControlArgs,
@@ -279,7 +285,19 @@ impl Resource for OriginAccessControl {
             .origin_access_control_config(config(args)?)
             .send()
             .await
-            .map_err(api_error("cloudfront:CreateOriginAccessControl"))?;
+            .map_err(|e| {
+                if e.code() == Some("OriginAccessControlAlreadyExists") {
+                    ProviderError::AlreadyExists {
+                        operation: "cloudfront:CreateOriginAccessControl".into(),
+                        message: format!(
+                            "an origin access control named {} exists in the account, which this resource did not make (`import` takes it over)",
+                            args.name
+                        ),
+                    }
+                } else {
+                    api_error("cloudfront:CreateOriginAccessControl")(e)
+                }
+            })?;
         let id = out
             .origin_access_control()
             .map(|o| o.id().to_owned())
@@ -292,18 +310,30 @@ impl Resource for OriginAccessControl {
         })
     }
 
-    /// Found again by its name (unique in the account; an OAC has neither tags nor a
-    /// creation token).
+    /// An OAC has neither tags nor a creation token: the OAC of this name is this
+    /// create's only when every property (description, origin type, signing behaviour and
+    /// protocol) is the declared one; otherwise it is not ours: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         args: &OriginAccessControlArgs,
     ) -> Result<Recovery<OriginAccessControlOutputs>, ProviderError> {
+        let want = config(args)?;
         Ok(match by_name(&cloudfront(cx)?, &args.name).await? {
-            Some(id) => Recovery::Found(Created {
-                outputs: OriginAccessControlOutputs { id: id.clone() },
-                id,
-            }),
-            None => Recovery::Absent,
+            Some(o)
+                if o.description() == want.description().unwrap_or_default()
+                    && o.origin_access_control_origin_type()
+                        == want.origin_access_control_origin_type()
+                    && o.signing_behavior() == want.signing_behavior()
+                    && o.signing_protocol() == want.signing_protocol() =>
+            {
+                Recovery::Resembles(Created {
+                    outputs: OriginAccessControlOutputs {
+                        id: o.id().to_owned(),
+                    },
+                    id: o.id().to_owned(),
+                })
+            }
+            _ => Recovery::Absent,
         })
     }
 

@@ -12,23 +12,32 @@ use aws_sdk_route53::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::api_error;
+use strata_core::diff::{diff_values, PropertyChange};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
     StackView, Urn,
 };
 
 use crate::route53_common::{
-    bare_zone_id, check_domain, gone, in_zone, normalize, route53, wait_in_sync, CHANGE_TIMEOUT,
+    bare_zone_id, check_domain, gone, in_zone, normalize, record_exists, route53, wait_in_sync,
+    CHANGE_TIMEOUT,
 };
 
 /// A Route 53 record set in a hosted zone.
 ///
 /// Either values with a TTL ([`Record::new`]) or an alias to an AWS target: a CloudFront
-/// distribution, a load balancer, another record of the zone ([`Record::alias`]). Creates
-/// and updates are `UPSERT`s that wait until the change is `INSYNC` on every Route 53 name
-/// server. The zone and the name replace the record; a change of type or set identifier
-/// is made in place, as one change batch that deletes the old record set and creates the
-/// new one; values, TTL, alias, routing and health check change by `UPSERT`.
+/// distribution, a load balancer, another record of the zone ([`Record::alias`]). Every
+/// change waits until it is `INSYNC` on every Route 53 name server. The zone and the name
+/// replace the record; a change of type or set identifier is made in place, as one change
+/// batch that deletes the old record set and creates the new one; values, TTL, alias,
+/// routing and health check change by `UPSERT` of the record this resource made.
+///
+/// Create is a `CREATE`, never an `UPSERT`: a record set of the same name, type and set
+/// identifier that is already in the zone fails the create (`InvalidChangeBatch`, "but it
+/// already exists") and is left as it is; `import` takes one over. Records carry no tags
+/// and take no token, so an interrupted create is found again only when the live record
+/// set is exactly the declared one (values and TTL, or alias target, failover role and
+/// health check).
 ///
 /// The provider id is `ZONEID_NAME_TYPE` (`Z0123456789ABC_www.shop.example.com_A`), with
 /// `_SETIDENTIFIER` appended for a record with a set identifier: the format `import` takes.
@@ -515,6 +524,87 @@ fn observed(live: &ResourceRecordSet, key: &Key, declared: Option<&RecordArgs>) 
     }
 }
 
+/// Whether the live record set is exactly the one `args` declare: the same values and TTL
+/// (or the same alias target), failover role and health check, and no routing policy
+/// strata does not model. Records carry no tags: this is the only sign that an interrupted
+/// create made it.
+fn is_declared(live: &ResourceRecordSet, args: &RecordArgs) -> Result<bool, ProviderError> {
+    let other_routing = live.weight().is_some()
+        || live.region().is_some()
+        || live.geo_location().is_some()
+        || live.multi_value_answer().is_some()
+        || live.traffic_policy_instance_id().is_some()
+        || live.cidr_routing_config().is_some()
+        || live.geo_proximity_location().is_some();
+    let failover = live.failover().and_then(|f| match f {
+        ResourceRecordSetFailover::Primary => Some(Failover::Primary),
+        ResourceRecordSetFailover::Secondary => Some(Failover::Secondary),
+        _ => None,
+    });
+    let health_check = args
+        .health_check_id
+        .as_ref()
+        .map(|h| h.value().cloned())
+        .transpose()?;
+    if other_routing
+        || failover != args.failover
+        || live.health_check_id() != health_check.as_deref()
+    {
+        return Ok(false);
+    }
+    Ok(match (&args.alias, live.alias_target()) {
+        (Some(a), Some(t)) => {
+            normalize(a.dns_name.value()?) == normalize(t.dns_name())
+                && bare_zone_id(a.zone_id.value()?) == bare_zone_id(t.hosted_zone_id())
+                && a.evaluate_target_health == t.evaluate_target_health()
+        }
+        (None, None) => {
+            let values: Vec<String> = live
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_owned())
+                .collect();
+            live.ttl() == args.ttl && same_values(args, &values)
+        }
+        _ => false,
+    })
+}
+
+/// The error of a CREATE refused because the record set exists: it was not made by this
+/// resource, and nothing of it changed.
+fn taken(key: &Key, e: ProviderError) -> ProviderError {
+    let message = match e {
+        ProviderError::Api { message, .. } => message,
+        other => other.to_string(),
+    };
+    ProviderError::AlreadyExists {
+        operation: "route53:ChangeResourceRecordSets".into(),
+        message: format!(
+            "hosted zone {} already has a {} record set {}{}, which this resource did not make; strata does not overwrite it (`import` takes it over): {message}",
+            key.zone,
+            key.ty.as_str(),
+            key.name,
+            key.set_identifier
+                .as_deref()
+                .map(|s| format!(" (set identifier {s})"))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// `args` as `Record::diff` compares them: the name and the zone id as Route 53 does
+/// (case, final dot and `/hostedzone/` make no difference).
+fn comparable(args: &Value) -> Value {
+    let mut v = args.clone();
+    if let Some(Value::String(n)) = v.get_mut("name") {
+        *n = normalize(n);
+    }
+    if let Some(Value::String(z)) = v.get_mut("zone_id") {
+        *z = bare_zone_id(z).to_owned();
+    }
+    v
+}
+
 /// Whether the declared values, as sent, are the live ones (in any order).
 fn same_values(d: &RecordArgs, live: &[String]) -> bool {
     let mut a: Vec<String> = d
@@ -599,6 +689,8 @@ fn check_values(args: &RecordArgs, errs: &mut Vec<FieldError>) {
 impl Resource for Record {
     const TYPE: &'static str = "aws:route53/record";
     const REPLACE_ON: &'static [&'static str] = &["zone_id", "name"];
+    /// A zone holds one record set per name, type and set identifier.
+    const IDENTITY: &'static [&'static str] = &["zone_id", "name", "type", "set_identifier"];
     type Args = RecordArgs;
     type Outputs = RecordOutputs;
 
@@ -749,40 +841,56 @@ impl Resource for Record {
         out
     }
 
+    /// A change of the name's case or final dot (or of a `/hostedzone/` prefix) is no
+    /// change: Route 53 sees the same record set, which a replacement would create and then
+    /// delete.
+    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
+        diff_values(&comparable(old), &comparable(new), Self::REPLACE_ON)
+    }
+
     fn estimate(_: &RecordArgs) -> Duration {
         Duration::from_secs(30)
     }
 
+    /// A `CREATE`: a record set of the same name, type and set identifier in the zone
+    /// fails it ([`ProviderError::AlreadyExists`]), and is left as it is.
     async fn create(
         cx: &Cx<'_>,
         args: &RecordArgs,
     ) -> Result<Created<RecordOutputs>, ProviderError> {
         let client = route53(cx)?;
         let key = Key::of(args)?;
-        apply(
+        match apply(
             &client,
             &key.zone,
-            vec![(ChangeAction::Upsert, record_set(args)?)],
+            vec![(ChangeAction::Create, record_set(args)?)],
         )
-        .await?;
+        .await
+        {
+            Ok(()) => {}
+            Err(e) if record_exists(&e) => return Err(taken(&key, e)),
+            Err(e) => return Err(e),
+        }
         Ok(Created {
             id: key.id(),
             outputs: RecordOutputs { fqdn: key.name },
         })
     }
 
-    /// An `UPSERT` is idempotent: the record of these args exists if it exists.
+    /// Records have no tags and take no token: the record set of these args is this
+    /// create's only when every property is the declared one (`is_declared`); another
+    /// record set of the same name, type and set identifier is not ours: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         args: &RecordArgs,
     ) -> Result<Recovery<RecordOutputs>, ProviderError> {
         let key = Key::of(args)?;
         Ok(match find(&route53(cx)?, &key).await? {
-            Some(_) => Recovery::Found(Created {
+            Some(live) if is_declared(&live, args)? => Recovery::Resembles(Created {
                 id: key.id(),
                 outputs: RecordOutputs { fqdn: key.name },
             }),
-            None => Recovery::Absent,
+            _ => Recovery::Absent,
         })
     }
 
@@ -820,10 +928,12 @@ impl Resource for Record {
         let (old_key, new_key) = (Key::of(old)?, Key::of(new)?);
         let set = record_set(new)?;
         let changes = if old_key == new_key {
+            // The record set this resource made (it is in state): UPSERT changes it.
             vec![(ChangeAction::Upsert, set)]
         } else {
-            // Another type or set identifier: one batch deletes the old record set (as it
-            // is live: a DELETE must match it exactly) and creates the new one.
+            // Another type or set identifier: one batch deletes exactly the old record set
+            // (as it is live: a DELETE must match it) and CREATEs the new one, which fails
+            // the whole batch, changing nothing, if that one exists already.
             let mut c = Vec::new();
             if let Some(live) = find(&client, &old_key).await? {
                 c.push((ChangeAction::Delete, live));
@@ -831,8 +941,11 @@ impl Resource for Record {
             c.push((ChangeAction::Create, set));
             c
         };
-        apply(&client, &new_key.zone, changes).await?;
-        Ok(outputs.clone())
+        match apply(&client, &new_key.zone, changes).await {
+            Ok(()) => Ok(outputs.clone()),
+            Err(e) if old_key != new_key && record_exists(&e) => Err(taken(&new_key, e)),
+            Err(e) => Err(e),
+        }
     }
 
     async fn delete(

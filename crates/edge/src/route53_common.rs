@@ -91,6 +91,17 @@ pub(crate) fn check_domain(name: &str, wildcard: bool) -> Option<String> {
     None
 }
 
+/// Whether a change batch was refused because a record set it CREATEs already exists
+/// (`InvalidChangeBatch`: "Tried to create resource record set [...] but it already
+/// exists"). Nothing of the batch was applied.
+pub(crate) fn record_exists(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::Api { code: Some(c), message, .. }
+            if c == "InvalidChangeBatch" && message.contains("already exists")
+    )
+}
+
 /// Whether an error code says the zone or health check is gone.
 pub(crate) fn gone(code: Option<&str>) -> bool {
     matches!(code, Some("NoSuchHostedZone" | "NoSuchHealthCheck"))

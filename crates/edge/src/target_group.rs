@@ -15,8 +15,8 @@ use strata_core::{
 };
 
 use crate::elb_common::{
-    check_elb_name, elb_all_tags, elb_create_tags, elb_not_found, elb_update_tags, elbv2, keep_one,
-    user_only,
+    check_elb_name, elb_all_tags, elb_create_tags, elb_not_found, elb_owned, elb_update_tags,
+    elbv2, keep_one, taken, user_only,
 };
 
 /// A target group of an Application Load Balancer (HTTP or HTTPS, instance or IP
@@ -30,6 +30,8 @@ use crate::elb_common::{
 ///
 /// Names are unique per region and account: a replacement that keeps the name fails with
 /// `DuplicateTargetGroupName`; change the name with the port, protocol, VPC or target type.
+/// A name taken by a group this resource did not make (one without this create's
+/// `strata:token` tag) fails the create and changes nothing; `import` takes one over.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -306,11 +308,30 @@ fn matcher_ok(m: &str) -> bool {
         })
 }
 
+/// The ARN of the target group named `name` in the region, if any (whoever made it).
+async fn by_name(
+    client: &aws_sdk_elasticloadbalancingv2::Client,
+    name: &str,
+) -> Result<Option<String>, ProviderError> {
+    match client.describe_target_groups().names(name).send().await {
+        Ok(o) => Ok(o
+            .target_groups()
+            .iter()
+            .find(|t| t.target_group_name() == Some(name))
+            .and_then(|t| t.target_group_arn())
+            .map(str::to_owned)),
+        Err(e) if elb_not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("elasticloadbalancing:DescribeTargetGroups")(e)),
+    }
+}
+
 #[async_trait]
 impl Resource for TargetGroup {
     const TYPE: &'static str = "aws:elbv2/target-group";
     const REPLACE_ON: &'static [&'static str] =
         &["name", "port", "protocol", "vpc_id", "target_type"];
+    /// Names are unique per account and region.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = TargetGroupArgs;
     type Outputs = TargetGroupOutputs;
 
@@ -384,49 +405,69 @@ impl Resource for TargetGroup {
         cx: &Cx<'_>,
         a: &TargetGroupArgs,
     ) -> Result<Created<TargetGroupOutputs>, ProviderError> {
+        const OP: &str = "elasticloadbalancing:CreateTargetGroup";
         let client = elbv2(cx)?;
-        let hc = &a.health_check;
-        let out = client
-            .create_target_group()
-            .name(&a.name)
-            .port(i32::from(a.port))
-            .protocol(aws_protocol(a.protocol))
-            .vpc_id(a.vpc_id.value()?)
-            .target_type(match a.target_type {
-                TargetType::Instance => TargetTypeEnum::Instance,
-                TargetType::Ip => TargetTypeEnum::Ip,
-            })
-            .health_check_enabled(true)
-            .health_check_protocol(aws_protocol(a.protocol))
-            .health_check_port("traffic-port")
-            .health_check_path(&hc.path)
-            .health_check_interval_seconds(hc.interval as i32)
-            .health_check_timeout_seconds(hc.timeout as i32)
-            .healthy_threshold_count(hc.healthy_threshold as i32)
-            .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
-            .matcher(Matcher::builder().http_code(&hc.matcher).build())
-            .set_tags(Some(elb_create_tags(cx, &a.tags)))
-            .send()
-            .await
-            .map_err(|e| {
-                if e.code() == Some("DuplicateTargetGroupName") {
-                    ProviderError::Invalid {
-                        field: "name".into(),
-                        message: format!(
-                            "a target group named {} exists in this region (a replacement needs a new name)",
-                            a.name
-                        ),
-                    }
-                } else {
-                    api_error("elasticloadbalancing:CreateTargetGroup")(e)
+        let conflict = || {
+            taken(
+                OP,
+                format!(
+                    "a target group named {} exists in this region and was not made by this resource (a replacement needs a new name; `import` takes over an existing one)",
+                    a.name
+                ),
+            )
+        };
+        // AWS answers a create with a name in use and the same settings with the existing
+        // group (CreateTargetGroup is idempotent), and one with other settings with
+        // DuplicateTargetGroupName: look first, and after the create check that what came
+        // back carries this create's token.
+        let arn = match by_name(&client, &a.name).await? {
+            Some(arn) if elb_owned(cx, &client, &arn).await? => arn,
+            Some(_) => return Err(conflict()),
+            None => {
+                let hc = &a.health_check;
+                let out = client
+                    .create_target_group()
+                    .name(&a.name)
+                    .port(i32::from(a.port))
+                    .protocol(aws_protocol(a.protocol))
+                    .vpc_id(a.vpc_id.value()?)
+                    .target_type(match a.target_type {
+                        TargetType::Instance => TargetTypeEnum::Instance,
+                        TargetType::Ip => TargetTypeEnum::Ip,
+                    })
+                    .health_check_enabled(true)
+                    .health_check_protocol(aws_protocol(a.protocol))
+                    .health_check_port("traffic-port")
+                    .health_check_path(&hc.path)
+                    .health_check_interval_seconds(hc.interval as i32)
+                    .health_check_timeout_seconds(hc.timeout as i32)
+                    .healthy_threshold_count(hc.healthy_threshold as i32)
+                    .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
+                    .matcher(Matcher::builder().http_code(&hc.matcher).build())
+                    .set_tags(Some(elb_create_tags(cx, &a.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if e.code() == Some("DuplicateTargetGroupName") {
+                            conflict()
+                        } else {
+                            api_error(OP)(e)
+                        }
+                    })?;
+                let arn = out
+                    .target_groups()
+                    .first()
+                    .and_then(|t| t.target_group_arn())
+                    .ok_or_else(|| {
+                        ProviderError::Other("CreateTargetGroup returned no ARN".into())
+                    })?
+                    .to_owned();
+                if !elb_owned(cx, &client, &arn).await? {
+                    return Err(conflict());
                 }
-            })?;
-        let arn = out
-            .target_groups()
-            .first()
-            .and_then(|t| t.target_group_arn())
-            .ok_or_else(|| ProviderError::Other("CreateTargetGroup returned no ARN".into()))?
-            .to_owned();
+                arn
+            }
+        };
         if deregistration_delay(&client, &arn).await? != Some(a.deregistration_delay) {
             set_deregistration_delay(&client, &arn, a.deregistration_delay).await?;
         }
@@ -436,26 +477,19 @@ impl Resource for TargetGroup {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, only if it carries this create's `strata:token` tag (set
+    /// in the create call itself); a group of that name without it is not this
+    /// resource's: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &TargetGroupArgs,
     ) -> Result<Recovery<TargetGroupOutputs>, ProviderError> {
         let client = elbv2(cx)?;
-        let tg = match client.describe_target_groups().names(&a.name).send().await {
-            Ok(o) => o.target_groups().first().cloned(),
-            Err(e) if elb_not_found(&e) => None,
-            Err(e) => return Err(api_error("elasticloadbalancing:DescribeTargetGroups")(e)),
-        };
-        let Some(arn) = tg.and_then(|t| t.target_group_arn().map(str::to_owned)) else {
+        let Some(arn) = by_name(&client, &a.name).await? else {
             return Ok(Recovery::Absent);
         };
-        let tags = elb_all_tags(&client, &arn).await?;
-        if tags.get("strata:urn").map(String::as_str) != Some(&cx.urn.to_string()) {
-            return Ok(Recovery::Unknown(format!(
-                "a target group named {} exists ({arn}) but is not tagged strata:urn={}; import it or delete it",
-                a.name, cx.urn
-            )));
+        if !elb_owned(cx, &client, &arn).await? {
+            return Ok(Recovery::Absent);
         }
         Ok(Recovery::Found(Created {
             outputs: outputs(&arn, &a.name),

@@ -32,7 +32,9 @@ const ASSOCIATED_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// tags change in place (`UpdateWebACL` with the lock token of a fresh `GetWebACL`,
 /// retried when another writer got in between). A `cloudfront` scope ACL lives in
 /// us-east-1 whatever the configuration's region (a `region` override may only say
-/// us-east-1); a `regional` one in `region` or the configuration's region.
+/// us-east-1); a `regional` one in `region` or the configuration's region. A name taken
+/// by an ACL this resource did not make (`WAFDuplicateItemException`) fails the create and
+/// changes nothing; `import` takes one over.
 ///
 /// Its id in state is its ARN, `arn:aws:wafv2:REGION:ACCOUNT:SCOPE/webacl/NAME/ID`
 /// (`SCOPE` is `regional` or `global`): the name, id, scope and region every WAF call
@@ -651,6 +653,8 @@ fn outputs(w: &aws_sdk_wafv2::types::WebAcl) -> WebAclOutputs {
 impl Resource for WebAcl {
     const TYPE: &'static str = "aws:wafv2/web-acl";
     const REPLACE_ON: &'static [&'static str] = &["name", "scope", "region"];
+    /// Names are unique per scope (and region).
+    const IDENTITY: &'static [&'static str] = &["name", "scope"];
     type Args = WebAclArgs;
     type Outputs = WebAclOutputs;
 
@@ -787,9 +791,12 @@ impl Resource for WebAcl {
             .await
             .map_err(|e| {
                 if e.code() == Some("WAFDuplicateItemException") {
-                    ProviderError::Invalid {
-                        field: "name".into(),
-                        message: format!("a web ACL named {} exists in this scope", a.name),
+                    ProviderError::AlreadyExists {
+                        operation: "wafv2:CreateWebACL".into(),
+                        message: format!(
+                            "a web ACL named {} exists in this scope and region (a replacement needs a new name; `import` takes over an existing one)",
+                            a.name
+                        ),
                     }
                 } else {
                     api_error("wafv2:CreateWebACL")(e)
@@ -814,8 +821,9 @@ impl Resource for WebAcl {
         Ok(Created { id: arn, outputs })
     }
 
-    /// Found again by its name in its scope, if it carries this resource's `strata:urn`
-    /// tag.
+    /// Found again by its name in its scope, only if it carries this create's
+    /// `strata:token` tag (set in the create call itself); an ACL of that name without it
+    /// is not this resource's: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &WebAclArgs,
@@ -839,11 +847,9 @@ impl Resource for WebAcl {
                 let (Some(arn), Some(id)) = (s.arn(), s.id()) else {
                     continue;
                 };
-                if all_tags(&client, arn).await?.get("strata:urn") != Some(&cx.urn.to_string()) {
-                    return Ok(Recovery::Unknown(format!(
-                        "a web ACL named {} exists ({arn}) but is not tagged strata:urn={}; import it or delete it",
-                        a.name, cx.urn
-                    )));
+                let tags = all_tags(&client, arn).await?;
+                if !cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+                    return Ok(Recovery::Absent);
                 }
                 let Some((w, _)) = get(&client, &scope, &a.name, id).await? else {
                     continue;

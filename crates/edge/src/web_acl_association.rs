@@ -24,6 +24,13 @@ const UNAVAILABLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// create retries that for up to 5 minutes. CloudFront distributions are not associated
 /// this way but through their own web ACL setting.
 ///
+/// `AssociateWebACL` silently moves a resource that is behind another web ACL: create
+/// therefore asks first and refuses a resource that already has a web ACL (it was not put
+/// there by this resource). For the same reason a replacement removes the old association
+/// before it makes the new one (for that moment the resource has no web ACL). Associations
+/// carry no tags: an interrupted create is found again only when the resource is behind
+/// exactly the declared web ACL.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_edge::{LoadBalancer, LoadBalancerHandle, WebAcl, WebAclHandle, WebAclAssociation, Rule};
@@ -104,6 +111,11 @@ async fn acl_of(
 impl Resource for WebAclAssociation {
     const TYPE: &'static str = "aws:wafv2/web-acl-association";
     const REPLACE_ON: &'static [&'static str] = &["web_acl_arn", "resource_arn"];
+    /// A resource is behind at most one web ACL.
+    const IDENTITY: &'static [&'static str] = &["resource_arn"];
+    /// The new association of a replacement would be refused while the old one holds the
+    /// resource.
+    const DELETE_BEFORE_REPLACE: bool = true;
     type Args = WebAclAssociationArgs;
     type Outputs = WebAclAssociationOutputs;
 
@@ -158,6 +170,17 @@ impl Resource for WebAclAssociation {
     ) -> Result<Created<WebAclAssociationOutputs>, ProviderError> {
         let (acl, resource) = (a.web_acl_arn.value()?, a.resource_arn.value()?);
         let client = client(cx, resource)?;
+        // AssociateWebACL replaces whatever web ACL the resource is behind: refuse instead.
+        // (Behind this very ACL already: the engine's recover adopts it, as an association
+        // has no tags and every property is the declared one.)
+        if let Some(live) = acl_of(&client, resource).await? {
+            return Err(ProviderError::AlreadyExists {
+                operation: "wafv2:AssociateWebACL".into(),
+                message: format!(
+                    "{resource} is already behind web ACL {live}, which this resource did not associate (AWS would silently replace it); disassociate it or `import` the association"
+                ),
+            });
+        }
         wait_for(
             format!("WAF to accept web ACL {acl} for {resource}"),
             UNAVAILABLE_TIMEOUT,
@@ -186,7 +209,8 @@ impl Resource for WebAclAssociation {
         })
     }
 
-    /// Found again if the resource is behind this web ACL.
+    /// Found again only if the resource is behind exactly this web ACL (an association has
+    /// no tags, and nothing else identifies it); behind another one or none: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &WebAclAssociationArgs,

@@ -22,7 +22,7 @@ use serde_json::Value;
 use strata_core::aws::Aws;
 use strata_core::plan::Op;
 use strata_core::resource::{Cx, Recovery, Resource};
-use strata_core::{Context, Handle, Stack};
+use strata_core::{Context, Handle, ProviderError, Stack};
 use strata_edge::*;
 use strata_network::{
     InternetGateway, SecurityGroup, SecurityGroupHandle, Subnet, SubnetHandle, Vpc, VpcHandle,
@@ -1087,17 +1087,78 @@ async fn interrupted_creates_are_found_again() {
         WebAclAssociation::new(acl.outputs.arn.clone(), lb.outputs.arn.clone())
     );
 
-    // Another resource's create does not find them.
+    // Another resource's create (another token) does not find them, and is refused their
+    // names and port without changing them: the name alone is no proof.
     let other = strata_core::Urn::new("recover", LoadBalancer::TYPE, "another");
     let cx = Cx {
         context: &ctx,
         urn: &other,
         token: "another",
     };
+    macro_rules! not_ours {
+        ($ty:ty, $args:expr) => {{
+            assert!(
+                matches!(<$ty>::recover(&cx, &$args).await.unwrap(), Recovery::Absent),
+                "{} adopted by another token",
+                stringify!($ty)
+            );
+            let err = <$ty>::create(&cx, &$args).await.unwrap_err();
+            assert!(
+                matches!(err, ProviderError::AlreadyExists { .. }),
+                "{}: {err}",
+                stringify!($ty)
+            );
+        }};
+    }
+    not_ours!(LoadBalancer, lb_args);
+    not_ours!(TargetGroup, tg_args);
+    not_ours!(Listener, l_args);
+    // A web ACL name in use: refused (moto 5.2.5 answers `WafV2DuplicateItem` where AWS
+    // answers `WAFDuplicateItemException`, so only the refusal is checked here).
     assert!(matches!(
-        LoadBalancer::recover(&cx, &lb_args).await.unwrap(),
-        Recovery::Unknown(_)
+        WebAcl::recover(&cx, &acl_args).await.unwrap(),
+        Recovery::Absent
     ));
+    assert!(WebAcl::create(&cx, &acl_args).await.is_err());
+    let raw_elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto().sdk_config().await);
+    assert_eq!(
+        raw_elb
+            .describe_load_balancers()
+            .names("rec-alb")
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .len(),
+        1,
+        "a second load balancer of the name"
+    );
+    // A load balancer behind a web ACL is not moved behind another one (AssociateWebACL
+    // would silently do that): the create is refused and the association stays.
+    let acl2_args = WebAcl::regional("rec-waf-2").rule(Rule::common(1));
+    let acl2 = WebAcl::create(&cx, &acl2_args).await.unwrap();
+    let moved = WebAclAssociation::new(acl2.outputs.arn.clone(), lb.outputs.arn.clone());
+    let err = WebAclAssociation::create(&cx, &moved).await.unwrap_err();
+    assert!(matches!(err, ProviderError::AlreadyExists { .. }), "{err}");
+    assert!(matches!(
+        WebAclAssociation::recover(&cx, &moved).await.unwrap(),
+        Recovery::Absent
+    ));
+    let raw_waf = aws_sdk_wafv2::Client::new(&moto().sdk_config().await);
+    assert_eq!(
+        raw_waf
+            .get_web_acl_for_resource()
+            .resource_arn(&lb.outputs.arn)
+            .send()
+            .await
+            .unwrap()
+            .web_acl()
+            .map(|w| w.arn().to_owned()),
+        Some(acl.outputs.arn.clone())
+    );
+    WebAcl::delete(&cx, &acl2.id, &acl2_args, &acl2.outputs)
+        .await
+        .unwrap();
 
     // Deleting twice is fine, and read then finds nothing.
     macro_rules! gone {
@@ -1119,6 +1180,188 @@ async fn interrupted_creates_are_found_again() {
     gone!(TargetGroup, tg, tg_args);
     gone!(LoadBalancer, lb, lb_args);
     gone!(Certificate, cert, cert_args);
+}
+
+/// A VPC `10.OCTET.0.0/16` with two subnets in two of the region's zones and a security
+/// group `sg_name`, made with raw EC2 calls (outside any stack): `(subnets, group)`.
+async fn raw_network(
+    conf: &aws_config::SdkConfig,
+    octet: u8,
+    sg_name: &str,
+) -> (Vec<String>, String) {
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("10.{octet}.0.0/16"))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (k, z) in ["a", "b"].iter().enumerate() {
+        subnets.push(
+            ec2.create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(format!("10.{octet}.{}.0/24", k + 1))
+                .availability_zone(format!("{REGION}{z}"))
+                .send()
+                .await
+                .unwrap()
+                .subnet()
+                .unwrap()
+                .subnet_id()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let sg = ec2
+        .create_security_group()
+        .group_name(sg_name)
+        .description("ALB")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    (subnets, sg)
+}
+
+/// The load balancer `name` is still `arn` alone, with only its owner's tag and the
+/// attributes `before`.
+async fn untouched_load_balancer(
+    e: &Env,
+    name: &str,
+    arn: &str,
+    before: &BTreeMap<String, String>,
+) {
+    let lbs = elb(e)
+        .describe_load_balancers()
+        .names(name)
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<&str> = lbs
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.load_balancer_arn())
+        .collect();
+    assert_eq!(arns, [arn], "one load balancer of the name");
+    assert_eq!(
+        elb_tags(e, arn).await,
+        BTreeMap::from([("owner".to_owned(), "someone-else".to_owned())])
+    );
+    assert_eq!(&lb_attributes(e, arn).await, before);
+}
+
+/// A load balancer name that something else holds: the step fails as not managed by this
+/// stack, the load balancer keeps its tags and attributes (and is not duplicated), and
+/// destroy leaves it.
+#[tokio::test]
+async fn a_load_balancer_name_in_use_is_not_taken_over() {
+    let e = env("alb-taken").await;
+    let (subnets, sg) = raw_network(&e.conf, 27, "taken-alb").await;
+    let existing = elb(&e)
+        .create_load_balancer()
+        .name("taken-alb")
+        .set_subnets(Some(subnets.clone()))
+        .security_groups(&sg)
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key("owner")
+                .value("someone-else")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
+    let before = lb_attributes(&e, &existing).await;
+    let st = e.stack(|s| {
+        s.add(
+            "alb",
+            LoadBalancer::new("taken-alb", subnets.clone())
+                .security_group(sg.clone())
+                .idle_timeout(120)
+                .tag("owner", "strata"),
+        );
+    });
+    e.up_conflict(&st, "alb").await;
+    untouched_load_balancer(&e, "taken-alb", &existing, &before).await;
+    e.destroy().await;
+    untouched_load_balancer(&e, "taken-alb", &existing, &before).await;
+    elb(&e)
+        .delete_load_balancer()
+        .load_balancer_arn(&existing)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Deletion protection is found before anything is deleted: read live (not from the args),
+/// naming the field and the way out. Switched off, nothing blocks the delete, and a load
+/// balancer that is gone blocks nothing either.
+#[tokio::test]
+async fn deletion_protection_blocks_a_delete_up_front() {
+    let conf = moto().sdk_config().await;
+    let (subnets, sg) = raw_network(&conf, 28, "protected-alb").await;
+    let ctx = Context::new().with(Aws::new(conf.clone()));
+    let urn = strata_core::Urn::new("blocker", LoadBalancer::TYPE, "alb");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tokprotectedalb",
+    };
+    let args = LoadBalancer::new("protected-alb", subnets)
+        .security_group(sg)
+        .deletion_protection(true);
+    let lb = LoadBalancer::create(&cx, &args).await.unwrap();
+    let blocker = LoadBalancer::delete_blocker(&cx, &lb.id, &args, &lb.outputs)
+        .await
+        .unwrap()
+        .expect("deletion protection blocks the delete");
+    assert_eq!(blocker.field, "deletion_protection");
+    assert!(
+        blocker.message.contains("deletion_protection to false"),
+        "{}",
+        blocker.message
+    );
+    // Off by hand: nothing blocks, though the args still say on.
+    aws_sdk_elasticloadbalancingv2::Client::new(&conf)
+        .modify_load_balancer_attributes()
+        .load_balancer_arn(&lb.id)
+        .attributes(
+            LoadBalancerAttribute::builder()
+                .key("deletion_protection.enabled")
+                .value("false")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        LoadBalancer::delete_blocker(&cx, &lb.id, &args, &lb.outputs)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    LoadBalancer::delete(&cx, &lb.id, &args, &lb.outputs)
+        .await
+        .unwrap();
+    assert!(
+        LoadBalancer::delete_blocker(&cx, &lb.id, &args, &lb.outputs)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aws_sdk_acm::operation::add_tags_to_certificate::AddTagsToCertificateOutput;
 use aws_sdk_acm::operation::delete_certificate::{DeleteCertificateError, DeleteCertificateOutput};
 use aws_sdk_acm::operation::describe_certificate::DescribeCertificateOutput;
 use aws_sdk_acm::operation::request_certificate::RequestCertificateOutput;
@@ -20,9 +21,11 @@ use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::{
     DeleteTargetGroupError, DeleteTargetGroupOutput,
 };
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
 use aws_sdk_wafv2::operation::associate_web_acl::{AssociateWebACLError, AssociateWebAclOutput};
 use aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput;
+use aws_sdk_wafv2::operation::get_web_acl_for_resource::GetWebAclForResourceOutput;
 use aws_sdk_wafv2::operation::update_web_acl::{UpdateWebACLError, UpdateWebAclOutput};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use strata_core::resource::{Cx, Resource};
@@ -67,7 +70,11 @@ async fn association_retries_a_web_acl_waf_does_not_serve_yet() {
         })
         .output(|| AssociateWebAclOutput::builder().build())
         .build();
-    let client = mock_client!(aws_sdk_wafv2, RuleMode::MatchAny, [&associate]);
+    // Not behind any web ACL yet (create asks first: AssociateWebACL would move it).
+    let current = mock!(aws_sdk_wafv2::Client::get_web_acl_for_resource)
+        .match_requests(|r| r.resource_arn() == Some(LB_ARN))
+        .then_output(|| GetWebAclForResourceOutput::builder().build());
+    let client = mock_client!(aws_sdk_wafv2, RuleMode::MatchAny, [&associate, &current]);
     let ctx = Context::new().with(client);
     let urn = Urn::new("dev", WebAclAssociation::TYPE, "waf-alb");
     let made = WebAclAssociation::create(&cx(&ctx, &urn), &WebAclAssociation::new(ACL_ARN, LB_ARN))
@@ -176,12 +183,22 @@ async fn a_failed_validation_fails_the_create() {
         .output(move || detail(CertificateStatus::PendingValidation))
         .output(move || detail(CertificateStatus::Failed))
         .build();
-    let upsert = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+    // The zone has no record of that name yet: create CREATEs it (never UPSERTs).
+    let lookup = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| r.hosted_zone_id() == Some("Z0123456789ABCDEFGHIJ"))
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .set_resource_record_sets(Some(vec![]))
+                .max_items(1)
+                .build()
+                .unwrap()
+        });
+    let create = mock!(aws_sdk_route53::Client::change_resource_record_sets)
         .match_requests(|r| {
             let changes = r.change_batch().map(|b| b.changes()).unwrap_or_default();
             r.hosted_zone_id() == Some("Z0123456789ABCDEFGHIJ")
                 && changes.len() == 1
-                && changes[0].action().as_str() == "UPSERT"
+                && changes[0].action().as_str() == "CREATE"
         })
         .then_output(|| {
             ChangeResourceRecordSetsOutput::builder()
@@ -195,8 +212,20 @@ async fn a_failed_validation_fails_the_create() {
                 )
                 .build()
         });
-    let acm = mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&request, &describe]);
-    let r53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&upsert]);
+    // The certificate records that it wrote the record (its strata:validation-records tag).
+    let mark = mock!(aws_sdk_acm::Client::add_tags_to_certificate)
+        .match_requests(|r| {
+            r.certificate_arn() == Some(CERT_ARN)
+                && r.tags().len() == 1
+                && r.tags()[0].key() == "strata:validation-records"
+        })
+        .then_output(|| AddTagsToCertificateOutput::builder().build());
+    let acm = mock_client!(
+        aws_sdk_acm,
+        RuleMode::MatchAny,
+        [&request, &describe, &mark]
+    );
+    let r53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&lookup, &create]);
     let ctx = Context::new().with(acm).with(r53);
     let urn = Urn::new("dev", Certificate::TYPE, "cert");
     let args = Certificate::dns("shop.example.com")
@@ -208,7 +237,8 @@ async fn a_failed_validation_fails_the_create() {
     let msg = err.to_string();
     assert!(msg.contains("FAILED") && msg.contains("CAA_ERROR"), "{msg}");
     // One record for the apex and its wildcard.
-    assert_eq!(upsert.num_calls(), 1);
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(mark.num_calls(), 1);
 }
 
 /// moto's `DeleteLoadBalancer` ignores deletion protection; AWS answers

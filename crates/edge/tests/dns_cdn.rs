@@ -906,6 +906,108 @@ async fn a_distribution_is_disabled_in_place() {
     assert!(cf(&e).get_distribution().id(&id).send().await.is_err());
 }
 
+/// The zone holds one record set named `name`: the A record of TTL 60 and value
+/// 192.0.2.99 that another writer made.
+async fn untouched_record(e: &Env, zone: &str, name: &str) {
+    let all = r53(e)
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    let found: Vec<&ResourceRecordSet> = all
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name().trim_end_matches('.') == name)
+        .collect();
+    assert_eq!(found.len(), 1, "one record set of the name: {found:?}");
+    assert_eq!(
+        (found[0].r#type(), found[0].ttl(), values(found[0])),
+        (&RrType::A, Some(60), vec!["192.0.2.99".to_owned()])
+    );
+}
+
+/// A record set of the declared name and type that something else made (here a raw
+/// `CREATE`, with other values): the step fails as not managed by this stack, the record
+/// keeps its values, and destroy leaves it. The zone is made outside the stack too, so that
+/// destroy does not try to delete it.
+///
+/// moto 5.2.5 accepts a `CREATE` of an existing record set unless the very same `CREATE` is
+/// in its change journal (it then holds two record sets of one name and type); AWS refuses
+/// it with `InvalidChangeBatch`. This test expects AWS's answer.
+#[tokio::test]
+async fn a_record_that_exists_is_not_taken_over() {
+    let e = env("record-taken").await;
+    const ZONE: &str = "record-taken.example.com";
+    let zone = r53(&e)
+        .create_hosted_zone()
+        .name(ZONE)
+        .caller_reference("record-taken-zone")
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    let theirs = ResourceRecordSet::builder()
+        .name(format!("www.{ZONE}"))
+        .r#type(RrType::A)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.99")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let change = |action: ChangeAction| {
+        ChangeBatch::builder()
+            .changes(
+                Change::builder()
+                    .action(action)
+                    .resource_record_set(theirs.clone())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    r53(&e)
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(change(ChangeAction::Create))
+        .send()
+        .await
+        .unwrap();
+    let st = e.stack(|s| {
+        s.add(
+            "www",
+            Record::new(
+                zone.clone(),
+                format!("www.{ZONE}"),
+                RecordType::A,
+                300,
+                ["192.0.2.1"],
+            ),
+        );
+    });
+    e.up_conflict(&st, "www").await;
+    untouched_record(&e, &zone, &format!("www.{ZONE}")).await;
+    e.destroy().await;
+    untouched_record(&e, &zone, &format!("www.{ZONE}")).await;
+    r53(&e)
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(change(ChangeAction::Delete))
+        .send()
+        .await
+        .unwrap();
+    r53(&e).delete_hosted_zone().id(&zone).send().await.unwrap();
+}
+
 #[tokio::test]
 async fn interrupted_creates_are_found_again() {
     let conf = strata_testkit::LocalAws::shared().sdk_config().await;
@@ -929,7 +1031,8 @@ async fn interrupted_creates_are_found_again() {
     };
     assert_eq!(found.id, made.id);
 
-    // Record: an UPSERT, found by zone, name and type.
+    // Record: a CREATE, found again by zone, name and type only when the live record set
+    // is exactly the declared one (records have no tags).
     let urn = Urn::new("recover", Record::TYPE, "r");
     let rcx = Cx {
         context: &ctx,
@@ -950,7 +1053,31 @@ async fn interrupted_creates_are_found_again() {
     let r = Record::create(&rcx, &rargs).await.unwrap();
     assert!(matches!(
         Record::recover(&rcx, &rargs).await.unwrap(),
-        Recovery::Found(_)
+        Recovery::Resembles(_)
+    ));
+    // The same name and type with other values, or another TTL, is not the declared
+    // record: not adopted.
+    let other_value = Record::new(
+        made.id.clone(),
+        "a.recover.example.com",
+        RecordType::A,
+        60,
+        ["192.0.2.2"],
+    );
+    assert!(matches!(
+        Record::recover(&rcx, &other_value).await.unwrap(),
+        Recovery::Absent
+    ));
+    let other_ttl = Record::new(
+        made.id.clone(),
+        "a.recover.example.com",
+        RecordType::A,
+        300,
+        ["192.0.2.1"],
+    );
+    assert!(matches!(
+        Record::recover(&rcx, &other_ttl).await.unwrap(),
+        Recovery::Absent
     ));
     // Read by the id alone (as import does), then delete twice.
     let seen = Record::read(&rcx, &r.id, None).await.unwrap().unwrap();
@@ -1007,7 +1134,7 @@ async fn interrupted_creates_are_found_again() {
         .unwrap()
         .is_none());
 
-    // OAC: by its name.
+    // OAC: by its name, when every property is the declared one (OACs have no tags).
     let urn = Urn::new("recover", OriginAccessControl::TYPE, "oac");
     let ocx = Cx {
         context: &ctx,
@@ -1020,10 +1147,17 @@ async fn interrupted_creates_are_found_again() {
         Recovery::Absent
     ));
     let o = OriginAccessControl::create(&ocx, &oargs).await.unwrap();
-    let Recovery::Found(found) = OriginAccessControl::recover(&ocx, &oargs).await.unwrap() else {
+    let Recovery::Resembles(found) = OriginAccessControl::recover(&ocx, &oargs).await.unwrap()
+    else {
         panic!("OAC not found by its name")
     };
     assert_eq!(found.id, o.id);
+    assert!(matches!(
+        OriginAccessControl::recover(&ocx, &oargs.clone().description("another one"))
+            .await
+            .unwrap(),
+        Recovery::Absent
+    ));
     OriginAccessControl::delete(&ocx, &o.id, &oargs, &o.outputs)
         .await
         .unwrap();

@@ -10,6 +10,9 @@
 //! - Route 53 UpdateHealthCheck: moto ignores `HealthCheckVersion` and `ResetElements`.
 //! - Route 53 ChangeResourceRecordSets: moto answers `INSYNC` at once; AWS answers `PENDING`
 //!   and GetChange says when the change is `INSYNC`.
+//! - Route 53 ChangeResourceRecordSets CREATE of a record set that exists: AWS refuses the
+//!   batch (`InvalidChangeBatch`); moto 5.2.5 refuses it only when the very same CREATE is
+//!   in its change journal, and otherwise adds a second record set of that name and type.
 //! - Route 53 CreateHostedZone: AWS refuses a second create with the same `CallerReference`
 //!   (`HostedZoneAlreadyExists`); moto makes another zone.
 
@@ -25,7 +28,9 @@ use aws_sdk_cloudfront::operation::list_tags_for_resource::ListTagsForResourceOu
 use aws_sdk_cloudfront::operation::update_distribution::UpdateDistributionOutput;
 use aws_sdk_cloudfront::operation::update_origin_access_control::UpdateOriginAccessControlOutput;
 use aws_sdk_cloudfront::types as cft;
-use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+use aws_sdk_route53::operation::change_resource_record_sets::{
+    ChangeResourceRecordSetsError, ChangeResourceRecordSetsOutput,
+};
 use aws_sdk_route53::operation::change_tags_for_resource::ChangeTagsForResourceOutput;
 use aws_sdk_route53::operation::create_hosted_zone::CreateHostedZoneError;
 use aws_sdk_route53::operation::get_change::GetChangeOutput;
@@ -36,7 +41,7 @@ use aws_sdk_route53::operation::update_health_check::UpdateHealthCheckOutput;
 use aws_sdk_route53::types as r53t;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use strata_core::resource::{Cx, Resource};
-use strata_core::{Context, Urn};
+use strata_core::{Context, ProviderError, Urn};
 use strata_edge::*;
 
 const CERT: &str =
@@ -515,7 +520,7 @@ async fn a_record_waits_until_its_change_is_in_sync() {
             r.hosted_zone_id() == Some("Z0123456789ABCDEFGHIJ")
                 && r.change_batch().is_some_and(|b| {
                     let c = &b.changes()[0];
-                    c.action() == &r53t::ChangeAction::Upsert
+                    c.action() == &r53t::ChangeAction::Create
                         && c.resource_record_set().is_some_and(|s| {
                             s.name() == "www.shop.example.com"
                                 && s.ttl() == Some(300)
@@ -563,6 +568,50 @@ async fn a_record_waits_until_its_change_is_in_sync() {
     assert_eq!(made.id, "Z0123456789ABCDEFGHIJ_www.shop.example.com_TXT");
     assert_eq!(made.outputs.fqdn, "www.shop.example.com");
     assert_eq!((change.num_calls(), poll.num_calls()), (1, 1));
+}
+
+/// A record's create is a `CREATE`: where the zone already has a record set of that name
+/// and type, AWS refuses the batch (`InvalidChangeBatch`, "but it already exists") and
+/// changes nothing; create reports that as `AlreadyExists` (the engine then asks
+/// `recover`, which adopts the record set only if it is exactly the declared one).
+#[tokio::test]
+async fn a_record_create_never_overwrites() {
+    const TAKEN: &str = "[Tried to create resource record set [name='www.shop.example.com.', type='A'] but it already exists]";
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .match_requests(|r| {
+            r.change_batch().is_some_and(|b| {
+                b.changes().len() == 1 && b.changes()[0].action() == &r53t::ChangeAction::Create
+            })
+        })
+        .then_error(|| {
+            ChangeResourceRecordSetsError::InvalidChangeBatch(
+                r53t::error::InvalidChangeBatch::builder()
+                    .message(TAKEN)
+                    .meta(
+                        aws_sdk_route53::error::ErrorMetadata::builder()
+                            .code("InvalidChangeBatch")
+                            .message(TAKEN)
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+    let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&change]);
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", Record::TYPE, "www");
+    let args = Record::new(
+        "Z0123456789ABCDEFGHIJ",
+        "www.shop.example.com",
+        RecordType::A,
+        300,
+        ["192.0.2.1"],
+    );
+    let err = Record::create(&cx(&ctx, &urn), &args).await.unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::AlreadyExists { message, .. } if message.contains("already exists")),
+        "{err}"
+    );
+    assert_eq!(change.num_calls(), 1);
 }
 
 /// AWS refuses a second CreateHostedZone with the same `CallerReference`; the retried create

@@ -1,5 +1,5 @@
-//! What the network types share: the EC2 client, CIDRs, tags, recovery by token tag and
-//! "not found" codes.
+//! What the network types share: the EC2 client, CIDRs, tags, recovery by token tag (the
+//! proof of ownership), the refusal of a taken identity and "not found" codes.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -163,6 +163,14 @@ pub(crate) fn token_filter(cx: &Cx<'_>) -> Filter {
         .name(format!("tag:{TOKEN_TAG}"))
         .values(cx.token)
         .build()
+}
+
+/// Whether tags read from EC2 prove that the create with `cx.token` made the resource:
+/// its `strata:token` tag is that token. The server-side [`token_filter`] narrows a
+/// search; this is the proof, checked on what came back (a filter that is ignored, as
+/// moto 5.2.5 ignores tag filters on NAT gateways, must not make a stranger ours).
+pub(crate) fn owned(cx: &Cx<'_>, tags: &[Tag]) -> bool {
+    cx.owns(tags.iter().filter_map(|t| Some((t.key()?, t.value()?))))
 }
 
 /// A filter on one value.

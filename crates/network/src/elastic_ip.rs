@@ -12,7 +12,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, ec2, not_found, tag_spec, token_filter, update_tags, user_tags,
+    arn, check_tags, ec2, not_found, owned, tag_spec, token_filter, update_tags, user_tags,
 };
 
 /// An Elastic IP address (for a NAT gateway, …).
@@ -128,6 +128,8 @@ impl Resource for ElasticIp {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); an address without it is not ours, whatever it looks like.
     async fn recover(
         cx: &Cx<'_>,
         _: &ElasticIpArgs,
@@ -138,7 +140,7 @@ impl Resource for ElasticIp {
             .send()
             .await
             .map_err(api_error("ec2:DescribeAddresses"))?;
-        Ok(match out.addresses().first() {
+        Ok(match out.addresses().iter().find(|a| owned(cx, a.tags())) {
             Some(a) => {
                 let id = a.allocation_id().unwrap_or_default().to_owned();
                 Recovery::Found(Created {

@@ -11,7 +11,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{check_tags, ec2, token_filter, update_tags, user_tags};
+use crate::common::{check_tags, ec2, owned, token_filter, update_tags, user_tags};
 
 /// Flow logs of a VPC. Everything but the tags replaces it (AWS has no update call), and
 /// the old one is deleted first: AWS refuses a second flow log of the same VPC to the
@@ -159,14 +159,14 @@ fn traffic(t: Traffic) -> TrafficType {
 async fn describe(
     cx: &Cx<'_>,
     by: aws_sdk_ec2::types::Filter,
-) -> Result<Option<aws_sdk_ec2::types::FlowLog>, ProviderError> {
+) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, ProviderError> {
     let out = ec2(cx)?
         .describe_flow_logs()
         .filter(by)
         .send()
         .await
         .map_err(api_error("ec2:DescribeFlowLogs"))?;
-    Ok(out.flow_logs().first().cloned())
+    Ok(out.flow_logs().to_vec())
 }
 
 #[async_trait]
@@ -241,10 +241,20 @@ impl Resource for FlowLog {
         let out = call.send().await.map_err(api_error("ec2:CreateFlowLogs"))?;
         if let Some(u) = out.unsuccessful().first() {
             let e = u.error();
+            let code = e.and_then(|e| e.code());
+            let message = e.and_then(|e| e.message()).unwrap_or("failed").to_owned();
+            // `FlowLogAlreadyExists` (the VPC logs to that destination already) comes
+            // back as an unsuccessful item, not as an error: it is the conflict.
+            if strata_core::aws::already_exists(code) {
+                return Err(ProviderError::AlreadyExists {
+                    operation: "ec2:CreateFlowLogs".into(),
+                    message,
+                });
+            }
             return Err(ProviderError::Api {
                 operation: "ec2:CreateFlowLogs".into(),
-                code: e.and_then(|e| e.code()).map(str::to_owned),
-                message: e.and_then(|e| e.message()).unwrap_or("failed").to_owned(),
+                code: code.map(str::to_owned),
+                message,
             });
         }
         let id = out
@@ -258,6 +268,9 @@ impl Resource for FlowLog {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification; the token is also the call's `ClientToken`); a flow log of the same
+    /// configuration without it is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         _: &FlowLogArgs,
@@ -265,6 +278,8 @@ impl Resource for FlowLog {
         Ok(
             match describe(cx, token_filter(cx))
                 .await?
+                .iter()
+                .find(|f| owned(cx, f.tags()))
                 .and_then(|f| f.flow_log_id().map(str::to_owned))
             {
                 Some(id) => Recovery::Found(Created {
@@ -281,7 +296,11 @@ impl Resource for FlowLog {
         id: &str,
         _: Option<&FlowLogArgs>,
     ) -> Result<Option<Observed<FlowLogArgs, FlowLogOutputs>>, ProviderError> {
-        let Some(f) = describe(cx, crate::common::filter("flow-log-id", id)).await? else {
+        let Some(f) = describe(cx, crate::common::filter("flow-log-id", id))
+            .await?
+            .into_iter()
+            .find(|f| f.flow_log_id() == Some(id))
+        else {
             return Ok(None);
         };
         let v = |s: Option<&str>| Input::Value(s.unwrap_or_default().to_owned());

@@ -12,7 +12,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    arn, check_tags, delete_retrying, ec2, not_found, owned, tag_spec, token_filter, update_tags,
     user_tags,
 };
 
@@ -181,6 +181,8 @@ impl Resource for InternetGateway {
         Ok(Created { id, outputs: o })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); a gateway without it is not ours.
     async fn recover(
         cx: &Cx<'_>,
         args: &InternetGatewayArgs,
@@ -192,15 +194,19 @@ impl Resource for InternetGateway {
             .send()
             .await
             .map_err(api_error("ec2:DescribeInternetGateways"))?;
-        let Some(g) = out.internet_gateways().first() else {
+        let Some(g) = out.internet_gateways().iter().find(|g| owned(cx, g.tags())) else {
             return Ok(Recovery::Absent);
         };
         let id = g.internet_gateway_id().unwrap_or_default().to_owned();
         let mut o = outputs(cx, g);
-        // The crash may have come between the create and the attach: finish it.
+        // The crash may have come between the create and the attach: finish it. When the
+        // attach is refused (the VPC has another gateway), the gateway is still ours: it
+        // is recorded as it is, and the engine reports the difference and the refusal.
         if let (Some(vpc), None) = (&args.vpc_id, &o.vpc_id) {
-            attach(&client, &id, vpc.value()?).await?;
-            o.vpc_id = Some(vpc.value()?.clone());
+            match attach(&client, &id, vpc.value()?).await {
+                Ok(()) => o.vpc_id = Some(vpc.value()?.clone()),
+                Err(e) => tracing::warn!(%id, "recovered gateway left detached: {e}"),
+            }
         }
         Ok(Recovery::Found(Created { id, outputs: o }))
     }

@@ -12,7 +12,9 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{arn, check_tags, ec2, filter, not_found, tag_spec, update_tags, user_tags};
+use crate::common::{
+    arn, check_tags, ec2, not_found, owned, tag_spec, token_filter, update_tags, user_tags,
+};
 
 /// How long a NAT gateway may take to become available or to go away.
 const TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -145,19 +147,49 @@ async fn describe(
     }
 }
 
+/// Waits until gateway `id` is available. A gateway that fails instead says why in its
+/// failure code: AWS makes the gateway first and checks its Elastic IP after, so an
+/// address another gateway holds shows here (`Resource.AlreadyAssociated`), as the
+/// conflict it is.
 async fn wait_available(
     client: &aws_sdk_ec2::Client,
     id: &str,
 ) -> Result<aws_sdk_ec2::types::NatGateway, ProviderError> {
-    client
+    let waited = client
         .wait_until_nat_gateway_available()
         .nat_gateway_ids(id)
         .wait(TIMEOUT)
-        .await
-        .map_err(|e| ProviderError::Timeout {
-            after: TIMEOUT,
-            what: format!("NAT gateway {id} to be available ({e})"),
-        })?;
+        .await;
+    if let Err(e) = waited {
+        let failed = describe(client, id)
+            .await?
+            .filter(|g| g.state() == Some(&NatGatewayState::Failed));
+        return Err(match failed {
+            Some(g) => {
+                let code = g.failure_code();
+                let message = format!(
+                    "NAT gateway {id} failed: {}",
+                    g.failure_message().unwrap_or("no reason given")
+                );
+                if strata_core::aws::already_exists(code) {
+                    ProviderError::AlreadyExists {
+                        operation: "ec2:CreateNatGateway".into(),
+                        message,
+                    }
+                } else {
+                    ProviderError::Api {
+                        operation: "ec2:CreateNatGateway".into(),
+                        code: code.map(str::to_owned),
+                        message,
+                    }
+                }
+            }
+            None => ProviderError::Timeout {
+                after: TIMEOUT,
+                what: format!("NAT gateway {id} to be available ({e})"),
+            },
+        });
+    }
     describe(client, id)
         .await?
         .ok_or_else(|| ProviderError::NotFound(id.to_owned()))
@@ -227,29 +259,52 @@ impl Resource for NatGateway {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification), in any state but `deleting`, `deleted` and `failed`: a crash
+    /// leaves it `pending`, and recovery waits until it is available. The tag is checked
+    /// on every gateway that comes back, not left to the filter: a gateway without this
+    /// token (another resource's, or one that holds the same Elastic IP) is never ours.
     async fn recover(
         cx: &Cx<'_>,
         _: &NatGatewayArgs,
     ) -> Result<Recovery<NatGatewayOutputs>, ProviderError> {
         let client = ec2(cx)?;
-        let out = client
-            .describe_nat_gateways()
-            .filter(filter("tag:strata:token", cx.token))
-            .send()
-            .await
-            .map_err(api_error("ec2:DescribeNatGateways"))?;
-        let live = out.nat_gateways().iter().find(|g| {
-            !matches!(
-                g.state(),
-                Some(
-                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
-                )
-            )
-        });
-        let Some(g) = live else {
+        let mut next: Option<String> = None;
+        let found = loop {
+            let out = client
+                .describe_nat_gateways()
+                .filter(token_filter(cx))
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(api_error("ec2:DescribeNatGateways"))?;
+            let live = out
+                .nat_gateways()
+                .iter()
+                .filter(|g| owned(cx, g.tags()))
+                .find(|g| {
+                    !matches!(
+                        g.state(),
+                        Some(
+                            NatGatewayState::Deleted
+                                | NatGatewayState::Deleting
+                                | NatGatewayState::Failed
+                        )
+                    )
+                })
+                .and_then(|g| g.nat_gateway_id())
+                .map(str::to_owned);
+            if live.is_some() {
+                break live;
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break None,
+            }
+        };
+        let Some(id) = found else {
             return Ok(Recovery::Absent);
         };
-        let id = g.nat_gateway_id().unwrap_or_default().to_owned();
         let g = wait_available(&client, &id).await?;
         Ok(Recovery::Found(Created {
             outputs: outputs(cx, &g),

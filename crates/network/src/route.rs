@@ -15,6 +15,11 @@ use crate::route_table::describe;
 /// A route. Its id is `TABLE_DESTINATION`. Changing the target is an in-place
 /// `ReplaceRoute`; changing the table or the destination replaces the route.
 ///
+/// Routes carry no tags, so nothing proves who made one: a create never takes over a
+/// route that is already there (`RouteAlreadyExists` is an error naming the conflict),
+/// and the recovery of an interrupted create adopts only a route whose table,
+/// destination and target are all the declared ones.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_network::*;
@@ -55,6 +60,7 @@ impl RouteTarget {
         RouteTarget::NatGatewayId(id.into())
     }
 
+    /// The target's id (`igw-…`, `nat-…`, `eni-…`): its prefix names its kind.
     fn id(&self) -> &Input<String> {
         match self {
             RouteTarget::GatewayId(i)
@@ -181,6 +187,8 @@ impl Resource for Route {
     const TYPE: &'static str = "aws:ec2/route";
     /// `ReplaceRoute` takes any kind of target, so every target change is in place.
     const REPLACE_ON: &'static [&'static str] = &["route_table_id", "destination_cidr_block"];
+    /// A table has one route per destination.
+    const IDENTITY: &'static [&'static str] = &["route_table_id", "destination_cidr_block"];
     type Args = RouteArgs;
     type Outputs = RouteOutputs;
 
@@ -204,6 +212,8 @@ impl Resource for Route {
             .route_table_id(table)
             .destination_cidr_block(dest);
         call = with_target!(call, &args.target, target);
+        // `RouteAlreadyExists` (a route of that destination, whatever its target) is the
+        // conflict: CreateRoute never replaces a route, and neither does this create.
         call.send().await.map_err(api_error("ec2:CreateRoute"))?;
         let id = format!("{table}_{dest}");
         Ok(Created {
@@ -215,20 +225,35 @@ impl Resource for Route {
         })
     }
 
-    /// A route is found again by its table and destination: there can only be one.
+    /// Routes have no tags: a route is this create's only when its table, destination and
+    /// target are all the declared ones, and this create was not itself refused because
+    /// the route was already there. A route of that destination with another target is
+    /// somebody else's: absent, and the engine reports the conflict.
     async fn recover(
         cx: &Cx<'_>,
         args: &RouteArgs,
     ) -> Result<Recovery<RouteOutputs>, ProviderError> {
         let table = args.route_table_id.value()?;
         let dest = args.destination_cidr_block.as_str();
+        let want = args.target.id().value()?;
+        let same_target = |r: &aws_sdk_ec2::types::Route| {
+            target_of(r).is_some_and(|t| t.id().known() == Some(want))
+        };
         Ok(match find(cx, table, dest).await? {
-            Some(r) => {
+            Some(r) if same_target(&r) => {
                 let id = format!("{table}_{dest}");
-                Recovery::Found(Created {
+                Recovery::Resembles(Created {
                     outputs: outputs(id.clone(), &r),
                     id,
                 })
+            }
+            Some(r) => {
+                tracing::debug!(
+                    urn = %cx.urn,
+                    "route {table} {dest} exists with another target ({:?}): not ours",
+                    target_of(&r)
+                );
+                Recovery::Absent
             }
             None => Recovery::Absent,
         })

@@ -12,7 +12,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    arn, check_tags, delete_retrying, ec2, not_found, owned, tag_spec, token_filter, update_tags,
     user_tags,
 };
 
@@ -135,6 +135,8 @@ impl Resource for RouteTable {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); a table without it is not ours, whatever it looks like.
     async fn recover(
         cx: &Cx<'_>,
         _: &RouteTableArgs,
@@ -145,13 +147,15 @@ impl Resource for RouteTable {
             .send()
             .await
             .map_err(api_error("ec2:DescribeRouteTables"))?;
-        Ok(match out.route_tables().first() {
-            Some(t) => Recovery::Found(Created {
-                id: t.route_table_id().unwrap_or_default().to_owned(),
-                outputs: outputs(cx, t),
-            }),
-            None => Recovery::Absent,
-        })
+        Ok(
+            match out.route_tables().iter().find(|t| owned(cx, t.tags())) {
+                Some(t) => Recovery::Found(Created {
+                    id: t.route_table_id().unwrap_or_default().to_owned(),
+                    outputs: outputs(cx, t),
+                }),
+                None => Recovery::Absent,
+            },
+        )
     }
 
     async fn read(

@@ -15,6 +15,9 @@ use crate::common::{ec2, filter, not_found};
 /// in-place `ReplaceRouteTableAssociation` (AWS gives the association a new id, kept in
 /// the `association_id` output); changing the subnet replaces it.
 ///
+/// A subnet that is associated already (with any table) is never taken over: the
+/// create's `Resource.AlreadyAssociated` names the conflict.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_network::*;
@@ -91,6 +94,8 @@ async fn find(cx: &Cx<'_>, subnet: &str) -> Result<Option<(String, String)>, Pro
 impl Resource for RouteTableAssociation {
     const TYPE: &'static str = "aws:ec2/route-table-association";
     const REPLACE_ON: &'static [&'static str] = &["subnet_id"];
+    /// A subnet has one explicit association.
+    const IDENTITY: &'static [&'static str] = &["subnet_id"];
     type Args = RouteTableAssociationArgs;
     type Outputs = RouteTableAssociationOutputs;
 
@@ -112,6 +117,8 @@ impl Resource for RouteTableAssociation {
             .subnet_id(args.subnet_id.value()?)
             .send()
             .await
+            // `Resource.AlreadyAssociated`: the subnet has an association already (with
+            // this table or another); it is not replaced.
             .map_err(api_error("ec2:AssociateRouteTable"))?;
         let id = out.association_id().unwrap_or_default().to_owned();
         Ok(Created {
@@ -122,23 +129,31 @@ impl Resource for RouteTableAssociation {
         })
     }
 
-    /// Found again by the subnet: it has at most one explicit association.
+    /// Found again by the subnet: it has at most one explicit association. Associations
+    /// have no tags: the subnet's association is this create's only when it is with the
+    /// declared table, and this create was not itself refused because the subnet was
+    /// associated already. An association with another table is somebody else's:
+    /// absent, and the engine reports the conflict.
     async fn recover(
         cx: &Cx<'_>,
         args: &RouteTableAssociationArgs,
     ) -> Result<Recovery<RouteTableAssociationOutputs>, ProviderError> {
         let want = args.route_table_id.value()?;
-        Ok(match find(cx, args.subnet_id.value()?).await? {
-            Some((table, id)) if &table == want => Recovery::Found(Created {
+        let subnet = args.subnet_id.value()?;
+        Ok(match find(cx, subnet).await? {
+            Some((table, id)) if &table == want => Recovery::Resembles(Created {
                 outputs: RouteTableAssociationOutputs {
                     association_id: id.clone(),
                 },
                 id,
             }),
-            Some((table, _)) => Recovery::Unknown(format!(
-                "subnet {} is associated with {table}, not {want}: remove that association or import it",
-                args.subnet_id.value()?
-            )),
+            Some((table, id)) => {
+                tracing::debug!(
+                    urn = %cx.urn,
+                    "subnet {subnet} is associated with {table} ({id}), not {want}: not ours"
+                );
+                Recovery::Absent
+            }
             None => Recovery::Absent,
         })
     }

@@ -13,7 +13,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    arn, check_tags, delete_retrying, ec2, not_found, owned, tag_spec, token_filter, update_tags,
     user_tags,
 };
 
@@ -25,6 +25,9 @@ use crate::common::{
 /// The name, description and VPC cannot change in place. A replacement creates the new
 /// group first, so a change of the description alone collides with the old group's name:
 /// change the name with it, or set the `delete_before_replace` option.
+///
+/// A name that is taken in the VPC (`InvalidGroup.Duplicate`) is never taken over: the
+/// create fails naming the conflict, and the existing group is left as it is.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -126,11 +129,36 @@ fn outputs(cx: &Cx<'_>, g: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupO
     }
 }
 
+/// Revokes the allow-all egress rule AWS gives a new group; already gone is fine.
+async fn revoke_default_egress(
+    client: &aws_sdk_ec2::Client,
+    id: &str,
+) -> Result<(), ProviderError> {
+    match client
+        .revoke_security_group_egress()
+        .group_id(id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if not_found(&e) => Ok(()),
+        Err(e) => Err(api_error("ec2:RevokeSecurityGroupEgress")(e)),
+    }
+}
+
 #[async_trait]
 impl Resource for SecurityGroup {
     const TYPE: &'static str = "aws:ec2/security-group";
     const REPLACE_ON: &'static [&'static str] =
         &["name", "description", "vpc_id", "revoke_default_egress"];
+    /// A group name is unique in its VPC.
+    const IDENTITY: &'static [&'static str] = &["vpc_id", "name"];
     type Args = SecurityGroupArgs;
     type Outputs = SecurityGroupOutputs;
 
@@ -189,18 +217,7 @@ impl Resource for SecurityGroup {
             .map_err(api_error("ec2:CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_owned();
         if args.revoke_default_egress {
-            client
-                .revoke_security_group_egress()
-                .group_id(&id)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("-1")
-                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(api_error("ec2:RevokeSecurityGroupEgress"))?;
+            revoke_default_egress(&client, &id).await?;
         }
         Ok(Created {
             outputs: SecurityGroupOutputs {
@@ -215,25 +232,31 @@ impl Resource for SecurityGroup {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); a group of that name without it is somebody else's. A crash may
+    /// have come before the default egress rule was revoked: recovery finishes that.
     async fn recover(
         cx: &Cx<'_>,
-        _: &SecurityGroupArgs,
+        args: &SecurityGroupArgs,
     ) -> Result<Recovery<SecurityGroupOutputs>, ProviderError> {
-        let out = ec2(cx)?
+        let client = ec2(cx)?;
+        let out = client
             .describe_security_groups()
             .filters(token_filter(cx))
             .send()
             .await
             .map_err(api_error("ec2:DescribeSecurityGroups"))?;
-        Ok(match out.security_groups().first() {
-            // (A crash before the default egress was revoked leaves it: the next change
-            // of the group's rules, or a replace, settles it.)
-            Some(g) => Recovery::Found(Created {
-                id: g.group_id().unwrap_or_default().to_owned(),
-                outputs: outputs(cx, g),
-            }),
-            None => Recovery::Absent,
-        })
+        let Some(g) = out.security_groups().iter().find(|g| owned(cx, g.tags())) else {
+            return Ok(Recovery::Absent);
+        };
+        let id = g.group_id().unwrap_or_default().to_owned();
+        if args.revoke_default_egress {
+            revoke_default_egress(&client, &id).await?;
+        }
+        Ok(Recovery::Found(Created {
+            id,
+            outputs: outputs(cx, g),
+        }))
     }
 
     async fn read(

@@ -17,7 +17,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    check_tags, ec2, filter, not_found, tag_spec, token_filter, update_tags, user_tags, Cidr,
+    check_tags, ec2, filter, not_found, owned, tag_spec, token_filter, update_tags, user_tags, Cidr,
 };
 use crate::security_group::allowed_text;
 
@@ -26,6 +26,10 @@ use crate::security_group::allowed_text;
 /// Ports, protocol, the source's value and the description change in place
 /// (`ModifySecurityGroupRules`); the group, the direction, or the kind of source (CIDR,
 /// group, prefix list) replace the rule.
+///
+/// A rule that duplicates one the group has already (`InvalidPermission.Duplicate`,
+/// including the allow-all egress rule AWS gives a new group) is never taken over: the
+/// create fails naming the conflict.
 ///
 /// ```
 /// use strata_core::Stack;
@@ -312,6 +316,17 @@ fn check_port(errs: &mut Vec<FieldError>, field: &str, p: Option<i32>, range: (i
 #[async_trait]
 impl Resource for SecurityGroupRule {
     const TYPE: &'static str = "aws:ec2/security-group-rule";
+    /// AWS refuses a second rule with the same group, direction, protocol, ports and
+    /// source (the description is not part of it). All-traffic rules have no ports, so
+    /// their identity is unknown and takes part in no comparison.
+    const IDENTITY: &'static [&'static str] = &[
+        "security_group_id",
+        "direction",
+        "protocol",
+        "from_port",
+        "to_port",
+        "source",
+    ];
     type Args = SecurityGroupRuleArgs;
     type Outputs = SecurityGroupRuleOutputs;
 
@@ -422,6 +437,8 @@ impl Resource for SecurityGroupRule {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the authorize call's
+    /// tag specification); an equal rule without it is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         _: &SecurityGroupRuleArgs,
@@ -435,7 +452,8 @@ impl Resource for SecurityGroupRule {
         Ok(
             match out
                 .security_group_rules()
-                .first()
+                .iter()
+                .find(|r| owned(cx, r.tags()))
                 .and_then(|r| r.security_group_rule_id())
             {
                 Some(id) => Recovery::Found(Created {

@@ -14,7 +14,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    arn, check_tags, delete_retrying, ec2, not_found, owned, tag_spec, token_filter, update_tags,
     user_tags, Cidr,
 };
 use crate::vpc::Vpc;
@@ -265,6 +265,8 @@ impl Resource for Subnet {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); a subnet without it is not ours, whatever it looks like.
     async fn recover(
         cx: &Cx<'_>,
         _: &SubnetArgs,
@@ -275,7 +277,7 @@ impl Resource for Subnet {
             .send()
             .await
             .map_err(api_error("ec2:DescribeSubnets"))?;
-        Ok(match out.subnets().first() {
+        Ok(match out.subnets().iter().find(|s| owned(cx, s.tags())) {
             Some(s) => Recovery::Found(Created {
                 id: s.subnet_id().unwrap_or_default().to_owned(),
                 outputs: outputs(cx, s),

@@ -13,7 +13,7 @@ use strata_core::{
 };
 
 use crate::common::{
-    arn, check_tags, delete_retrying, ec2, not_found, tag_spec, token_filter, update_tags,
+    arn, check_tags, delete_retrying, ec2, not_found, owned, tag_spec, token_filter, update_tags,
     user_tags, Cidr,
 };
 
@@ -247,6 +247,8 @@ impl Resource for Vpc {
         })
     }
 
+    /// Found by this create's `strata:token` tag (set atomically by the create call's tag
+    /// specification); a VPC without it is not ours, whatever it looks like.
     async fn recover(cx: &Cx<'_>, _: &VpcArgs) -> Result<Recovery<VpcOutputs>, ProviderError> {
         let out = ec2(cx)?
             .describe_vpcs()
@@ -256,7 +258,7 @@ impl Resource for Vpc {
             .map_err(api_error("ec2:DescribeVpcs"))?;
         // The DNS attributes are set after the create: update() makes them right, as the
         // engine re-plans from the read.
-        Ok(match out.vpcs().first() {
+        Ok(match out.vpcs().iter().find(|v| owned(cx, v.tags())) {
             Some(v) => Recovery::Found(Created {
                 id: v.vpc_id().unwrap_or_default().to_owned(),
                 outputs: outputs(cx, v),

@@ -738,8 +738,8 @@ async fn every_replacing_field_replaces() {
                 "route",
                 Route::new(rt.id(), dest, RouteTarget::gateway(igw.id())),
             );
-            // (moto keeps a deleted NAT gateway's address associated, so the replacement
-            // takes another one here; on AWS it may keep the same.)
+            // (The replacement takes another address here. It could keep the same: the
+            // old gateway is deleted first, which frees its address.)
             let ip = s.add(if v == 0 { "ip" } else { "ip-2" }, ElasticIp::new());
             s.add("nat", NatGateway::public(subnet.clone(), ip.id()));
             let table = s.add("assoc-rt", RouteTable::new(vpc.id()));
@@ -775,4 +775,415 @@ async fn every_replacing_field_replaces() {
         Some("deleted")
     );
     e.destroy().await;
+}
+
+/// An id made with a raw SDK call, as the tests' "somebody else" makes things.
+async fn raw_vpc_and_subnet(ec2: &aws_sdk_ec2::Client, block: u8) -> (String, String) {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("10.{block}.0.0/16"))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block(format!("10.{block}.1.0/24"))
+        .availability_zone("eu-central-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    (vpc, subnet)
+}
+
+/// The target of the route for `destination` in `table`: (gateway, network interface).
+async fn route_target(
+    ec2: &aws_sdk_ec2::Client,
+    table: &str,
+    destination: &str,
+) -> Option<(Option<String>, Option<String>)> {
+    let t = ec2
+        .describe_route_tables()
+        .route_table_ids(table)
+        .send()
+        .await
+        .unwrap();
+    t.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some(destination))
+        .map(|r| {
+            (
+                r.gateway_id().map(str::to_owned),
+                r.network_interface_id().map(str::to_owned),
+            )
+        })
+}
+
+/// Routes have no tags: a route of the declared table and destination that goes
+/// somewhere else is somebody else's. `up` reports the conflict and changes nothing,
+/// `destroy` leaves it, and recovery adopts only a route whose target is the declared one.
+#[tokio::test]
+async fn a_route_with_another_target_is_not_taken_over() {
+    use strata_core::resource::{Cx, Recovery, Resource};
+    let e = env("route-ownership").await;
+    let ec2 = ec2(&e);
+    let (vpc, subnet) = raw_vpc_and_subnet(&ec2, 12).await;
+    let igw = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let table = ec2
+        .create_route_table()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_owned();
+    // Somebody else's default route: to a network interface.
+    ec2.create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    let theirs = Some((None, Some(eni.clone())));
+    assert_eq!(route_target(&ec2, &table, "0.0.0.0/0").await, theirs);
+
+    // The stack declares the default route of that table to the internet gateway.
+    let st = e.stack(|s| {
+        s.add(
+            "default",
+            Route::new(
+                table.clone(),
+                "0.0.0.0/0",
+                RouteTarget::gateway(igw.clone()),
+            ),
+        );
+    });
+    let err = e.up_conflict(&st, "default").await;
+    assert!(err.contains("already exists"), "{err}");
+    // Not replaced (no ReplaceRoute), not adopted.
+    assert_eq!(route_target(&ec2, &table, "0.0.0.0/0").await, theirs);
+    e.destroy().await;
+    assert_eq!(route_target(&ec2, &table, "0.0.0.0/0").await, theirs);
+
+    // Recovery, asked directly: another target is not ours; the same table, destination
+    // and target is all a route can show, and is adopted.
+    let ctx = Context::new().with(Aws::new(e.conf.clone()));
+    let urn = strata_core::Urn::new("route-ownership", Route::TYPE, "default");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tok-route-recover",
+    };
+    let to_igw = Route::new(
+        table.clone(),
+        "0.0.0.0/0",
+        RouteTarget::gateway(igw.clone()),
+    );
+    assert!(matches!(
+        Route::recover(&cx, &to_igw).await.unwrap(),
+        Recovery::Absent
+    ));
+    let to_eni = Route::new(
+        table.clone(),
+        "0.0.0.0/0",
+        RouteTarget::NetworkInterfaceId(eni.clone().into()),
+    );
+    let Recovery::Resembles(found) = Route::recover(&cx, &to_eni).await.unwrap() else {
+        panic!("a route equal in table, destination and target was not recovered");
+    };
+    assert_eq!(found.id, format!("{table}_0.0.0.0/0"));
+    // Another destination: nothing there.
+    let elsewhere = Route::new(
+        table.clone(),
+        "10.99.0.0/16",
+        RouteTarget::NetworkInterfaceId(eni.clone().into()),
+    );
+    assert!(matches!(
+        Route::recover(&cx, &elsewhere).await.unwrap(),
+        Recovery::Absent
+    ));
+}
+
+/// A NAT gateway whose create was interrupted (made, never recorded) is found again by
+/// its create's token, in whatever order the region lists gateways, and by nothing else;
+/// the create repeated with the same token answers the same gateway (EC2 `ClientToken`);
+/// another create for the same Elastic IP is the conflict; a deleted gateway is nobody's.
+#[tokio::test]
+async fn an_interrupted_nat_gateway_create_is_found_by_its_token_only() {
+    use aws_sdk_ec2::types::{DomainType, ResourceType, TagSpecification};
+    use strata_core::resource::{Cx, Recovery, Resource};
+    use strata_core::ProviderError;
+    let e = env("nat-ownership").await;
+    let ec2 = ec2(&e);
+    let (_, subnet) = raw_vpc_and_subnet(&ec2, 13).await;
+    let mut ips = Vec::new();
+    for _ in 0..2 {
+        ips.push(
+            ec2.allocate_address()
+                .domain(DomainType::Vpc)
+                .send()
+                .await
+                .unwrap()
+                .allocation_id()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let ctx = Context::new().with(Aws::new(e.conf.clone()));
+    let urn = strata_core::Urn::new("nat-ownership", NatGateway::TYPE, "nat");
+    let cx = |token: &'static str| Cx {
+        context: &ctx,
+        urn: &urn,
+        token,
+    };
+    // Another resource's gateway, listed before ours.
+    let decoy_args = NatGateway::public(subnet.clone(), ips[1].clone());
+    let decoy = NatGateway::create(&cx("tok-nat-decoy"), &decoy_args)
+        .await
+        .unwrap();
+
+    // What a create killed after its call leaves: the gateway, made with the token as
+    // ClientToken and as the strata:token tag, and nothing in state.
+    let args = NatGateway::public(subnet.clone(), ips[0].clone());
+    let made = ec2
+        .create_nat_gateway()
+        .subnet_id(&subnet)
+        .allocation_id(&ips[0])
+        .connectivity_type(aws_sdk_ec2::types::ConnectivityType::Public)
+        .client_token("tok-nat-1")
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Natgateway)
+                .tags(
+                    Tag::builder()
+                        .key("strata:token")
+                        .value("tok-nat-1")
+                        .build(),
+                )
+                .tags(
+                    Tag::builder()
+                        .key("strata:urn")
+                        .value(urn.to_string())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .nat_gateway()
+        .unwrap()
+        .nat_gateway_id()
+        .unwrap()
+        .to_owned();
+    let Recovery::Found(found) = NatGateway::recover(&cx("tok-nat-1"), &args).await.unwrap() else {
+        panic!("the gateway made with tok-nat-1 was not recovered");
+    };
+    assert_eq!(found.id, made);
+    assert_ne!(found.id, decoy.id);
+    // Another token finds neither gateway.
+    assert!(matches!(
+        NatGateway::recover(&cx("tok-nat-other"), &args)
+            .await
+            .unwrap(),
+        Recovery::Absent
+    ));
+    // The create repeated with the killed create's token is the same gateway.
+    let again = NatGateway::create(&cx("tok-nat-1"), &args).await.unwrap();
+    assert_eq!(again.id, made);
+    // A create with another token for the same address is the conflict.
+    assert!(matches!(
+        NatGateway::create(&cx("tok-nat-2"), &args).await,
+        Err(ProviderError::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        NatGateway::recover(&cx("tok-nat-2"), &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    // Through the engine: the address is held by a gateway this stack did not make.
+    let st = e.stack(|s| {
+        s.add("nat", NatGateway::public(subnet.clone(), ips[0].clone()));
+    });
+    e.up_conflict(&st, "nat").await;
+    let live = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&made)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        live.nat_gateways()[0].state().map(|s| s.as_str()),
+        Some("available")
+    );
+
+    // Deleted, it is nobody's (and its address is free again).
+    NatGateway::delete(&cx("tok-nat-1"), &made, &args, &found.outputs)
+        .await
+        .unwrap();
+    assert!(matches!(
+        NatGateway::recover(&cx("tok-nat-1"), &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    let a = ec2
+        .describe_addresses()
+        .allocation_ids(&ips[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.addresses()[0].association_id(), None);
+    NatGateway::delete(&cx("tok-nat-decoy"), &decoy.id, &decoy_args, &decoy.outputs)
+        .await
+        .unwrap();
+    for ip in &ips {
+        ec2.release_address()
+            .allocation_id(ip)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Names and identities taken by resources this stack did not make: a security group
+/// name in the VPC, a rule the group has already (AWS's allow-all egress), a subnet's
+/// association. Each create fails naming the conflict, nothing is adopted or changed, and
+/// `destroy` leaves them.
+#[tokio::test]
+async fn taken_identities_are_refused_and_left_alone() {
+    let e = env("network-taken").await;
+    let ec2 = ec2(&e);
+    let (vpc, subnet) = raw_vpc_and_subnet(&ec2, 14).await;
+    let mut tables = Vec::new();
+    for _ in 0..2 {
+        tables.push(
+            ec2.create_route_table()
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .unwrap()
+                .route_table()
+                .unwrap()
+                .route_table_id()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let theirs = ec2
+        .associate_route_table()
+        .route_table_id(&tables[0])
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap()
+        .association_id()
+        .unwrap()
+        .to_owned();
+    let group = ec2
+        .create_security_group()
+        .group_name("taken-sg")
+        .description("somebody else's")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let st = e.stack(|s| {
+        s.add(
+            "sg",
+            SecurityGroup::new("taken-sg", "the stack group", vpc.clone()),
+        );
+        let own = s.add(
+            "own-sg",
+            SecurityGroup::new("own-sg", "the stack group", vpc.clone()),
+        );
+        // AWS gave the new group this very rule.
+        s.add("all-out", SecurityGroupRule::egress(own.id()));
+        s.add(
+            "assoc",
+            RouteTableAssociation::new(tables[1].clone(), subnet.clone()),
+        );
+    });
+    for name in ["sg", "all-out", "assoc"] {
+        let err = e.up_conflict(&st, name).await;
+        assert!(
+            err.contains("Duplicate")
+                || err.contains("already exists")
+                || err.contains("existing association"),
+            "{name}: {err}"
+        );
+    }
+    let own = e.id("own-sg").await;
+    let check = || async {
+        let g = ec2
+            .describe_security_groups()
+            .group_ids(&group)
+            .send()
+            .await
+            .unwrap();
+        let g = &g.security_groups()[0];
+        assert_eq!(g.description(), Some("somebody else's"));
+        assert!(!tags(g.tags()).contains_key("strata:token"));
+        let t = ec2
+            .describe_route_tables()
+            .route_table_ids(&tables[0])
+            .send()
+            .await
+            .unwrap();
+        assert!(t.route_tables()[0]
+            .associations()
+            .iter()
+            .any(|a| a.route_table_association_id() == Some(theirs.as_str())
+                && a.subnet_id() == Some(subnet.as_str())));
+    };
+    check().await;
+    e.destroy().await;
+    check().await;
+    assert!(ec2
+        .describe_security_groups()
+        .group_ids(&own)
+        .send()
+        .await
+        .is_err());
 }

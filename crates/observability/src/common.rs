@@ -1,15 +1,17 @@
-//! What the observability types share: recovery by the `strata:urn` tag, JSON compared by
-//! meaning, ARN shapes and the partition of a region.
+//! What the observability types share: recovery by the `strata:token` tag, the refusal
+//! of a taken name, JSON compared by meaning, ARN shapes and the partition of a region.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use strata_core::{Created, Cx, Recovery};
+use strata_core::{Created, Cx, ProviderError, Recovery};
 
-/// The recovery of a resource found by its name after an interrupted create: ours when its
-/// `strata:urn` tag is this resource's URN, unknown when a resource of that name exists
-/// without it (it may be somebody else's), absent when there is none.
-pub(crate) fn recovery_by_urn<O>(
+/// The recovery of a resource found by its name after a create failed or was
+/// interrupted: ours only when its `strata:token` tag is this create's token (a name, or
+/// the `strata:urn` tag, which the old half of a replace carries too, is no proof).
+/// Anything else, a resource of that name without the tag or with another token, is
+/// somebody else's: absent, so that the engine reports the conflict and adopts nothing.
+pub(crate) fn recovery_by_token<O>(
     cx: &Cx<'_>,
     what: &str,
     found: Option<(Created<O>, BTreeMap<String, String>)>,
@@ -17,21 +19,44 @@ pub(crate) fn recovery_by_urn<O>(
     match found {
         None => Recovery::Absent,
         Some((created, tags)) => {
-            if tags.get("strata:urn").map(String::as_str) == Some(&cx.urn.to_string()) {
+            if cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
                 Recovery::Found(created)
             } else {
-                Recovery::Unknown(format!(
-                    "{what} {} exists but is not tagged strata:urn={}: if it is the one this \
-                     create made, import it with `import {} {} {}`; otherwise rename the \
-                     resource or delete the existing one",
-                    created.id,
-                    cx.urn,
-                    cx.urn.type_name(),
-                    cx.urn.name(),
-                    created.id
-                ))
+                tracing::debug!(
+                    urn = %cx.urn,
+                    id = %created.id,
+                    "a {what} of that name exists without this create's strata:token tag: not ours"
+                );
+                Recovery::Absent
             }
         }
+    }
+}
+
+/// The refusal of a create whose identity is taken (found before an API that would
+/// overwrite or silently reuse it). For the types AWS does not tag, whose recovery can
+/// only compare properties, the engine never adopts a lookalike after this refusal: it was
+/// there before the create ([`strata_core::Recovery::Resembles`]).
+pub(crate) fn taken(operation: &str, message: String) -> ProviderError {
+    ProviderError::AlreadyExists {
+        operation: operation.to_owned(),
+        message,
+    }
+}
+
+/// `e`, or [`ProviderError::AlreadyExists`] when it is an error with `code` whose message
+/// says that the name is taken: for the services that say so with a generic code (X-Ray's
+/// `InvalidRequestException` "… already exists").
+pub(crate) fn taken_if(code: &str, e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Api {
+            operation,
+            code: Some(c),
+            message,
+        } if c == code && message.to_ascii_lowercase().contains("already exist") => {
+            ProviderError::AlreadyExists { operation, message }
+        }
+        other => other,
     }
 }
 

@@ -8,7 +8,7 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::json_eq;
+use crate::common::{json_eq, taken};
 use crate::metric_alarm::{cloudwatch, not_found};
 
 /// A CloudWatch dashboard. The name replaces it; the body changes in place
@@ -124,6 +124,7 @@ async fn put(cx: &Cx<'_>, a: &DashboardArgs) -> Result<(), ProviderError> {
 impl Resource for Dashboard {
     const TYPE: &'static str = "aws:cloudwatch/dashboard";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = DashboardArgs;
     type Outputs = DashboardOutputs;
 
@@ -174,15 +175,13 @@ impl Resource for Dashboard {
         cx: &Cx<'_>,
         a: &DashboardArgs,
     ) -> Result<Created<DashboardOutputs>, ProviderError> {
-        // PutDashboard overwrites a dashboard of the same name: refuse instead.
+        // PutDashboard is an upsert: it would overwrite a dashboard of the same name.
+        // Refuse a taken name instead, before any change.
         if get(cx, &a.name).await?.is_some() {
-            return Err(ProviderError::Invalid {
-                field: "name".into(),
-                message: format!(
-                    "a dashboard {} already exists: import it, or choose another name",
-                    a.name
-                ),
-            });
+            return Err(taken(
+                "cloudwatch:PutDashboard",
+                format!("a dashboard named {} already exists", a.name),
+            ));
         }
         put(cx, a).await?;
         let (arn, _) = get(cx, &a.name)
@@ -197,29 +196,23 @@ impl Resource for Dashboard {
         })
     }
 
-    /// Dashboards have no tags: one of that name with the declared body is taken as the
-    /// one the create made; one with another body may be somebody else's.
+    /// Dashboards take no tags, so only the properties can tell: a dashboard of that name
+    /// with the declared body (compared by meaning) is the one this create put, unless
+    /// this create found the name taken before it put anything (then it is somebody
+    /// else's, even with the same body). One with another body is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         a: &DashboardArgs,
     ) -> Result<Recovery<DashboardOutputs>, ProviderError> {
         Ok(match get(cx, &a.name).await? {
-            None => Recovery::Absent,
-            Some((arn, body)) if json_eq(&body, &a.body) => Recovery::Found(Created {
+            Some((arn, body)) if json_eq(&body, &a.body) => Recovery::Resembles(Created {
                 id: a.name.clone(),
                 outputs: DashboardOutputs {
                     name: a.name.clone(),
                     arn,
                 },
             }),
-            Some(_) => Recovery::Unknown(format!(
-                "dashboard {} exists with another body: if it is the one this create made, \
-                 import it with `import {} {} {}`",
-                a.name,
-                Self::TYPE,
-                cx.urn.name(),
-                a.name
-            )),
+            Some(_) | None => Recovery::Absent,
         })
     }
 

@@ -4,8 +4,13 @@
 //! One resource type per file, named after the AWS resource. Every type takes its SDK
 //! configuration from the engine's context ([`strata_core::aws::Aws`]) and tags what it
 //! creates (all but dashboards and subscriptions, which AWS does not tag) with
-//! `strata:stack`, `strata:urn` and `strata:token`; after an interrupted create a type
-//! finds its resource again by name and its `strata:urn` tag.
+//! `strata:stack`, `strata:urn` and `strata:token`. A create never takes over or changes
+//! an existing resource of the same name: where AWS's call is an upsert (alarms,
+//! dashboards) or idempotent by name (topics, subscriptions) the name is checked first, and
+//! a taken name is [`strata_core::ProviderError::AlreadyExists`]. After a failed or
+//! interrupted create a type adopts a resource of that name only when it carries the
+//! create's `strata:token` tag; dashboards and subscriptions, which take no tags, only when
+//! every declared property matches and the create did not find it there before.
 //!
 //! | type | AWS | replaced by a change of |
 //! |---|---|---|

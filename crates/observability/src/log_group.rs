@@ -10,7 +10,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::recovery_by_urn;
+use crate::common::recovery_by_token;
 
 /// The retentions CloudWatch Logs offers, in days (`PutRetentionPolicy`).
 pub const RETENTION_DAYS: [i32; 22] = [
@@ -158,6 +158,7 @@ async fn tags_of(cx: &Cx<'_>, arn: &str) -> Result<HashMap<String, String>, Prov
 impl Resource for LogGroup {
     const TYPE: &'static str = "aws:logs/log-group";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = LogGroupArgs;
     type Outputs = LogGroupOutputs;
 
@@ -242,7 +243,10 @@ impl Resource for LogGroup {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// `CreateLogGroup` refuses a taken name (`ResourceAlreadyExistsException`, which
+    /// the engine sees as [`ProviderError::AlreadyExists`]) and takes the tags, token
+    /// included, in the same call: a log group of that name is this create's only when it
+    /// carries its `strata:token` tag.
     async fn recover(
         cx: &Cx<'_>,
         a: &LogGroupArgs,
@@ -262,7 +266,29 @@ impl Resource for LogGroup {
                 Some((created, tags))
             }
         };
-        Ok(recovery_by_urn(cx, "log group", found))
+        Ok(recovery_by_token(cx, "log group", found))
+    }
+
+    /// A log group with deletion protection on refuses `DeleteLogGroup`.
+    async fn delete_blocker(
+        cx: &Cx<'_>,
+        id: &str,
+        _: &LogGroupArgs,
+        _: &LogGroupOutputs,
+    ) -> Result<Option<FieldError>, ProviderError> {
+        let Some(g) = describe(cx, id).await? else {
+            return Ok(None);
+        };
+        Ok((g.deletion_protection_enabled() == Some(true)).then(|| {
+            FieldError::new(
+                "deletion_protection_enabled",
+                format!(
+                    "log group {id} has deletion protection on, so CloudWatch Logs refuses to \
+                     delete it: turn it off first (logs:PutLogGroupDeletionProtection with \
+                     DeletionProtectionEnabled=false, or the console), or keep the log group"
+                ),
+            )
+        }))
     }
 
     async fn read(

@@ -11,7 +11,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{recovery_by_urn, same_set};
+use crate::common::{recovery_by_token, same_set, taken};
 
 /// A CloudWatch metric alarm. The name replaces it; everything else changes in place
 /// (`PutMetricAlarm` again, and `TagResource` / `UntagResource` for the tags, which
@@ -401,6 +401,27 @@ async fn describe(
         .cloned())
 }
 
+/// Whether any alarm, metric or composite, is named `name` (`PutMetricAlarm` would
+/// overwrite a metric alarm of that name).
+async fn exists(cx: &Cx<'_>, name: &str) -> Result<bool, ProviderError> {
+    let out = cloudwatch(cx)?
+        .describe_alarms()
+        .alarm_names(name)
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .map_err(api_error("cloudwatch:DescribeAlarms"))?;
+    Ok(out
+        .metric_alarms()
+        .iter()
+        .any(|a| a.alarm_name() == Some(name))
+        || out
+            .composite_alarms()
+            .iter()
+            .any(|a| a.alarm_name() == Some(name)))
+}
+
 async fn tags_of(cx: &Cx<'_>, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = cloudwatch(cx)?
         .list_tags_for_resource()
@@ -465,6 +486,7 @@ fn keep_declared(declared: Option<&Vec<Input<String>>>, live: &[String]) -> Vec<
 impl Resource for MetricAlarm {
     const TYPE: &'static str = "aws:cloudwatch/alarm";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = MetricAlarmArgs;
     type Outputs = MetricAlarmOutputs;
 
@@ -601,15 +623,13 @@ impl Resource for MetricAlarm {
         cx: &Cx<'_>,
         a: &MetricAlarmArgs,
     ) -> Result<Created<MetricAlarmOutputs>, ProviderError> {
-        // PutMetricAlarm overwrites an alarm of the same name: refuse instead.
-        if describe(cx, &a.name).await?.is_some() {
-            return Err(ProviderError::Invalid {
-                field: "name".into(),
-                message: format!(
-                    "an alarm {} already exists: import it, or choose another name",
-                    a.name
-                ),
-            });
+        // PutMetricAlarm is an upsert: it would overwrite an alarm of the same name.
+        // Refuse a taken name instead, before any change.
+        if exists(cx, &a.name).await? {
+            return Err(taken(
+                "cloudwatch:PutMetricAlarm",
+                format!("an alarm named {} already exists", a.name),
+            ));
         }
         put(cx, a, Some(cx.create_tags(&a.tags))).await?;
         let live = describe(cx, &a.name)
@@ -624,7 +644,8 @@ impl Resource for MetricAlarm {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, if it carries this create's `strata:token` tag (which
+    /// `PutMetricAlarm` sets with the alarm, in one call).
     async fn recover(
         cx: &Cx<'_>,
         a: &MetricAlarmArgs,
@@ -646,7 +667,7 @@ impl Resource for MetricAlarm {
                 ))
             }
         };
-        Ok(recovery_by_urn(cx, "alarm", found))
+        Ok(recovery_by_token(cx, "alarm", found))
     }
 
     async fn read(

@@ -10,7 +10,7 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::recovery_by_urn;
+use crate::common::{recovery_by_token, taken_if};
 use crate::xray_common::{not_found, tags_of, update_tags, xray, xray_tags};
 
 /// An X-Ray sampling rule: which requests the X-Ray SDKs and agents trace. A request
@@ -216,6 +216,7 @@ fn outputs(name: &str, r: &aws_sdk_xray::types::SamplingRule) -> SamplingRuleOut
 impl Resource for SamplingRule {
     const TYPE: &'static str = "aws:xray/sampling-rule";
     const REPLACE_ON: &'static [&'static str] = &["rule_name", "version"];
+    const IDENTITY: &'static [&'static str] = &["rule_name"];
     type Args = SamplingRuleArgs;
     type Outputs = SamplingRuleOutputs;
 
@@ -311,7 +312,9 @@ impl Resource for SamplingRule {
             .set_tags(Some(xray_tags(cx.create_tags(&a.tags))?))
             .send()
             .await
-            .map_err(api_error("xray:CreateSamplingRule"))?;
+            .map_err(api_error("xray:CreateSamplingRule"))
+            // X-Ray says a name is taken with InvalidRequestException "… already exists".
+            .map_err(|e| taken_if("InvalidRequestException", e))?;
         let arn = out
             .sampling_rule_record()
             .and_then(|r| r.sampling_rule())
@@ -327,7 +330,8 @@ impl Resource for SamplingRule {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, if it carries this create's `strata:token` tag (which the
+    /// create call sets with the sampling rule).
     async fn recover(
         cx: &Cx<'_>,
         a: &SamplingRuleArgs,
@@ -346,7 +350,7 @@ impl Resource for SamplingRule {
                 ))
             }
         };
-        Ok(recovery_by_urn(cx, "sampling rule", found))
+        Ok(recovery_by_token(cx, "sampling rule", found))
     }
 
     async fn read(

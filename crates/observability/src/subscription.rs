@@ -12,7 +12,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{is_arn_of, json_eq};
+use crate::common::{is_arn_of, json_eq, taken};
 use crate::topic::{not_found, sns};
 
 const TIMEOUT: Duration = Duration::from_secs(2 * 60);
@@ -253,6 +253,70 @@ fn live_filter(attrs: &HashMap<String, String>) -> Result<Option<Value>, Provide
     }
 }
 
+/// The topic's subscription of `endpoint` by `protocol`, as `ListSubscriptionsByTopic`
+/// lists it (SNS keeps one per topic, protocol and endpoint): `None` if there is none (or
+/// no such topic), else its ARN, `None` while it is pending confirmation (SNS lists a
+/// pending subscription without its ARN).
+async fn listed(
+    cx: &Cx<'_>,
+    topic: &str,
+    protocol: Protocol,
+    endpoint: &str,
+) -> Result<Option<Option<String>>, ProviderError> {
+    let client = sns(cx)?;
+    let mut token = None;
+    loop {
+        let out = match client
+            .list_subscriptions_by_topic()
+            .topic_arn(topic)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(api_error("sns:ListSubscriptionsByTopic")(e)),
+        };
+        if let Some(s) = out
+            .subscriptions()
+            .iter()
+            .find(|s| s.protocol() == Some(protocol.as_str()) && s.endpoint() == Some(endpoint))
+        {
+            return Ok(Some(
+                s.subscription_arn()
+                    .filter(|arn| arn.starts_with("arn:"))
+                    .map(str::to_owned),
+            ));
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Whether a live subscription's settings (filter policy, its scope, raw delivery) are the
+/// ones `a` asks for.
+fn same_settings(
+    a: &SubscriptionArgs,
+    attrs: &HashMap<String, String>,
+) -> Result<bool, ProviderError> {
+    let filter = match (live_filter(attrs)?, &a.filter_policy) {
+        (Some(live), Some(declared)) => json_eq(&live, declared),
+        (None, None) => true,
+        _ => false,
+    };
+    // The scope means something only with a policy; MessageAttributes is the default.
+    let scope = a.filter_policy.is_none() || {
+        let live = match attrs.get("FilterPolicyScope").map(String::as_str) {
+            Some("MessageBody") => FilterPolicyScope::MessageBody,
+            _ => FilterPolicyScope::MessageAttributes,
+        };
+        live == a.filter_policy_scope.unwrap_or_default()
+    };
+    Ok(filter && scope && is_true(attrs, "RawMessageDelivery") == a.raw_message_delivery)
+}
+
 async fn set_attribute(
     cx: &Cx<'_>,
     arn: &str,
@@ -274,6 +338,7 @@ async fn set_attribute(
 impl Resource for Subscription {
     const TYPE: &'static str = "aws:sns/subscription";
     const REPLACE_ON: &'static [&'static str] = &["topic_arn", "protocol", "endpoint"];
+    const IDENTITY: &'static [&'static str] = &["topic_arn", "protocol", "endpoint"];
     type Args = SubscriptionArgs;
     type Outputs = SubscriptionOutputs;
 
@@ -361,10 +426,23 @@ impl Resource for Subscription {
         errs
     }
 
+    /// `Subscribe` is idempotent: for an endpoint already subscribed to the topic by the
+    /// protocol it answers the existing subscription, without an error. So an existing
+    /// one (confirmed or pending) is refused before the call, and nothing of it changes.
     async fn create(
         cx: &Cx<'_>,
         a: &SubscriptionArgs,
     ) -> Result<Created<SubscriptionOutputs>, ProviderError> {
+        let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?);
+        if listed(cx, topic, a.protocol, endpoint).await?.is_some() {
+            return Err(taken(
+                "sns:Subscribe",
+                format!(
+                    "{endpoint} is already subscribed to {topic} by {}",
+                    a.protocol.as_str()
+                ),
+            ));
+        }
         let mut attrs = HashMap::new();
         if let Some(scope) = a.filter_policy_scope {
             attrs.insert("FilterPolicyScope".to_owned(), scope.as_str().to_owned());
@@ -377,14 +455,26 @@ impl Resource for Subscription {
         }
         let out = sns(cx)?
             .subscribe()
-            .topic_arn(a.topic_arn.value()?)
+            .topic_arn(topic)
             .protocol(a.protocol.as_str())
-            .endpoint(a.endpoint.value()?)
+            .endpoint(endpoint)
             .set_attributes((!attrs.is_empty()).then_some(attrs))
             .return_subscription_arn(true)
             .send()
             .await
-            .map_err(api_error("sns:Subscribe"))?;
+            .map_err(|e| {
+                // AWS refuses a subscription that exists with other attributes.
+                if e.code() == Some("InvalidParameter")
+                    && e.message().is_some_and(|m| m.contains("already exists"))
+                {
+                    ProviderError::AlreadyExists {
+                        operation: "sns:Subscribe".to_owned(),
+                        message: e.message().unwrap_or_default().to_owned(),
+                    }
+                } else {
+                    api_error("sns:Subscribe")(e)
+                }
+            })?;
         let arn = out
             .subscription_arn()
             .filter(|a| a.starts_with("arn:"))
@@ -422,49 +512,33 @@ impl Resource for Subscription {
         })
     }
 
-    /// Found again among the topic's subscriptions by protocol and endpoint (SNS keeps one
-    /// subscription per topic, protocol and endpoint). A pending one is listed without
-    /// its ARN; subscribing again is then harmless (SNS returns the same subscription), so
-    /// it counts as absent.
+    /// Subscriptions take no tags, so only the properties can tell: the topic's
+    /// subscription of the endpoint by the protocol (SNS keeps one per topic, protocol and
+    /// endpoint) with the declared filter policy, scope and raw delivery is the one this
+    /// create made, unless this create found it there before it subscribed (then it is
+    /// somebody else's, however alike). A pending one is listed without its ARN: absent
+    /// (no proof, and no id to adopt).
     async fn recover(
         cx: &Cx<'_>,
         a: &SubscriptionArgs,
     ) -> Result<Recovery<SubscriptionOutputs>, ProviderError> {
-        let client = sns(cx)?;
         let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?);
-        let mut token = None;
-        loop {
-            let out = match client
-                .list_subscriptions_by_topic()
-                .topic_arn(topic)
-                .set_next_token(token)
-                .send()
-                .await
-            {
-                Ok(o) => o,
-                Err(e) if not_found(&e) => return Ok(Recovery::Absent),
-                Err(e) => return Err(api_error("sns:ListSubscriptionsByTopic")(e)),
-            };
-            let found = out.subscriptions().iter().find(|s| {
-                s.protocol() == Some(a.protocol.as_str()) && s.endpoint() == Some(endpoint)
-            });
-            if let Some(arn) = found
-                .and_then(|s| s.subscription_arn())
-                .filter(|arn| arn.starts_with("arn:"))
-            {
-                return Ok(Recovery::Found(Created {
-                    id: arn.to_owned(),
-                    outputs: SubscriptionOutputs {
-                        arn: arn.to_owned(),
-                        pending_confirmation: false,
-                    },
-                }));
-            }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(Recovery::Absent),
-            }
+        let Some(Some(arn)) = listed(cx, topic, a.protocol, endpoint).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let Some(attrs) = attributes(cx, &arn).await? else {
+            return Ok(Recovery::Absent);
+        };
+        if !same_settings(a, &attrs)? {
+            return Ok(Recovery::Absent);
         }
+        Ok(Recovery::Resembles(Created {
+            id: arn.clone(),
+            outputs: SubscriptionOutputs {
+                arn,
+                pending_confirmation: is_true(&attrs, "PendingConfirmation"),
+            },
+        }))
     }
 
     async fn read(

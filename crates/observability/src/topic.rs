@@ -11,7 +11,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::recovery_by_urn;
+use crate::common::recovery_by_token;
 
 /// An SNS topic. The name and FIFO-ness replace it; the display name, the KMS key and the
 /// tags change in place (`SetTopicAttributes`, `TagResource` / `UntagResource`). Its id is
@@ -153,6 +153,40 @@ fn name_of(arn: &str) -> String {
     arn.rsplit(':').next().unwrap_or_default().to_owned()
 }
 
+/// The ARN of the account's topic named `name` in this region, if any (`ListTopics`:
+/// there is no lookup by name).
+async fn find(cx: &Cx<'_>, name: &str) -> Result<Option<String>, ProviderError> {
+    let client = sns(cx)?;
+    let mut token = None;
+    loop {
+        let out = client
+            .list_topics()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api_error("sns:ListTopics"))?;
+        if let Some(arn) = out
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .find(|arn| name_of(arn) == name)
+        {
+            return Ok(Some(arn.to_owned()));
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+fn taken(name: &str) -> ProviderError {
+    ProviderError::AlreadyExists {
+        operation: "sns:CreateTopic".to_owned(),
+        message: format!("a topic named {name} already exists"),
+    }
+}
+
 async fn set_attribute(
     cx: &Cx<'_>,
     arn: &str,
@@ -174,6 +208,7 @@ async fn set_attribute(
 impl Resource for Topic {
     const TYPE: &'static str = "aws:sns/topic";
     const REPLACE_ON: &'static [&'static str] = &["name", "fifo"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = TopicArgs;
     type Outputs = TopicOutputs;
 
@@ -225,7 +260,14 @@ impl Resource for Topic {
         errs
     }
 
+    /// `CreateTopic` is idempotent by name: for a topic that exists it answers that
+    /// topic's ARN, without an error. So a taken name is refused before the call, and the
+    /// topic the call answers is checked to carry this create's token (a topic made by
+    /// somebody else in between is refused too). Nothing of an existing topic changes.
     async fn create(cx: &Cx<'_>, a: &TopicArgs) -> Result<Created<TopicOutputs>, ProviderError> {
+        if find(cx, &a.name).await?.is_some() {
+            return Err(taken(&a.name));
+        }
         let mut attrs = HashMap::new();
         if let Some(d) = &a.display_name {
             attrs.insert("DisplayName".to_owned(), d.clone());
@@ -243,8 +285,21 @@ impl Resource for Topic {
             .set_tags(Some(sns_tags(cx.create_tags(&a.tags))?))
             .send()
             .await
-            .map_err(api_error("sns:CreateTopic"))?;
+            .map_err(|e| {
+                // AWS refuses a topic that exists with other attributes or tags.
+                if e.code() == Some("InvalidParameter")
+                    && e.message().is_some_and(|m| m.contains("already exists"))
+                {
+                    taken(&a.name)
+                } else {
+                    api_error("sns:CreateTopic")(e)
+                }
+            })?;
         let arn = out.topic_arn().unwrap_or_default().to_owned();
+        let tags = tags_of(cx, &arn).await?;
+        if !cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            return Err(taken(&a.name));
+        }
         Ok(Created {
             id: arn.clone(),
             outputs: TopicOutputs {
@@ -254,32 +309,10 @@ impl Resource for Topic {
         })
     }
 
-    /// Found again among the account's topics by its name, if it carries this resource's
-    /// `strata:urn` tag.
+    /// Found again among the account's topics by its name, if it carries this create's
+    /// `strata:token` tag (which `CreateTopic` sets with the topic, in one call).
     async fn recover(cx: &Cx<'_>, a: &TopicArgs) -> Result<Recovery<TopicOutputs>, ProviderError> {
-        let client = sns(cx)?;
-        let mut token = None;
-        let arn = loop {
-            let out = client
-                .list_topics()
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(api_error("sns:ListTopics"))?;
-            if let Some(arn) = out
-                .topics()
-                .iter()
-                .filter_map(|t| t.topic_arn())
-                .find(|arn| name_of(arn) == a.name)
-            {
-                break Some(arn.to_owned());
-            }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break None,
-            }
-        };
-        let found = match arn {
+        let found = match find(cx, &a.name).await? {
             None => None,
             Some(arn) => {
                 let tags = tags_of(cx, &arn).await?;
@@ -295,7 +328,7 @@ impl Resource for Topic {
                 ))
             }
         };
-        Ok(recovery_by_urn(cx, "topic", found))
+        Ok(recovery_by_token(cx, "topic", found))
     }
 
     async fn read(

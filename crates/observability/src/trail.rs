@@ -12,7 +12,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{is_arn_of, partition, recovery_by_urn};
+use crate::common::{is_arn_of, partition, recovery_by_token};
 
 /// A CloudTrail trail: every API call of the account, delivered to an S3 bucket. By
 /// default it covers all regions and the global services (IAM, STS, CloudFront),
@@ -331,6 +331,7 @@ fn same_key(declared: &str, live: &str) -> bool {
 impl Resource for Trail {
     const TYPE: &'static str = "aws:cloudtrail/trail";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = TrailArgs;
     type Outputs = TrailOutputs;
 
@@ -415,7 +416,17 @@ impl Resource for Trail {
         errs
     }
 
+    /// `CreateTrail` refuses a taken name (`TrailAlreadyExistsException`). The name is
+    /// also checked first (`GetTrail`, which also sees another region's multi-region trail
+    /// of that name), so that no API that overwrites a trail of the same name (moto's does)
+    /// can change somebody else's.
     async fn create(cx: &Cx<'_>, a: &TrailArgs) -> Result<Created<TrailOutputs>, ProviderError> {
+        if get(cx, &a.name).await?.is_some() {
+            return Err(ProviderError::AlreadyExists {
+                operation: "cloudtrail:CreateTrail".to_owned(),
+                message: format!("a trail named {} already exists", a.name),
+            });
+        }
         let (cwl_group, cwl_role) = match &a.cloud_watch_logs {
             Some(c) => (
                 Some(log_group_arn(c.log_group_arn.value()?)),
@@ -460,10 +471,24 @@ impl Resource for Trail {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, if it carries this create's `strata:token` tag (which
+    /// `CreateTrail` sets with the trail, in one call). Another region's trail of that
+    /// name (a multi-region trail's shadow) is not this create's.
     async fn recover(cx: &Cx<'_>, a: &TrailArgs) -> Result<Recovery<TrailOutputs>, ProviderError> {
+        let region = cx
+            .aws()
+            .ok()
+            .and_then(|c| c.region().map(ToString::to_string));
         let found = match get(cx, &a.name).await? {
             None => None,
+            Some(t)
+                if region
+                    .as_deref()
+                    .zip(t.home_region())
+                    .is_some_and(|(ours, home)| ours != home) =>
+            {
+                None
+            }
             Some(t) => {
                 let out = outputs(&a.name, &t);
                 let tags = tags_of(cx, &out.arn).await?;
@@ -476,7 +501,7 @@ impl Resource for Trail {
                 ))
             }
         };
-        Ok(recovery_by_urn(cx, "trail", found))
+        Ok(recovery_by_token(cx, "trail", found))
     }
 
     async fn read(

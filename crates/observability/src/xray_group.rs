@@ -10,7 +10,7 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::recovery_by_urn;
+use crate::common::{recovery_by_token, taken_if};
 use crate::xray_common::{not_found, tags_of, update_tags, xray, xray_tags};
 
 /// An X-Ray group: the traces matching a filter expression, with their own service map
@@ -131,6 +131,7 @@ async fn get(
 impl Resource for XrayGroup {
     const TYPE: &'static str = "aws:xray/group";
     const REPLACE_ON: &'static [&'static str] = &["group_name"];
+    const IDENTITY: &'static [&'static str] = &["group_name"];
     type Args = XrayGroupArgs;
     type Outputs = XrayGroupOutputs;
 
@@ -176,7 +177,9 @@ impl Resource for XrayGroup {
             .set_tags(Some(xray_tags(cx.create_tags(&a.tags))?))
             .send()
             .await
-            .map_err(api_error("xray:CreateGroup"))?;
+            .map_err(api_error("xray:CreateGroup"))
+            // X-Ray says a name is taken with InvalidRequestException "… already exists".
+            .map_err(|e| taken_if("InvalidRequestException", e))?;
         let arn = out
             .group()
             .and_then(|g| g.group_arn())
@@ -191,7 +194,8 @@ impl Resource for XrayGroup {
         })
     }
 
-    /// Found again by its name, if it carries this resource's `strata:urn` tag.
+    /// Found again by its name, if it carries this create's `strata:token` tag (which the
+    /// create call sets with the X-Ray group).
     async fn recover(
         cx: &Cx<'_>,
         a: &XrayGroupArgs,
@@ -213,7 +217,7 @@ impl Resource for XrayGroup {
                 ))
             }
         };
-        Ok(recovery_by_urn(cx, "X-Ray group", found))
+        Ok(recovery_by_token(cx, "X-Ray group", found))
     }
 
     async fn read(

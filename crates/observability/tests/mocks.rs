@@ -396,6 +396,68 @@ async fn log_group_kms_keys_change_in_place() {
     assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
 }
 
+// ---------------------------------------------------------------- log group deletion protection
+
+/// moto has no log group deletion protection: a log group with it on is found before a
+/// delete (which CloudWatch Logs would refuse), by a read-only describe.
+#[tokio::test]
+async fn a_protected_log_group_blocks_its_delete() {
+    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+
+    let describe = |name: &'static str, protected: bool| {
+        mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+            .match_requests(move |r| r.log_group_name_prefix() == Some(name))
+            .then_output(move || {
+                DescribeLogGroupsOutput::builder()
+                    .log_groups(
+                        aws_sdk_cloudwatchlogs::types::LogGroup::builder()
+                            .log_group_name(name)
+                            .deletion_protection_enabled(protected)
+                            .build(),
+                    )
+                    .build()
+            })
+    };
+    let protected = describe("/shop/audit", true);
+    let plain = describe("/shop/app", false);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&protected, &plain]
+    );
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", LogGroup::TYPE, "logs");
+    let cx = cx(&ctx, &urn);
+    let outputs = |n: &str| LogGroupOutputs {
+        name: n.into(),
+        arn: format!("arn:aws:logs:eu-central-1:123456789012:log-group:{n}"),
+    };
+    let blocker = LogGroup::delete_blocker(
+        &cx,
+        "/shop/audit",
+        &LogGroup::new("/shop/audit"),
+        &outputs("/shop/audit"),
+    )
+    .await
+    .unwrap()
+    .expect("a blocker");
+    assert_eq!(blocker.field, "deletion_protection_enabled");
+    assert!(
+        blocker.message.contains("/shop/audit"),
+        "{}",
+        blocker.message
+    );
+    assert!(LogGroup::delete_blocker(
+        &cx,
+        "/shop/app",
+        &LogGroup::new("/shop/app"),
+        &outputs("/shop/app")
+    )
+    .await
+    .unwrap()
+    .is_none());
+}
+
 // ---------------------------------------------------------------- pending subscriptions
 
 /// moto confirms every subscription at once; AWS leaves email ones pending until the
@@ -403,12 +465,17 @@ async fn log_group_kms_keys_change_in_place() {
 #[tokio::test]
 async fn email_subscriptions_pending_confirmation() {
     use aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesOutput;
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
     use aws_sdk_sns::operation::subscribe::SubscribeOutput;
     use aws_sdk_sns::operation::unsubscribe::UnsubscribeError;
 
     const TOPIC: &str = "arn:aws:sns:eu-central-1:123456789012:shop-critical";
     const SUB: &str =
         "arn:aws:sns:eu-central-1:123456789012:shop-critical:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    // The create first checks that the endpoint is not subscribed yet.
+    let listed = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+        .match_requests(|r| r.topic_arn() == Some(TOPIC))
+        .then_output(|| ListSubscriptionsByTopicOutput::builder().build());
     let subscribe = mock!(aws_sdk_sns::Client::subscribe)
         .match_requests(|r| {
             r.return_subscription_arn() == Some(true)
@@ -445,7 +512,7 @@ async fn email_subscriptions_pending_confirmation() {
     let client = mock_client!(
         aws_sdk_sns,
         RuleMode::MatchAny,
-        [&subscribe, &attrs, &unsubscribe]
+        [&listed, &subscribe, &attrs, &unsubscribe]
     );
     let ctx = Context::new().with(client);
     let urn = Urn::new("dev", Subscription::TYPE, "devops");
@@ -457,6 +524,7 @@ async fn email_subscriptions_pending_confirmation() {
     let created = Subscription::create(&cx, &declared).await.unwrap();
     assert_eq!(created.id, SUB);
     assert!(created.outputs.pending_confirmation);
+    assert_eq!(listed.num_calls(), 1);
     let seen = Subscription::read(&cx, SUB, Some(&declared))
         .await
         .unwrap()

@@ -1,9 +1,10 @@
-//! What the security types share: tag maps, JSON policy documents, name checks.
+//! What the security types share: tag maps, the refusal of a taken name, JSON policy
+//! documents, name checks.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use strata_core::{Cx, FieldError};
+use strata_core::{Cx, FieldError, ProviderError};
 
 /// The tags a create sends: the user's, `strata:stack`, `strata:urn` and `strata:token`.
 pub(crate) fn create_tags(
@@ -21,6 +22,39 @@ pub(crate) fn user_tags<'a>(
         .filter(|(k, _)| strata_core::aws::is_user_tag(k))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+}
+
+/// The refusal of a create whose identity is taken (found before an API that would
+/// overwrite or silently reuse it). For the types AWS does not tag, whose recovery can
+/// only compare properties, the engine never adopts a lookalike after this refusal: it was
+/// there before the create ([`strata_core::Recovery::Resembles`]).
+pub(crate) fn taken(operation: &str, message: String) -> ProviderError {
+    ProviderError::AlreadyExists {
+        operation: operation.to_owned(),
+        message,
+    }
+}
+
+/// `e`, or [`ProviderError::AlreadyExists`] when it is an error with `code` whose message
+/// says that the name is taken: for the services that say so with a generic code
+/// (Lambda's `ResourceConflictException` "… already exists", GuardDuty's
+/// `BadRequestException` "… detector already exists", Secrets Manager's
+/// `InvalidRequestException` for a name scheduled for deletion).
+pub(crate) fn taken_if(code: &str, needles: &[&str], e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Api {
+            operation,
+            code: Some(c),
+            message,
+        } if c == code && {
+            let m = message.to_ascii_lowercase();
+            needles.iter().any(|n| m.contains(n))
+        } =>
+        {
+            ProviderError::AlreadyExists { operation, message }
+        }
+        other => other,
+    }
 }
 
 pub(crate) use strata_core::aws::check_tags;

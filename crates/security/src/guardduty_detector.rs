@@ -15,7 +15,7 @@ use strata_core::{
     Created, Cx, FieldError, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{check_tags, create_tags, tag_changes, user_tags};
+use crate::common::{check_tags, create_tags, tag_changes, taken_if, user_tags};
 
 /// A GuardDuty detector. Its foundational sources (VPC flow logs, CloudTrail events, DNS
 /// logs) are always on; S3 data events, EKS audit logs and EBS malware scans are
@@ -192,6 +192,10 @@ impl Resource for GuardDutyDetector {
         Duration::from_secs(3)
     }
 
+    /// `CreateDetector` takes the create's token as its `ClientToken` and the tags, token
+    /// included, in the same call. AWS allows one detector per account and region: with
+    /// one there already it answers `BadRequestException` "… a detector already exists",
+    /// a taken identity.
     async fn create(
         cx: &Cx<'_>,
         args: &GuardDutyDetectorArgs,
@@ -205,7 +209,8 @@ impl Resource for GuardDutyDetector {
             .set_tags(Some(create_tags(cx, &args.tags).into_iter().collect()))
             .send()
             .await
-            .map_err(api_error("guardduty:CreateDetector"))?;
+            .map_err(api_error("guardduty:CreateDetector"))
+            .map_err(|e| taken_if("BadRequestException", &["already exists"], e))?;
         let id = out
             .detector_id()
             .ok_or_else(|| ProviderError::Other("CreateDetector returned no id".into()))?
@@ -219,6 +224,8 @@ impl Resource for GuardDutyDetector {
         })
     }
 
+    /// The region's detector carrying this create's `strata:token` tag. A detector
+    /// without it (enabled by hand, or by another stack) is not this create's.
     async fn recover(
         cx: &Cx<'_>,
         _: &GuardDutyDetectorArgs,
@@ -238,7 +245,7 @@ impl Resource for GuardDutyDetector {
                 .map_err(api_error("guardduty:GetDetector"))?;
             let ours = d
                 .tags()
-                .is_some_and(|t| t.get("strata:token").map(String::as_str) == Some(cx.token));
+                .is_some_and(|t| cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
             if ours {
                 return Ok(Recovery::Found(Created {
                     outputs: GuardDutyDetectorOutputs {

@@ -139,6 +139,8 @@ fn role_of(p: &aws_sdk_iam::types::InstanceProfile) -> Option<String> {
 impl Resource for IamInstanceProfile {
     const TYPE: &'static str = "aws:iam/instance-profile";
     const REPLACE_ON: &'static [&'static str] = &["name", "path"];
+    /// Instance profile names are unique in the account whatever the path.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = IamInstanceProfileArgs;
     type Outputs = IamInstanceProfileOutputs;
 
@@ -179,6 +181,10 @@ impl Resource for IamInstanceProfile {
         })
     }
 
+    /// `CreateInstanceProfile` refuses a taken name (`EntityAlreadyExists`) and takes the
+    /// tags, this create's `strata:token` included, in the same call: the profile of that
+    /// name is this create's only when it carries the token (its role is then set, as the
+    /// create would have). Without it, it is somebody else's: absent.
     async fn recover(
         cx: &Cx<'_>,
         args: &IamInstanceProfileArgs,
@@ -187,16 +193,8 @@ impl Resource for IamInstanceProfile {
         let Some(p) = get(&client, &args.name).await? else {
             return Ok(Recovery::Absent);
         };
-        let urn = cx.urn.to_string();
-        if !p
-            .tags()
-            .iter()
-            .any(|t| t.key() == "strata:urn" && t.value() == urn)
-        {
-            return Ok(Recovery::Unknown(format!(
-                "an instance profile {} exists that strata did not create for {urn}: import it or choose another name",
-                args.name
-            )));
+        if !cx.owns(p.tags().iter().map(|t| (t.key(), t.value()))) {
+            return Ok(Recovery::Absent);
         }
         let role = args.role.as_ref().map(|r| r.value().cloned()).transpose()?;
         set_role(&client, &args.name, role_of(&p).as_deref(), role.as_deref()).await?;

@@ -114,6 +114,8 @@ async fn document(
 impl Resource for IamPolicy {
     const TYPE: &'static str = "aws:iam/policy";
     const REPLACE_ON: &'static [&'static str] = &["name", "path", "description"];
+    /// Managed policy names are unique in the account whatever the path.
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = IamPolicyArgs;
     type Outputs = IamPolicyOutputs;
 
@@ -162,42 +164,43 @@ impl Resource for IamPolicy {
         })
     }
 
+    /// `CreatePolicy` refuses a taken name (`EntityAlreadyExists`) and takes the tags,
+    /// this create's `strata:token` included, in the same call: the account's policy of
+    /// that name and path is this create's only when it carries the token. Without it, it
+    /// is somebody else's: absent.
     async fn recover(
         cx: &Cx<'_>,
         args: &IamPolicyArgs,
     ) -> Result<Recovery<IamPolicyOutputs>, ProviderError> {
         let client = iam(cx)?;
-        let list = client
-            .list_policies()
-            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-            .path_prefix(&args.path)
-            .send()
-            .await
-            .map_err(api_error("iam:ListPolicies"))?;
-        let Some(p) = list
-            .policies()
-            .iter()
-            .find(|p| p.policy_name() == Some(args.name.as_str()))
-        else {
-            return Ok(Recovery::Absent);
+        let mut marker = None;
+        let arn = loop {
+            let list = client
+                .list_policies()
+                .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                .path_prefix(&args.path)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(api_error("iam:ListPolicies"))?;
+            if let Some(p) = list.policies().iter().find(|p| {
+                p.policy_name() == Some(args.name.as_str()) && p.path() == Some(args.path.as_str())
+            }) {
+                break p.arn().unwrap_or_default().to_owned();
+            }
+            match list.marker() {
+                Some(m) if list.is_truncated() => marker = Some(m.to_owned()),
+                _ => return Ok(Recovery::Absent),
+            }
         };
-        let arn = p.arn().unwrap_or_default().to_owned();
         let tags = client
             .list_policy_tags()
             .policy_arn(&arn)
             .send()
             .await
             .map_err(api_error("iam:ListPolicyTags"))?;
-        let urn = cx.urn.to_string();
-        if !tags
-            .tags()
-            .iter()
-            .any(|t| t.key() == "strata:urn" && t.value() == urn)
-        {
-            return Ok(Recovery::Unknown(format!(
-                "an IAM policy {} exists that strata did not create for {urn}: import it or choose another name",
-                args.name
-            )));
+        if !cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+            return Ok(Recovery::Absent);
         }
         Ok(Recovery::Found(Created {
             outputs: IamPolicyOutputs {

@@ -294,6 +294,9 @@ async fn sync_policies(
 impl Resource for IamRole {
     const TYPE: &'static str = "aws:iam/role";
     const REPLACE_ON: &'static [&'static str] = &["name", "path"];
+    /// IAM role names are unique in the account whatever the path (and whatever the
+    /// case, which this comparison does not see).
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = IamRoleArgs;
     type Outputs = IamRoleOutputs;
 
@@ -361,8 +364,10 @@ impl Resource for IamRole {
         })
     }
 
-    /// Found again by its name, if it carries this resource's URN tag; its policies are
-    /// then made complete.
+    /// `CreateRole` refuses a taken name (`EntityAlreadyExists`) and takes the tags, this
+    /// create's `strata:token` included, in the same call: the role of that name is this
+    /// create's only when it carries the token (its policies are then made complete, as
+    /// the create would have). Without it, it is somebody else's: absent.
     async fn recover(
         cx: &Cx<'_>,
         args: &IamRoleArgs,
@@ -376,16 +381,8 @@ impl Resource for IamRole {
         let Some(role) = role else {
             return Ok(Recovery::Absent);
         };
-        let urn = cx.urn.to_string();
-        if !role
-            .tags()
-            .iter()
-            .any(|t| t.key() == "strata:urn" && t.value() == urn)
-        {
-            return Ok(Recovery::Unknown(format!(
-                "an IAM role {} exists that strata did not create for {urn}: import it or choose another name",
-                args.name
-            )));
+        if !cx.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
+            return Ok(Recovery::Absent);
         }
         let (arns, policies) = (
             attached(&client, &args.name).await?,

@@ -96,6 +96,7 @@ fn key_id_of(key: &str) -> &str {
 impl Resource for KmsAlias {
     const TYPE: &'static str = "aws:kms/alias";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = KmsAliasArgs;
     type Outputs = KmsAliasOutputs;
 
@@ -131,6 +132,7 @@ impl Resource for KmsAlias {
         Duration::from_secs(1)
     }
 
+    /// `CreateAlias` refuses a taken name (`AlreadyExistsException`) and changes nothing.
     async fn create(
         cx: &Cx<'_>,
         args: &KmsAliasArgs,
@@ -155,25 +157,24 @@ impl Resource for KmsAlias {
         })
     }
 
-    /// An alias is found again by its name, if it points to the declared key.
+    /// Aliases take no tags, so only the properties can tell: the alias of that name
+    /// pointing to the declared key is the one this create made, unless this create was
+    /// refused because the name was taken (then it is somebody else's, however alike). An
+    /// alias pointing elsewhere is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         args: &KmsAliasArgs,
     ) -> Result<Recovery<KmsAliasOutputs>, ProviderError> {
         let want = key_id_of(args.target_key_id.value()?);
         Ok(match find(cx, &args.name).await? {
-            Some((key, arn)) if key_id_of(&key) == want => Recovery::Found(Created {
+            Some((key, arn)) if key_id_of(&key) == want => Recovery::Resembles(Created {
                 id: args.name.clone(),
                 outputs: KmsAliasOutputs {
                     name: args.name.clone(),
                     arn,
                 },
             }),
-            Some((key, _)) => Recovery::Unknown(format!(
-                "{} exists and points to {key}, not {want}: delete it or import it",
-                args.name
-            )),
-            None => Recovery::Absent,
+            Some(_) | None => Recovery::Absent,
         })
     }
 

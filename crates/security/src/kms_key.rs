@@ -311,13 +311,19 @@ impl Resource for KmsKey {
         })
     }
 
-    /// KMS cannot search by tag: the account's keys are listed and their tags read.
+    /// A key has no name: `CreateKey` takes the tags, this create's `strata:token`
+    /// included, in the same call, and the key carrying that token is this create's (its
+    /// rotation is then set, as the create would have). KMS cannot search by tag: the
+    /// account's keys are listed and their tags read. A key pending deletion is not
+    /// adopted. When some key's tags could not be read (other than a key gone meanwhile)
+    /// and no key carries the token, the answer is unknown: that error, not "absent".
     async fn recover(
         cx: &Cx<'_>,
         args: &KmsKeyArgs,
     ) -> Result<Recovery<KmsKeyOutputs>, ProviderError> {
         let client = kms(cx)?;
         let mut marker = None;
+        let mut unreadable = None;
         loop {
             let page = client
                 .list_keys()
@@ -327,25 +333,54 @@ impl Resource for KmsKey {
                 .map_err(api_error("kms:ListKeys"))?;
             for k in page.keys() {
                 let Some(id) = k.key_id() else { continue };
-                let Ok(t) = live_tags(&client, id).await else {
-                    continue;
-                };
-                if t.get("strata:token").map(String::as_str) == Some(cx.token) {
-                    if args.enable_key_rotation {
-                        set_rotation(&client, id, args).await?;
+                let t = match live_tags(&client, id).await {
+                    Ok(t) => t,
+                    Err(ProviderError::Api { code: Some(c), .. }) if c == "NotFoundException" => {
+                        continue
                     }
-                    return Ok(Recovery::Found(Created {
-                        outputs: KmsKeyOutputs {
-                            id: id.to_owned(),
-                            arn: k.key_arn().unwrap_or_default().to_owned(),
-                        },
-                        id: id.to_owned(),
-                    }));
+                    Err(e) => {
+                        if unreadable.is_none() {
+                            unreadable = Some(e);
+                        }
+                        continue;
+                    }
+                };
+                if !cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+                    continue;
                 }
+                let meta = client
+                    .describe_key()
+                    .key_id(id)
+                    .send()
+                    .await
+                    .map_err(api_error("kms:DescribeKey"))?;
+                if meta.key_metadata().is_none_or(|m| {
+                    matches!(
+                        m.key_state(),
+                        Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+                    )
+                }) {
+                    continue;
+                }
+                if args.enable_key_rotation {
+                    set_rotation(&client, id, args).await?;
+                }
+                return Ok(Recovery::Found(Created {
+                    outputs: KmsKeyOutputs {
+                        id: id.to_owned(),
+                        arn: k.key_arn().unwrap_or_default().to_owned(),
+                    },
+                    id: id.to_owned(),
+                }));
             }
             match page.next_marker() {
                 Some(m) if page.truncated() => marker = Some(m.to_owned()),
-                _ => return Ok(Recovery::Absent),
+                _ => {
+                    return match unreadable {
+                        Some(e) => Err(e),
+                        None => Ok(Recovery::Absent),
+                    }
+                }
             }
         }
     }

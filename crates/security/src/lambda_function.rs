@@ -15,7 +15,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
-use crate::common::{check_tags, create_tags, tag_changes, user_tags};
+use crate::common::{check_tags, create_tags, tag_changes, taken_if, user_tags};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -168,6 +168,7 @@ async fn wait_updated(client: &aws_sdk_lambda::Client, name: &str) -> Result<(),
 impl Resource for LambdaFunction {
     const TYPE: &'static str = "aws:lambda/function";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = LambdaFunctionArgs;
     type Outputs = LambdaFunctionOutputs;
 
@@ -216,6 +217,9 @@ impl Resource for LambdaFunction {
         Duration::from_secs(10)
     }
 
+    /// `CreateFunction` refuses a taken name with `ResourceConflictException` "Function
+    /// already exist", a taken identity, and takes the tags, this create's
+    /// `strata:token` included, in the same call.
     async fn create(
         cx: &Cx<'_>,
         args: &LambdaFunctionArgs,
@@ -239,7 +243,8 @@ impl Resource for LambdaFunction {
             .set_tags(Some(create_tags(cx, &args.tags).into_iter().collect()))
             .send()
             .await
-            .map_err(api_error("lambda:CreateFunction"))?;
+            .map_err(api_error("lambda:CreateFunction"))
+            .map_err(|e| taken_if("ResourceConflictException", &["already exist"], e))?;
         client
             .wait_until_function_active_v2()
             .function_name(&args.name)
@@ -261,6 +266,9 @@ impl Resource for LambdaFunction {
         })
     }
 
+    /// The function of that name is this create's only when it carries the create's
+    /// `strata:token` tag (also while it is still `Pending`). Without it, it is somebody
+    /// else's: absent.
     async fn recover(
         cx: &Cx<'_>,
         args: &LambdaFunctionArgs,
@@ -275,12 +283,11 @@ impl Resource for LambdaFunction {
             Err(e) if not_found(&e) => return Ok(Recovery::Absent),
             Err(e) => return Err(api_error("lambda:GetFunction")(e)),
         };
-        let urn = cx.urn.to_string();
-        if out.tags().and_then(|t| t.get("strata:urn")) != Some(&urn) {
-            return Ok(Recovery::Unknown(format!(
-                "a Lambda function {} exists that strata did not create for {urn}: import it or choose another name",
-                args.name
-            )));
+        let ours = out
+            .tags()
+            .is_some_and(|t| cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        if !ours {
+            return Ok(Recovery::Absent);
         }
         let c = out.configuration();
         Ok(Recovery::Found(Created {

@@ -10,6 +10,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
+use crate::common::{taken, taken_if};
 use crate::lambda_function::{lambda, not_found};
 
 /// One statement of a function's resource policy. Every field replaces it (Lambda has no
@@ -112,6 +113,41 @@ async fn statement(cx: &Cx<'_>, function: &str, sid: &str) -> Result<Option<Valu
         .cloned())
 }
 
+/// The principal of a statement: the service, account or ARN.
+fn principal_of(st: &Value) -> String {
+    st.get("Principal")
+        .and_then(|p| p.get("Service").or_else(|| p.get("AWS")).or(Some(p)))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The source ARN condition of a statement.
+fn source_arn_of(st: &Value) -> Option<&str> {
+    st.pointer("/Condition/ArnLike/AWS:SourceArn")
+        .and_then(Value::as_str)
+}
+
+/// Whether a statement grants what `args` asks: the action, the principal (an account id
+/// is stored as `arn:aws:iam::ACCOUNT:root`) and the source ARN.
+fn grants(st: &Value, args: &LambdaPermissionArgs) -> Result<bool, ProviderError> {
+    let principal = principal_of(st);
+    let same_principal = principal == args.principal
+        || (args.principal.chars().all(|c| c.is_ascii_digit())
+            && principal.starts_with("arn:aws")
+            && principal.ends_with(&format!(":iam::{}:root", args.principal)));
+    let source = args
+        .source_arn
+        .as_ref()
+        .map(|a| a.value().map(String::as_str))
+        .transpose()?;
+    Ok(
+        st.get("Action").and_then(Value::as_str) == Some(args.action.as_str())
+            && same_principal
+            && source_arn_of(st) == source,
+    )
+}
+
 #[async_trait]
 impl Resource for LambdaPermission {
     const TYPE: &'static str = "aws:lambda/permission";
@@ -122,6 +158,8 @@ impl Resource for LambdaPermission {
         "principal",
         "source_arn",
     ];
+    /// A function's statement ids are unique in its policy.
+    const IDENTITY: &'static [&'static str] = &["function_name", "statement_id"];
     type Args = LambdaPermissionArgs;
     type Outputs = LambdaPermissionOutputs;
 
@@ -155,11 +193,24 @@ impl Resource for LambdaPermission {
         Duration::from_secs(1)
     }
 
+    /// `AddPermission` refuses a statement id the policy has (`ResourceConflictException`
+    /// "… already exists"); the policy is also checked first, as not every API refuses
+    /// (moto's adds a second statement of that id). Nothing of an existing statement
+    /// changes.
     async fn create(
         cx: &Cx<'_>,
         args: &LambdaPermissionArgs,
     ) -> Result<Created<LambdaPermissionOutputs>, ProviderError> {
         let function = args.function_name.value()?;
+        if statement(cx, function, &args.statement_id).await?.is_some() {
+            return Err(taken(
+                "lambda:AddPermission",
+                format!(
+                    "the policy of {function} already has a statement {}",
+                    args.statement_id
+                ),
+            ));
+        }
         lambda(cx)?
             .add_permission()
             .function_name(function)
@@ -174,7 +225,8 @@ impl Resource for LambdaPermission {
             )
             .send()
             .await
-            .map_err(api_error("lambda:AddPermission"))?;
+            .map_err(api_error("lambda:AddPermission"))
+            .map_err(|e| taken_if("ResourceConflictException", &["already exist"], e))?;
         let id = format!("{function}/{}", args.statement_id);
         Ok(Created {
             outputs: LambdaPermissionOutputs { id: id.clone() },
@@ -182,22 +234,27 @@ impl Resource for LambdaPermission {
         })
     }
 
-    /// Found again by its function and statement id.
+    /// Statements take no tags, so only the properties can tell: the function's
+    /// statement of that id granting the declared action to the declared principal (and
+    /// source) is the one this create added, unless this create found the id taken before
+    /// it added anything (then it is somebody else's, however alike).
     async fn recover(
         cx: &Cx<'_>,
         args: &LambdaPermissionArgs,
     ) -> Result<Recovery<LambdaPermissionOutputs>, ProviderError> {
         let function = args.function_name.value()?;
-        Ok(match statement(cx, function, &args.statement_id).await? {
-            Some(_) => {
-                let id = format!("{function}/{}", args.statement_id);
-                Recovery::Found(Created {
-                    outputs: LambdaPermissionOutputs { id: id.clone() },
-                    id,
-                })
-            }
-            None => Recovery::Absent,
-        })
+        let ours = match statement(cx, function, &args.statement_id).await? {
+            Some(st) => grants(&st, args)?,
+            None => false,
+        };
+        if !ours {
+            return Ok(Recovery::Absent);
+        }
+        let id = format!("{function}/{}", args.statement_id);
+        Ok(Recovery::Resembles(Created {
+            outputs: LambdaPermissionOutputs { id: id.clone() },
+            id,
+        }))
     }
 
     async fn read(
@@ -210,16 +267,8 @@ impl Resource for LambdaPermission {
         let Some(st) = statement(cx, function, sid).await? else {
             return Ok(None);
         };
-        let principal = st
-            .get("Principal")
-            .and_then(|p| p.get("Service").or_else(|| p.get("AWS")).or(Some(p)))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let source_arn = st
-            .pointer("/Condition/ArnLike/AWS:SourceArn")
-            .and_then(Value::as_str)
-            .map(|a| Input::Value(a.to_owned()));
+        let principal = principal_of(&st);
+        let source_arn = source_arn_of(&st).map(|a| Input::Value(a.to_owned()));
         Ok(Some(Observed {
             args: LambdaPermissionArgs {
                 // Keep the declared form of the function (name or ARN).

@@ -4,9 +4,13 @@
 //!
 //! One resource type per file, named after the AWS resource. Every type takes its SDK
 //! configuration from the engine's context ([`strata_core::aws::Aws`]) and tags what it
-//! creates with `strata:stack`, `strata:urn` and `strata:token`. Interrupted creates are
-//! found again by the token tag (KMS keys, secrets, detectors) or by their name and URN
-//! tag (IAM, Lambda), where names are given.
+//! creates with `strata:stack`, `strata:urn` and `strata:token`. A create never takes
+//! over or changes an existing resource of the same name: a taken name is
+//! [`strata_core::ProviderError::AlreadyExists`]. After a failed or interrupted create a
+//! type adopts a resource only when it carries the create's `strata:token` tag (keys,
+//! secrets, detectors, IAM, Lambda functions); aliases, Lambda permissions and a secret's
+//! rotation, which take no tags, only when every declared property matches and the create
+//! did not find them there before.
 //!
 //! [`policies`] holds what the app servers need (CloudWatch agent, X-Ray, SSM, EFS, and
 //! reading their secrets); [`rotation`] declares the rotation function.

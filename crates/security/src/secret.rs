@@ -13,7 +13,7 @@ use strata_core::{
     Secret as SecretValue,
 };
 
-use crate::common::{check_tags, create_tags, tag_changes, user_tags};
+use crate::common::{check_tags, create_tags, tag_changes, taken_if, user_tags};
 
 /// A Secrets Manager secret.
 ///
@@ -144,6 +144,7 @@ fn tag_list(map: &BTreeMap<String, String>) -> Vec<Tag> {
 impl Resource for Secret {
     const TYPE: &'static str = "aws:secretsmanager/secret";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const IDENTITY: &'static [&'static str] = &["name"];
     type Args = SecretArgs;
     type Outputs = SecretOutputs;
 
@@ -191,6 +192,10 @@ impl Resource for Secret {
         Duration::from_secs(2)
     }
 
+    /// `CreateSecret` refuses a taken name (`ResourceExistsException`; for a secret of
+    /// that name scheduled for deletion, `InvalidRequestException`, also a taken name
+    /// until it is deleted or restored) and changes nothing. Its `ClientRequestToken` is
+    /// the create's token: the same create retried gets the same secret back.
     async fn create(
         cx: &Cx<'_>,
         args: &SecretArgs,
@@ -226,7 +231,14 @@ impl Resource for Secret {
             .set_tags(Some(tag_list(&create_tags(cx, &args.tags))))
             .send()
             .await
-            .map_err(api_error("secretsmanager:CreateSecret"))?;
+            .map_err(api_error("secretsmanager:CreateSecret"))
+            .map_err(|e| {
+                taken_if(
+                    "InvalidRequestException",
+                    &["scheduled for deletion", "marked for deletion"],
+                    e,
+                )
+            })?;
         let arn = out.arn().unwrap_or_default().to_owned();
         Ok(Created {
             outputs: SecretOutputs {
@@ -237,36 +249,46 @@ impl Resource for Secret {
         })
     }
 
+    /// The secret carrying this create's `strata:token` tag (set with the secret, in one
+    /// call), found by that tag's value; one scheduled for deletion is not adopted. A
+    /// secret of that name without the token is somebody else's.
     async fn recover(
         cx: &Cx<'_>,
         _: &SecretArgs,
     ) -> Result<Recovery<SecretOutputs>, ProviderError> {
-        let out = sm(cx)?
-            .list_secrets()
-            .filters(
-                Filter::builder()
-                    .key(FilterNameStringType::TagValue)
-                    .values(cx.token)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(api_error("secretsmanager:ListSecrets"))?;
-        let found = out.secret_list().iter().find(|s| {
-            s.tags()
-                .iter()
-                .any(|t| t.key() == Some("strata:token") && t.value() == Some(cx.token))
-        });
-        Ok(match found {
-            Some(s) => Recovery::Found(Created {
-                id: s.arn().unwrap_or_default().to_owned(),
-                outputs: SecretOutputs {
-                    arn: s.arn().unwrap_or_default().to_owned(),
-                    name: s.name().unwrap_or_default().to_owned(),
-                },
-            }),
-            None => Recovery::Absent,
-        })
+        let client = sm(cx)?;
+        let mut next = None;
+        loop {
+            let out = client
+                .list_secrets()
+                .filters(
+                    Filter::builder()
+                        .key(FilterNameStringType::TagValue)
+                        .values(cx.token)
+                        .build(),
+                )
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(api_error("secretsmanager:ListSecrets"))?;
+            let found = out.secret_list().iter().find(|s| {
+                s.deleted_date().is_none()
+                    && cx.owns(s.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))
+            });
+            if let Some(s) = found {
+                return Ok(Recovery::Found(Created {
+                    id: s.arn().unwrap_or_default().to_owned(),
+                    outputs: SecretOutputs {
+                        arn: s.arn().unwrap_or_default().to_owned(),
+                        name: s.name().unwrap_or_default().to_owned(),
+                    },
+                }));
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => return Ok(Recovery::Absent),
+            }
+        }
     }
 
     async fn read(

@@ -10,6 +10,7 @@ use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
 
+use crate::common::taken;
 use crate::secret::{not_found, sm};
 
 /// Rotation of a secret. Its id is the secret's ARN; the function and the schedule change
@@ -93,10 +94,27 @@ async fn rotate(cx: &Cx<'_>, args: &SecretRotationArgs) -> Result<String, Provid
     Ok(out.arn().unwrap_or_default().to_owned())
 }
 
+/// The secret, unless it is gone or scheduled for deletion.
+async fn describe(
+    cx: &Cx<'_>,
+    secret: &str,
+) -> Result<
+    Option<aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput>,
+    ProviderError,
+> {
+    match sm(cx)?.describe_secret().secret_id(secret).send().await {
+        Ok(d) if d.deleted_date().is_some() => Ok(None),
+        Ok(d) => Ok(Some(d)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(api_error("secretsmanager:DescribeSecret")(e)),
+    }
+}
+
 #[async_trait]
 impl Resource for SecretRotation {
     const TYPE: &'static str = "aws:secretsmanager/secret-rotation";
     const REPLACE_ON: &'static [&'static str] = &["secret_id"];
+    const IDENTITY: &'static [&'static str] = &["secret_id"];
     type Args = SecretRotationArgs;
     type Outputs = SecretRotationOutputs;
 
@@ -118,10 +136,23 @@ impl Resource for SecretRotation {
         Duration::from_secs(5)
     }
 
+    /// `RotateSecret` overwrites the rotation a secret has: a secret whose rotation is
+    /// on already (somebody else's, or another declaration's) is refused before the call,
+    /// and nothing of it changes.
     async fn create(
         cx: &Cx<'_>,
         args: &SecretRotationArgs,
     ) -> Result<Created<SecretRotationOutputs>, ProviderError> {
+        let secret = args.secret_id.value()?;
+        if describe(cx, secret)
+            .await?
+            .is_some_and(|d| d.rotation_enabled() == Some(true))
+        {
+            return Err(taken(
+                "secretsmanager:RotateSecret",
+                format!("secret {secret} already has rotation configured"),
+            ));
+        }
         let arn = rotate(cx, args).await?;
         Ok(Created {
             outputs: SecretRotationOutputs {
@@ -131,12 +162,32 @@ impl Resource for SecretRotation {
         })
     }
 
-    /// Setting up rotation again is harmless: the interrupted create is simply repeated.
+    /// A rotation takes no tags of its own, so only the properties can tell: the secret's
+    /// rotation, on, with the declared function and schedule, is the one this create set
+    /// up, unless this create found rotation on before it called (then it is somebody
+    /// else's, however alike). Rotation off, or with another function or schedule, is not
+    /// this create's.
     async fn recover(
-        _: &Cx<'_>,
-        _: &SecretRotationArgs,
+        cx: &Cx<'_>,
+        args: &SecretRotationArgs,
     ) -> Result<Recovery<SecretRotationOutputs>, ProviderError> {
-        Ok(Recovery::Absent)
+        let Some(d) = describe(cx, args.secret_id.value()?).await? else {
+            return Ok(Recovery::Absent);
+        };
+        let same = d.rotation_enabled() == Some(true)
+            && d.rotation_lambda_arn() == Some(args.rotation_lambda_arn.value()?.as_str())
+            && d.rotation_rules()
+                .and_then(|r| r.automatically_after_days())
+                == Some(args.automatically_after_days);
+        Ok(match d.arn() {
+            Some(arn) if same => Recovery::Resembles(Created {
+                outputs: SecretRotationOutputs {
+                    secret_arn: arn.to_owned(),
+                },
+                id: arn.to_owned(),
+            }),
+            _ => Recovery::Absent,
+        })
     }
 
     async fn read(
@@ -144,12 +195,10 @@ impl Resource for SecretRotation {
         id: &str,
         args: Option<&SecretRotationArgs>,
     ) -> Result<Option<Observed<SecretRotationArgs, SecretRotationOutputs>>, ProviderError> {
-        let d = match sm(cx)?.describe_secret().secret_id(id).send().await {
-            Ok(d) => d,
-            Err(e) if not_found(&e) => return Ok(None),
-            Err(e) => return Err(api_error("secretsmanager:DescribeSecret")(e)),
+        let Some(d) = describe(cx, id).await? else {
+            return Ok(None);
         };
-        if d.deleted_date().is_some() || d.rotation_enabled() != Some(true) {
+        if d.rotation_enabled() != Some(true) {
             return Ok(None);
         }
         Ok(Some(Observed {

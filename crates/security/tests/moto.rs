@@ -590,3 +590,276 @@ async fn every_replacing_field_replaces() {
     assert!(iam.get_role().role_name("replace-a").send().await.is_err());
     e.destroy().await;
 }
+
+/// Recovery of an interrupted create, type by type: nothing is found before the create;
+/// after it, the resource is found again (by its `strata:token` tag, or, for what AWS
+/// does not tag, by every declared property) and adopted with the create's id. Another
+/// create of the same name (another token) is refused as
+/// [`ProviderError::AlreadyExists`], changes nothing, and its recovery adopts nothing.
+#[tokio::test]
+async fn interrupted_creates_are_found_again() {
+    use strata_core::aws::Aws;
+    use strata_core::{Context, Cx, ProviderError, Recovery, Resource, Urn};
+
+    let conf = strata_testkit::LocalAws::shared().sdk_config().await;
+    let ctx = Context::new().with(Aws::new(conf));
+    // Secrets Manager takes the token as a ClientRequestToken: 32 to 64 characters.
+    const OTHER: &str = "another-create-000000000000000000000000";
+
+    macro_rules! check {
+        ($ty:ty, $name:literal, $args:expr) => {
+            check!($ty, $name, $args, true)
+        };
+        ($ty:ty, $name:literal, $args:expr, $tagged:expr) => {{
+            let args = $args;
+            let urn = Urn::new("recover", <$ty>::TYPE, $name);
+            let cx = Cx {
+                context: &ctx,
+                urn: &urn,
+                token: concat!("tokrecover-", $name, "-000000000000000000000000"),
+            };
+            assert!(
+                matches!(<$ty>::recover(&cx, &args).await.unwrap(), Recovery::Absent),
+                "{} found before its create",
+                $name
+            );
+            let made = <$ty>::create(&cx, &args).await.unwrap();
+            // Tagged types prove it by the token; untagged ones can only resemble.
+            let (Recovery::Found(found) | Recovery::Resembles(found)) =
+                <$ty>::recover(&cx, &args).await.unwrap()
+            else {
+                panic!("{} not found again", $name);
+            };
+            assert_eq!(
+                matches!(
+                    <$ty>::recover(&cx, &args).await.unwrap(),
+                    Recovery::Found(_)
+                ),
+                $tagged,
+                "{}: proof by token only when tagged",
+                $name
+            );
+            assert_eq!(found.id, made.id, "{}", $name);
+
+            // A recovery by another token (the old half of a replace has the same URN).
+            let fresh = Cx {
+                context: &ctx,
+                urn: &urn,
+                token: concat!("tokfresh-", $name, "-00000000000000000000000000"),
+            };
+            let by_fresh = <$ty>::recover(&fresh, &args).await.unwrap();
+            if $tagged {
+                assert!(
+                    matches!(by_fresh, Recovery::Absent),
+                    "{} adopted without its token",
+                    $name
+                );
+            } else {
+                // Untagged: it resembles by its properties, which is all AWS lets us
+                // check (adopted after a crash, never after a refused create).
+                assert!(matches!(by_fresh, Recovery::Resembles(_)), "{}", $name);
+            }
+
+            // Another create of the same name is refused and adopts nothing.
+            let other = Urn::new("recover", <$ty>::TYPE, concat!($name, "-other"));
+            let cx = Cx {
+                context: &ctx,
+                urn: &other,
+                token: OTHER,
+            };
+            let Err(err) = <$ty>::create(&cx, &args).await else {
+                panic!("{} created twice", $name);
+            };
+            assert!(
+                matches!(err, ProviderError::AlreadyExists { .. }),
+                "{}: {err}",
+                $name
+            );
+            // (An untagged lookalike resembles; the engine never adopts it after the
+            // create was refused: crates/core/tests/ownership.rs.)
+            assert!(
+                match <$ty>::recover(&cx, &args).await.unwrap() {
+                    Recovery::Absent => true,
+                    Recovery::Resembles(_) => !$tagged,
+                    _ => false,
+                },
+                "{} adopted by another create",
+                $name
+            );
+            made
+        }};
+    }
+
+    let role = check!(
+        IamRole,
+        "role",
+        IamRole::for_service("recover-fn", "lambda.amazonaws.com").inline_policy(
+            "logs",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})
+        )
+    );
+    check!(
+        IamPolicy,
+        "policy",
+        IamPolicy::new(
+            "recover-policy",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+        )
+    );
+    check!(
+        IamInstanceProfile,
+        "profile",
+        IamInstanceProfile::new("recover-profile", "recover-fn")
+    );
+    let function = check!(
+        LambdaFunction,
+        "function",
+        LambdaFunction::python("recover-fn", role.outputs.arn.clone(), "i.h")
+            .file("i.py", "def h(e, c): pass\n")
+    );
+    check!(
+        LambdaPermission,
+        "permission",
+        LambdaPermission::new(
+            "recover-fn",
+            "secretsmanager",
+            "secretsmanager.amazonaws.com"
+        ),
+        false
+    );
+    let secret = check!(
+        Secret,
+        "secret",
+        Secret::new("recover/secret").value("v").recovery_window(0)
+    );
+    check!(
+        SecretRotation,
+        "rotation",
+        SecretRotation::new(secret.outputs.arn.clone(), function.outputs.arn.clone(), 30),
+        false
+    );
+
+    // A key has no name: a second create makes a second key, so only the token counts.
+    let urn = Urn::new("recover", KmsKey::TYPE, "key");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tokrecover-key-0000000000000000000000000",
+    };
+    let args = KmsKey::new("recover");
+    assert!(matches!(
+        KmsKey::recover(&cx, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+    let key = KmsKey::create(&cx, &args).await.unwrap();
+    let Recovery::Found(found) = KmsKey::recover(&cx, &args).await.unwrap() else {
+        panic!("the key was not found again");
+    };
+    assert_eq!(found.id, key.id);
+    let fresh = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "tokfresh-key-00000000000000000000000000",
+    };
+    assert!(matches!(
+        KmsKey::recover(&fresh, &args).await.unwrap(),
+        Recovery::Absent
+    ));
+
+    check!(
+        KmsAlias,
+        "alias",
+        KmsAlias::new("alias/recover", key.outputs.id.clone()),
+        false
+    );
+}
+
+/// An IAM role of the declared name that this stack did not make: the step fails naming
+/// the conflict, nothing of the role changes (trust policy, description, policies, tags),
+/// and destroy leaves it.
+#[tokio::test]
+async fn a_role_of_the_same_name_is_not_taken_over() {
+    let e = env("iam-owned").await;
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("owned-elsewhere")
+        .assume_role_policy_document(trust.to_string())
+        .description("theirs")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("owner")
+                .value("another-team")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let st = e.stack(|s| {
+        s.add(
+            "role",
+            IamRole::for_service("owned-elsewhere", "lambda.amazonaws.com")
+                .description("ours")
+                .managed_policy("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+                .inline_policy(
+                    "xray",
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "xray:*", "Resource": "*"}]}),
+                )
+                .tag("team", "devops"),
+        );
+    });
+    e.up_conflict(&st, "role").await;
+
+    let unchanged = || {
+        let iam = iam.clone();
+        async move {
+            let role = iam
+                .get_role()
+                .role_name("owned-elsewhere")
+                .send()
+                .await
+                .unwrap()
+                .role
+                .unwrap();
+            assert_eq!(role.description(), Some("theirs"));
+            let trust = role.assume_role_policy_document().unwrap_or_default();
+            assert!(
+                trust.contains("ec2.amazonaws.com") && !trust.contains("lambda"),
+                "{trust}"
+            );
+            let tags: BTreeMap<_, _> = role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            assert_eq!(
+                tags,
+                BTreeMap::from([("owner".to_owned(), "another-team".to_owned())])
+            );
+            let attached = iam
+                .list_attached_role_policies()
+                .role_name("owned-elsewhere")
+                .send()
+                .await
+                .unwrap();
+            assert!(attached.attached_policies().is_empty());
+            let inline = iam
+                .list_role_policies()
+                .role_name("owned-elsewhere")
+                .send()
+                .await
+                .unwrap();
+            assert!(inline.policy_names().is_empty());
+        }
+    };
+    unchanged().await;
+    e.destroy().await;
+    unchanged().await;
+    iam.delete_role()
+        .role_name("owned-elsewhere")
+        .send()
+        .await
+        .unwrap();
+}
