@@ -360,11 +360,11 @@ impl Engine {
 
     async fn locked<T, F, Fut>(&self, stack: &str, op: &str, f: F) -> Result<T, EngineError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(crate::state::LockInfo) -> Fut,
         Fut: Future<Output = Result<T, EngineError>>,
     {
         let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
-        let result = f().await;
+        let result = f(lock.clone()).await;
         let released = self.backend.unlock(stack, &lock.id).await;
         let value = result?;
         released?;
@@ -374,7 +374,7 @@ impl Engine {
     /// Creates, updates, replaces and deletes until AWS matches the declaration.
     pub async fn up(&self, stack: &SealedStack, opts: &RunOptions) -> Result<Summary, EngineError> {
         self.enforce_policies(stack)?;
-        self.locked(stack.name(), "up", || async {
+        self.locked(stack.name(), "up", |_| async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
             self.crypter(&mut state).await?;
@@ -394,7 +394,7 @@ impl Engine {
     /// Deletes every resource in state (or the targets and what depends on them), in
     /// reverse dependency order.
     pub async fn destroy(&self, stack: &str, opts: &RunOptions) -> Result<Summary, EngineError> {
-        self.locked(stack, "destroy", || async {
+        self.locked(stack, "destroy", |_| async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
@@ -412,7 +412,7 @@ impl Engine {
         stack: &str,
         opts: &RunOptions,
     ) -> Result<RefreshReport, EngineError> {
-        self.locked(stack, "refresh", || async {
+        self.locked(stack, "refresh", |_| async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
@@ -441,7 +441,7 @@ impl Engine {
         let Some(ty) = self.registry.get(type_name) else {
             return Err(fail(format!("unknown resource type {type_name:?}")));
         };
-        self.locked(stack, "import", || async {
+        self.locked(stack, "import", |_| async {
             let mut state = self.load_state(stack).await?;
             if state.resources.contains_key(&urn) {
                 return Err(fail(
@@ -478,15 +478,7 @@ impl Engine {
                 options: Default::default(),
             };
             state.resources.insert(urn.clone(), r.clone());
-            state.serial += 1;
-            let c = self.crypter(&mut state).await?;
-            self.backend
-                .save(
-                    &state.stack,
-                    &state.lineage,
-                    sealed_bytes(&state, c.as_deref())?,
-                )
-                .await?;
+            self.save_whole(&mut state).await?;
             self.events.emit(Event::Diagnostic {
                 level: Level::Info,
                 urn: Some(urn.clone()),
@@ -599,8 +591,7 @@ impl Engine {
         op: &str,
         f: impl FnOnce(&mut State) -> Result<(T, String), EngineError>,
     ) -> Result<T, EngineError> {
-        let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
-        let result: Result<T, EngineError> = async {
+        self.locked(stack, op, |lock| async move {
             let mut state = self.load_state(stack).await?;
             let (value, action) = f(&mut state)?;
             state.audit.push(crate::state::AuditEntry {
@@ -609,27 +600,29 @@ impl Engine {
                 host: lock.host.clone(),
                 action: action.clone(),
             });
-            state.serial += 1;
-            let c = self.crypter(&mut state).await?;
-            self.backend
-                .save(
-                    &state.stack,
-                    &state.lineage,
-                    sealed_bytes(&state, c.as_deref())?,
-                )
-                .await?;
+            self.save_whole(&mut state).await?;
             self.events.emit(Event::Diagnostic {
                 level: Level::Info,
                 urn: None,
                 message: format!("{action}, by {}@{}", lock.who, lock.host),
             });
             Ok(value)
-        }
-        .await;
-        let released = self.backend.unlock(stack, &lock.id).await;
-        let value = result?;
-        released?;
-        Ok(value)
+        })
+        .await
+    }
+
+    /// Writes `state` whole (outside a run's checkpoints), with the next serial.
+    async fn save_whole(&self, state: &mut State) -> Result<(), EngineError> {
+        state.serial += 1;
+        let c = self.crypter(state).await?;
+        self.backend
+            .save(
+                &state.stack,
+                &state.lineage,
+                sealed_bytes(state, c.as_deref())?,
+            )
+            .await?;
+        Ok(())
     }
 
     /// Resolves what an interrupted run left pending, before anything else happens:
@@ -784,15 +777,7 @@ impl Engine {
             }
         }
         state.pending = keep;
-        state.serial += 1;
-        let c = self.crypter(state).await?;
-        self.backend
-            .save(
-                &state.stack,
-                &state.lineage,
-                sealed_bytes(state, c.as_deref())?,
-            )
-            .await?;
+        self.save_whole(state).await?;
         match failure {
             Some(e) => Err(e),
             None => Ok(()),

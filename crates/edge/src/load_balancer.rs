@@ -38,7 +38,8 @@ const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// off again (an update) before destroying.
 ///
 /// Names are unique per region and account: a replacement that keeps the name (a new
-/// scheme) fails with `DuplicateLoadBalancerName`; change the name with it. A name taken
+/// scheme) deletes the old load balancer first (the engine plans it so, by `IDENTITY`);
+/// change the name with it to keep serving during the replace. A name taken
 /// by a load balancer this resource did not make (one without this create's
 /// `strata:token` tag) fails the create and changes nothing; `import` takes one over.
 ///

@@ -170,9 +170,9 @@ impl Resource for WebAclAssociation {
     ) -> Result<Created<WebAclAssociationOutputs>, ProviderError> {
         let (acl, resource) = (a.web_acl_arn.value()?, a.resource_arn.value()?);
         let client = client(cx, resource)?;
-        // AssociateWebACL replaces whatever web ACL the resource is behind: refuse instead.
-        // (Behind this very ACL already: the engine's recover adopts it, as an association
-        // has no tags and every property is the declared one.)
+        // AssociateWebACL replaces whatever web ACL the resource is behind: refuse instead,
+        // even when it is this very ACL (an association made outside the stack; the engine
+        // never adopts a lookalike after a refused create).
         if let Some(live) = acl_of(&client, resource).await? {
             return Err(ProviderError::AlreadyExists {
                 operation: "wafv2:AssociateWebACL".into(),
@@ -209,15 +209,16 @@ impl Resource for WebAclAssociation {
         })
     }
 
-    /// Found again only if the resource is behind exactly this web ACL (an association has
-    /// no tags, and nothing else identifies it); behind another one or none: `Absent`.
+    /// Resembles the declaration only if the resource is behind exactly this web ACL (an
+    /// association has no tags, and nothing else identifies it); behind another one or
+    /// none: `Absent`.
     async fn recover(
         cx: &Cx<'_>,
         a: &WebAclAssociationArgs,
     ) -> Result<Recovery<WebAclAssociationOutputs>, ProviderError> {
         let (acl, resource) = (a.web_acl_arn.value()?, a.resource_arn.value()?);
         Ok(match acl_of(&client(cx, resource)?, resource).await? {
-            Some(live) if live == *acl => Recovery::Found(Created {
+            Some(live) if live == *acl => Recovery::Resembles(Created {
                 id: resource.clone(),
                 outputs: WebAclAssociationOutputs {
                     web_acl_arn: live,

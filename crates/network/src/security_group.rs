@@ -22,9 +22,10 @@ use crate::common::{
 /// AWS gives a new group an egress rule that allows everything; `revoke_default_egress`
 /// removes it at create, so that only declared [`crate::SecurityGroupRule`]s apply.
 ///
-/// The name, description and VPC cannot change in place. A replacement creates the new
-/// group first, so a change of the description alone collides with the old group's name:
-/// change the name with it, or set the `delete_before_replace` option.
+/// The name, description and VPC cannot change in place. A replacement that keeps the
+/// name (a change of the description alone) cannot create the new group beside the old
+/// one, so the engine deletes the old one first (see `Resource::IDENTITY`); AWS refuses
+/// that while network interfaces or other groups' rules still use it.
 ///
 /// A name that is taken in the VPC (`InvalidGroup.Duplicate`) is never taken over: the
 /// create fails naming the conflict, and the existing group is left as it is.
