@@ -60,6 +60,10 @@ impl PropertyChange {
 
 /// Whether a change at `path` is covered by `rule` (a dotted path prefix).
 pub fn path_matches(path: &str, rule: &str) -> bool {
+    // `*` is every property (as in Pulumi's `replaceOnChanges: ["*"]`).
+    if rule == "*" {
+        return true;
+    }
     fn prefix(long: &str, short: &str) -> bool {
         long == short
             || (long.len() > short.len()
@@ -147,6 +151,11 @@ fn walk<'a>(
 /// value of an ignored property never causes a change; the value in state is kept.
 pub fn keep_ignored(old: &Value, new: &mut Value, paths: &[String]) {
     for p in paths {
+        if p == "*" {
+            // Every property: the declaration changes nothing.
+            *new = old.clone();
+            continue;
+        }
         let segs: Vec<&str> = p.split('.').collect();
         let old_v = segs.iter().try_fold(old, |v, s| v.get(s));
         set_path(new, &segs, old_v.cloned());

@@ -746,6 +746,9 @@ impl Engine {
                                     current.id, p.kind
                                 ));
                                 state.resources.remove(&p.urn);
+                                for u in state.resources.values_mut() {
+                                    u.dependencies.retain(|d| *d != p.urn);
+                                }
                             }
                             Some(o) => {
                                 say(format!(
@@ -813,7 +816,10 @@ impl Engine {
         let steps = graph
             .jobs
             .iter()
-            .filter(|j| j.op != Op::Same && !matches!(j.kind, JobKind::DeleteOld(_)))
+            .filter(|j| {
+                j.op != Op::Same
+                    && !matches!(j.kind, JobKind::DeleteOld(_) | JobKind::DeleteFirst(_))
+            })
             .count();
         self.events.emit(Event::RunStarted {
             operation: "up".to_owned(),
@@ -840,6 +846,14 @@ impl Engine {
                         }
                         let run = run.clone();
                         Exec::Spawn(Box::pin(async move { run.delete_owed(&urn).await }))
+                    }
+                    JobKind::DeleteFirst(i) => {
+                        let urn = shared.nodes[i].urn.clone();
+                        let retain = shared.nodes[i].options.retain_on_delete;
+                        let run = run.clone();
+                        Exec::Spawn(Box::pin(
+                            async move { run.delete_first(&urn, retain).await },
+                        ))
                     }
                     JobKind::Delete(k) => {
                         let (run, shared) = (run.clone(), shared.clone());
@@ -1279,6 +1293,8 @@ enum JobKind {
     Apply(usize),
     /// Delete the old half of a create-before-delete replace of declared resource `i`.
     DeleteOld(usize),
+    /// Delete declared resource `i`'s old resource ahead of its delete-first replace.
+    DeleteFirst(usize),
     /// Deletion `k` (apply and destroy), or read `k` (refresh).
     Delete(usize),
 }
@@ -1394,6 +1410,27 @@ impl ApplyGraph {
             });
             edges.push((apply_job[i], old_job[i]));
         }
+        // Planned delete-first replaces: the old resource goes in a job of its own, ahead of
+        // the create, after everything that still uses it is gone (see `plan`).
+        let mut first_job = vec![usize::MAX; n];
+        for (i, node) in stack.nodes().iter().enumerate() {
+            if apply_job[i] == usize::MAX
+                || plan.ops[i] != Some(Op::Replace)
+                || !plan.dbr[i]
+                || !state.resources.contains_key(&node.urn)
+            {
+                continue;
+            }
+            first_job[i] = jobs.len();
+            jobs.push(Job {
+                kind: JobKind::DeleteFirst(i),
+                urn: node.urn.clone(),
+                op: Op::Delete,
+                may_change: true,
+                cost: node.estimate.as_millis() as u64 / 2,
+            });
+            edges.push((first_job[i], apply_job[i]));
+        }
         let mut delete_job = vec![usize::MAX; plan.deletions.len()];
         for (k, d) in plan.deletions.iter().enumerate() {
             delete_job[k] = jobs.len();
@@ -1436,7 +1473,9 @@ impl ApplyGraph {
                 old_of.entry(&node.urn).or_default().push(old_job[i]);
             }
         }
-        // Resources replaced delete-before-replace: their apply job deletes the old one.
+        // Resources replaced delete-first: the job that deletes the old one (its own job
+        // when the replace is planned, else its apply, should it turn into one at run
+        // time).
         let dbr_apply: HashMap<&Urn, usize> = stack
             .nodes()
             .iter()
@@ -1444,16 +1483,30 @@ impl ApplyGraph {
             .filter(|(i, n)| {
                 apply_job[*i] != usize::MAX
                     && may_change[*i]
-                    && plan.dbr[*i]
+                    && (plan.dbr[*i] || n.options.delete_before_replace)
                     && state.resources.contains_key(&n.urn)
             })
-            .map(|(i, n)| (&n.urn, apply_job[i]))
+            .map(|(i, n)| {
+                let j = if first_job[i] != usize::MAX {
+                    first_job[i]
+                } else {
+                    apply_job[i]
+                };
+                (&n.urn, j)
+            })
             .collect();
         if !old_of.is_empty() || !dbr_apply.is_empty() {
             // Who depended on what, in state: a resource is removed only after everything
             // that depended on it is removed, replaced or updated away.
-            // (its dependencies, the deletion removing it, the job replacing it, its apply)
-            type Dependent<'a> = (&'a [Urn], Option<usize>, Option<usize>, Option<usize>);
+            // (its dependencies, the deletion removing it, the job replacing it, its apply,
+            // its declaration)
+            type Dependent<'a> = (
+                &'a [Urn],
+                Option<usize>,
+                Option<usize>,
+                Option<usize>,
+                Option<usize>,
+            );
             let mut dependents: Vec<Dependent<'_>> = Vec::new();
             let deletion_of: HashMap<&Urn, usize> = plan
                 .deletions
@@ -1464,21 +1517,37 @@ impl ApplyGraph {
                 .collect();
             for r in state.resources.values() {
                 let idx = stack.index_of(&r.urn);
-                let old = idx.map(|i| old_job[i]).filter(|&j| j != usize::MAX);
+                // A resource deleted first is removed by that job.
+                let old = idx
+                    .map(|i| {
+                        if first_job[i] != usize::MAX {
+                            first_job[i]
+                        } else {
+                            old_job[i]
+                        }
+                    })
+                    .filter(|&j| j != usize::MAX);
                 let apply = idx.map(|i| apply_job[i]).filter(|&j| j != usize::MAX);
                 dependents.push((
                     &r.dependencies,
                     deletion_of.get(&r.urn).copied(),
                     old,
                     apply,
+                    idx,
                 ));
             }
             for (k, d) in plan.deletions.iter().enumerate() {
                 if d.pending.is_some() {
-                    dependents.push((&d.resource.dependencies, Some(delete_job[k]), None, None));
+                    dependents.push((
+                        &d.resource.dependencies,
+                        Some(delete_job[k]),
+                        None,
+                        None,
+                        None,
+                    ));
                 }
             }
-            for (deps, deletion, old, apply) in &dependents {
+            for (deps, deletion, old, apply, idx) in &dependents {
                 for dep in deps.iter() {
                     for &target in old_of.get(dep).into_iter().flatten() {
                         for &own in deletion.iter().chain(old).chain(apply) {
@@ -1487,11 +1556,23 @@ impl ApplyGraph {
                             }
                         }
                     }
-                    // A resource being deleted goes before a delete-before-replace deletes
-                    // what it uses. (Declared dependents are updated after the replace; an
-                    // edge from them would be a cycle.)
-                    if let (Some(own), Some(&j)) = (deletion, dbr_apply.get(dep)) {
-                        edges.push((*own, j));
+                    // What is deleted (or deleted first) goes before a delete-first
+                    // replace deletes what it uses. (A declared dependent that keeps using
+                    // it is updated after the replace; an edge from it would be a cycle.)
+                    if let Some(&j) = dbr_apply.get(dep) {
+                        // A declared dependent whose new declaration no longer uses it
+                        // moves off it first.
+                        let moves_off = idx.is_some_and(|i| {
+                            !stack.deps(i).iter().any(|&k| stack.nodes()[k].urn == *dep)
+                        });
+                        let apply = apply.filter(|_| moves_off);
+                        // Deleted first itself (not merely an old half that may go later).
+                        let first = idx.map(|i| first_job[i]).filter(|&f| f != usize::MAX);
+                        for &own in deletion.iter().chain(first.iter()).chain(apply.iter()) {
+                            if own != j {
+                                edges.push((own, j));
+                            }
+                        }
                     }
                 }
             }
@@ -1636,6 +1717,8 @@ struct Run {
     backend: Arc<dyn Backend>,
     /// The owed delete (its token) of each resource this run replaced create-before-delete.
     owed_here: Mutex<HashMap<Urn, String>>,
+    /// The resources whose old resource this run deleted ahead of their replace.
+    deleted_first: Mutex<std::collections::HashSet<Urn>>,
 }
 
 /// The state of a run, with each resource's JSON cached, and what was last written.
@@ -1909,6 +1992,7 @@ impl Run {
             write_error,
             backend: engine.backend.clone(),
             owed_here: Mutex::new(HashMap::new()),
+            deleted_first: Mutex::new(Default::default()),
         })
     }
 
@@ -2052,14 +2136,24 @@ impl Run {
             options: stored_options.clone(),
         };
         let Some(old) = old else {
-            let t = self.emit_start(&node.urn, Op::Create);
+            // The second half of a delete-first replace, or a plain create.
+            let op = if self
+                .deleted_first
+                .lock()
+                .is_ok_and(|d| d.contains(&node.urn))
+            {
+                Op::Replace
+            } else {
+                Op::Create
+            };
+            let t = self.emit_start(&node.urn, op);
             let (created, token) = self
                 .create(&ty, make(String::new(), resolved, Value::Null))
                 .await
                 .map_err(|f| self.record_failed(f))?;
             self.put(created, Some(&token));
-            self.emit_finish(&node.urn, Op::Create, t);
-            return Ok(Op::Create);
+            self.emit_finish(&node.urn, op, t);
+            return Ok(op);
         };
         let (op, _, args) = classify(
             &old,
@@ -2369,6 +2463,19 @@ impl Run {
             .unwrap_or(false)
     }
 
+    /// Deletes `urn`'s old resource ahead of its delete-first replace (its apply then
+    /// creates the new one).
+    async fn delete_first(&self, urn: &Urn, retain: bool) -> Result<Op, String> {
+        let old = lock(&self.state).resources.get(urn).cloned();
+        if let Some(old) = old {
+            self.delete_resource(&old, retain, false).await?;
+            if let Ok(mut d) = self.deleted_first.lock() {
+                d.insert(urn.clone());
+            }
+        }
+        Ok(Op::Same)
+    }
+
     async fn delete_owed(&self, urn: &Urn) -> Result<Op, String> {
         let token = self.owed_here.lock().ok().and_then(|m| m.get(urn).cloned());
         let owed = lock(&self.state)
@@ -2468,6 +2575,21 @@ impl Run {
             .map_err(|e| e.to_string())?;
         let Some(o) = observed else {
             self.with_state(Some(&r.urn), |st| (st.resources.remove(&r.urn), true));
+            // Nothing in state refers to it any more.
+            let users: Vec<Urn> = lock(&self.state)
+                .resources
+                .values()
+                .filter(|u| u.dependencies.contains(&r.urn))
+                .map(|u| u.urn.clone())
+                .collect();
+            for u in users {
+                self.with_state(Some(&u), |st| {
+                    if let Some(x) = st.resources.get_mut(&u) {
+                        x.dependencies.retain(|d| *d != r.urn);
+                    }
+                    ((), true)
+                });
+            }
             self.events.emit(Event::Drift {
                 urn: r.urn.clone(),
                 changes: Vec::new(),

@@ -67,12 +67,12 @@ impl ResourceOptions {
         self.retain_on_delete = true;
         self
     }
-    /// Adds a path to `ignore_changes`.
+    /// Adds a path to `ignore_changes` (`*`: every property).
     pub fn ignore_changes(mut self, path: impl Into<String>) -> Self {
         self.ignore_changes.push(path.into());
         self
     }
-    /// Adds a path to `replace_on_changes`.
+    /// Adds a path to `replace_on_changes` (`*`: any change replaces).
     pub fn replace_on_changes(mut self, path: impl Into<String>) -> Self {
         self.replace_on_changes.push(path.into());
         self

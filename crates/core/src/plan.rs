@@ -441,6 +441,38 @@ pub fn plan(
         });
     }
 
+    // A resource replaced delete-first cannot be deleted while what uses it still stands:
+    // the resources replaced because of it (their inputs are its outputs, or they used it
+    // in state) are deleted before it and made again after it, so they are replaced
+    // delete-first too, and so on down (as Pulumi's step generator does).
+    let mut users: std::collections::HashMap<&Urn, Vec<usize>> = Default::default();
+    for (j, node) in stack.nodes().iter().enumerate() {
+        if let Some(r) = state.resources.get(&node.urn) {
+            for d in &r.dependencies {
+                users.entry(d).or_default().push(j);
+            }
+        }
+        for &k in stack.deps(j) {
+            users.entry(&stack.nodes()[k].urn).or_default().push(j);
+        }
+    }
+    let mut todo: Vec<usize> = (0..n)
+        .filter(|&i| ops[i] == Some(Op::Replace) && dbr[i])
+        .collect();
+    while let Some(i) = todo.pop() {
+        for &j in users.get(&stack.nodes()[i].urn).into_iter().flatten() {
+            if ops[j] == Some(Op::Replace) && !dbr[j] {
+                dbr[j] = true;
+                todo.push(j);
+            }
+        }
+    }
+    for step in &mut steps {
+        if let Some(i) = stack.index_of(&step.urn) {
+            step.delete_before_replace = step.op == Op::Replace && dbr[i];
+        }
+    }
+
     let targeted: BTreeSet<&Urn> = targets.iter().collect();
     let mut deletions = Vec::new();
     for (urn, r) in &state.resources {

@@ -343,7 +343,9 @@ impl Stack {
                 graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), ());
             }
         }
-        for scc in petgraph::algo::tarjan_scc(&graph) {
+        // Kosaraju's algorithm walks with explicit stacks: a chain of 100,000 resources
+        // does not overflow a thread's stack (petgraph's Tarjan recurses).
+        for scc in petgraph::algo::kosaraju_scc(&graph) {
             let self_loop = scc.len() == 1 && deps[scc[0].index()].contains(&scc[0].index());
             if scc.len() > 1 || self_loop {
                 let mut members: Vec<Urn> = scc

@@ -37,7 +37,12 @@ fn declare(s: &mut Stack, variant: u32) {
             .key(key)
             .prop("v", v)
             .duration(Duration::from_millis(20 + (i as u64 * 13) % 40));
-        if i >= 3 {
+        if i / 3 == 6 {
+            // The dependents of the delete-before-replace n6 hold its id in their key:
+            // they are replaced with it, deleted before it and made again after it (a
+            // cloud refuses to delete what something live still uses).
+            args = args.key(handles[6].id());
+        } else if i >= 3 {
             args = args.prop("dep", handles[i / 3].id());
         }
         let opts = if i == 6 {

@@ -11,7 +11,7 @@
 #[cfg(feature = "proptest")]
 pub mod strategies;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -83,6 +83,72 @@ struct Store {
     /// Idempotency token → id (rebuilt on load).
     #[serde(skip)]
     tokens: HashMap<String, String>,
+    /// A value held in a resource's key or props (an id, an ARN) → the resources holding
+    /// it (rebuilt on load), so that a delete finds its users without a scan.
+    #[serde(skip)]
+    refs: HashMap<String, BTreeSet<String>>,
+}
+
+impl Store {
+    fn held(r: &CloudResource) -> impl Iterator<Item = &String> {
+        r.key.iter().chain(r.props.values())
+    }
+
+    fn link(&mut self, r: &CloudResource) {
+        for v in Self::held(r) {
+            self.refs.entry(v.clone()).or_default().insert(r.id.clone());
+        }
+    }
+
+    fn unlink(&mut self, r: &CloudResource) {
+        for v in Self::held(r) {
+            if let Some(users) = self.refs.get_mut(v) {
+                users.remove(&r.id);
+                if users.is_empty() {
+                    self.refs.remove(v);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, r: CloudResource) {
+        self.link(&r);
+        if !r.token.is_empty() {
+            self.tokens.insert(r.token.clone(), r.id.clone());
+        }
+        self.resources.insert(r.id.clone(), r);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<CloudResource> {
+        let r = self.resources.remove(id)?;
+        self.unlink(&r);
+        self.tokens.remove(&r.token);
+        Some(r)
+    }
+
+    /// Changes a resource's props, keeping the index.
+    fn set_props(&mut self, id: &str, f: impl FnOnce(&mut BTreeMap<String, String>)) -> bool {
+        let Some(mut r) = self.resources.remove(id) else {
+            return false;
+        };
+        self.unlink(&r);
+        f(&mut r.props);
+        self.link(&r);
+        self.resources.insert(id.to_owned(), r);
+        true
+    }
+
+    /// A live resource other than `id` that holds `id` or its ARN.
+    fn user_of(&self, id: &str) -> Option<String> {
+        let arn = format!("arn:mem:mock:{id}");
+        let user = [id, arn.as_str()]
+            .into_iter()
+            .filter_map(|v| self.refs.get(v))
+            .flatten()
+            .find(|u| *u != id)
+            .cloned();
+        user
+    }
 }
 
 #[derive(Debug, Default)]
@@ -120,12 +186,14 @@ impl MemCloud {
         let path = path.as_ref().to_path_buf();
         let store = match std::fs::read(&path) {
             Ok(b) => {
-                let mut s: Store = serde_json::from_slice(&b).map_err(std::io::Error::other)?;
-                s.tokens = s
-                    .resources
-                    .values()
-                    .map(|r| (r.token.clone(), r.id.clone()))
-                    .collect();
+                let loaded: Store = serde_json::from_slice(&b).map_err(std::io::Error::other)?;
+                let mut s = Store {
+                    next_id: loaded.next_id,
+                    ..Store::default()
+                };
+                for r in loaded.resources.into_values() {
+                    s.insert(r);
+                }
                 s
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Store::default(),
@@ -194,13 +262,9 @@ impl MemCloud {
     /// Changes a property out of band (drift).
     pub fn tamper(&self, id: &str, prop: &str, value: &str) -> bool {
         let mut g = self.lock();
-        let changed = match g.store.resources.get_mut(id) {
-            Some(r) => {
-                r.props.insert(prop.to_owned(), value.to_owned());
-                true
-            }
-            None => false,
-        };
+        let changed = g.store.set_props(id, |p| {
+            p.insert(prop.to_owned(), value.to_owned());
+        });
         Self::persist(&g);
         changed
     }
@@ -224,7 +288,7 @@ impl MemCloud {
                 .collect(),
             secret: None,
         };
-        g.store.resources.insert(id.clone(), r);
+        g.store.insert(r);
         Self::persist(&g);
         id
     }
@@ -232,13 +296,7 @@ impl MemCloud {
     /// Deletes a resource out of band.
     pub fn remove(&self, id: &str) -> bool {
         let mut g = self.lock();
-        let removed = match g.store.resources.remove(id) {
-            Some(r) => {
-                g.store.tokens.remove(&r.token);
-                true
-            }
-            None => false,
-        };
+        let removed = g.store.remove(id).is_some();
         Self::persist(&g);
         removed
     }
@@ -356,7 +414,8 @@ impl MemCloud {
 /// A resource type that lives in a [`MemCloud`].
 ///
 /// `key` forces replacement when it changes; `props` change in place; `duration` is both
-/// the simulated API latency and the scheduler's estimate.
+/// the simulated API latency and the scheduler's estimate. Like AWS, the cloud refuses to
+/// delete a resource whose id or ARN another live resource's key or props still hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Mock;
 
@@ -536,10 +595,7 @@ impl Resource for Mock {
                     secret,
                 };
                 let out = outputs_of(&r);
-                if !r.token.is_empty() {
-                    s.tokens.insert(r.token.clone(), id.clone());
-                }
-                s.resources.insert(id.clone(), r);
+                s.insert(r);
                 Ok((id, out))
             })
             .await
@@ -637,11 +693,13 @@ impl Resource for Mock {
                 cx.urn.name(),
                 Duration::from_millis(new.duration_ms),
                 move |s| {
+                    if !s.set_props(&id, |p| *p = props) {
+                        return Err(ProviderError::NotFound(id.clone()));
+                    }
                     let r = s
                         .resources
                         .get_mut(&id)
                         .ok_or_else(|| ProviderError::NotFound(id.clone()))?;
-                    r.props = props;
                     r.secret = secret;
                     Ok((id.clone(), outputs_of(r)))
                 },
@@ -663,6 +721,15 @@ impl Resource for Mock {
                 cx.urn.name(),
                 Duration::from_millis(args.duration_ms),
                 move |s| {
+                    // As AWS refuses to delete what something live still uses (a subnet
+                    // with instances in it: DependencyViolation).
+                    if let Some(user) = s.user_of(&id) {
+                        return Err(ProviderError::Api {
+                            operation: "mock:Delete".to_owned(),
+                            code: Some("DependencyViolation".to_owned()),
+                            message: format!("{id} is still used by {user}"),
+                        });
+                    }
                     if s.resources.get(&id).is_some_and(protected) {
                         return Err(ProviderError::Api {
                             operation: "mock:Delete".to_owned(),
@@ -671,9 +738,7 @@ impl Resource for Mock {
                         });
                     }
                     // Idempotent: already gone counts as deleted.
-                    if let Some(r) = s.resources.remove(&id) {
-                        s.tokens.remove(&r.token);
-                    }
+                    s.remove(&id);
                     Ok((id.clone(), ()))
                 },
             )
