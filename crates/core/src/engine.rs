@@ -693,6 +693,14 @@ impl Engine {
                             .await
                             .map_err(|e| e.to_string())?
                         {
+                            // A lookalike is adopted only for a create that will be
+                            // made again and was not refused because the name was taken
+                            // (else it is forgotten: leaking one of ours is the safe side
+                            // of deleting somebody else's).
+                            Recovery::Resembles(_) if p.refused || !retry(&p.urn) => {
+                                say("what resembles an interrupted create is no proof that it happened; the create is forgotten".to_owned());
+                                Ok(false)
+                            }
                             // (Ids are unique per type only: a cache subnet group and
                             // its replication group may share a name.)
                             Recovery::Found(c) | Recovery::Resembles(c)
@@ -706,7 +714,11 @@ impl Engine {
                                 if let Some(old) = state.resources.insert(r.urn.clone(), r) {
                                     // It was a replace: the old one is now owed a delete
                                     // (unless it is retained).
-                                    if !old.options.retain_on_delete {
+                                    // (The retain option of the declaration that asked
+                                    // for the replace, or of the old one.)
+                                    if !old.options.retain_on_delete
+                                        && !intended.options.retain_on_delete
+                                    {
                                         keep.push(PendingOperation {
                                             kind: PendingKind::Delete,
                                             urn: old.urn.clone(),
@@ -714,6 +726,7 @@ impl Engine {
                                             token: uuid::Uuid::new_v4().simple().to_string(),
                                             started: now_rfc3339(),
                                             resource: Some(old),
+                                            refused: false,
                                         });
                                     }
                                 }
@@ -1167,10 +1180,10 @@ async fn adopt(
 }
 
 /// Pending operations by token, with their resources.
-fn by_token(pending: &[PendingOperation]) -> HashMap<String, Option<ResourceState>> {
+fn by_token(pending: &[PendingOperation]) -> HashMap<String, PendingOperation> {
     pending
         .iter()
-        .map(|p| (p.token.clone(), p.resource.clone()))
+        .map(|p| (p.token.clone(), p.clone()))
         .collect()
 }
 
@@ -1612,6 +1625,8 @@ async fn drive<F>(
     let mut queue = DependencyQueue::new(&costs, &graph.edges, engine.policy);
     let jobs = graph.jobs;
     let mut set: JoinSet<(usize, Result<Op, String>)> = JoinSet::new();
+    // Each running task's job, so that a panic is reported as that step's failure.
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut stopped = false;
     let record =
         |summary: &mut Summary, queue: &mut DependencyQueue, i: usize, r: Result<Op, String>| {
@@ -1657,21 +1672,40 @@ async fn drive<F>(
                 Exec::Spawn(fut) => {
                     let job = &jobs[i];
                     let span = tracing::info_span!("step", urn = %job.urn, op = %job.op);
-                    set.spawn(async move { (i, fut.await) }.instrument(span));
+                    let task = set.spawn(async move { (i, fut.await) }.instrument(span));
+                    tasks.insert(task.id(), i);
                 }
             }
         }
-        match set.join_next().await {
-            Some(Ok((i, r))) => record(summary, &mut queue, i, r),
+        match set.join_next_with_id().await {
+            Some(Ok((id, (i, r)))) => {
+                tasks.remove(&id);
+                record(summary, &mut queue, i, r)
+            }
             Some(Err(e)) => {
-                // A step panicked or was aborted: the panic is a bug in a provider; report
-                // it as a failure of an unknown step and stop starting new ones.
-                engine.events.emit(Event::Diagnostic {
-                    level: Level::Error,
-                    urn: None,
-                    message: format!("a step task ended abnormally: {e}"),
-                });
-                opts.cancel.cancel();
+                // A step panicked (a bug in a provider): that step failed, with the panic's
+                // message, and its dependents are skipped. The caller's cancel token is
+                // not touched: other runs may share it.
+                let id = e.id();
+                let why = if e.is_panic() {
+                    let payload = e.into_panic();
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".to_owned());
+                    format!("the step panicked: {message}")
+                } else {
+                    format!("the step's task ended abnormally: {e}")
+                };
+                match tasks.remove(&id) {
+                    Some(i) => record(summary, &mut queue, i, Err(why)),
+                    None => engine.events.emit(Event::Diagnostic {
+                        level: Level::Error,
+                        urn: None,
+                        message: why,
+                    }),
+                }
             }
             None => {
                 if queue.open() == 0 || stopped {
@@ -1741,7 +1775,7 @@ struct Tracked {
     /// The tokens of the pending operations already written.
     /// The pending operations already written, by token (with their resource: a create's
     /// completion is then written as just its id and outputs).
-    written_pending: HashMap<String, Option<ResourceState>>,
+    written_pending: HashMap<String, PendingOperation>,
     /// Seals secrets before anything is written.
     crypter: Option<Arc<Crypter>>,
 }
@@ -1813,25 +1847,34 @@ impl Tracked {
             } else {
                 None
             };
+            // New and changed operations are added; gone and changed ones removed (a
+            // replay removes before it adds).
             let added = self
                 .state
                 .pending
                 .iter()
-                .filter(|p| !self.written_pending.contains_key(&p.token))
+                .filter(|p| self.written_pending.get(&p.token) != Some(*p))
                 .map(|p| seal_pending(p, crypter))
                 .collect::<Result<Vec<_>, _>>()?;
             let added: Vec<&PendingOperation> = added.iter().collect();
-            let current: std::collections::HashSet<&str> = self
+            let current: HashMap<&str, &PendingOperation> = self
                 .state
                 .pending
                 .iter()
-                .map(|p| p.token.as_str())
+                .map(|p| (p.token.as_str(), p))
                 .collect();
-            let removed: Vec<&str> = self
+            let gone: Vec<&str> = self
                 .written_pending
                 .keys()
                 .map(String::as_str)
-                .filter(|t| !current.contains(t))
+                .filter(|t| !current.contains_key(t))
+                .collect();
+            let removed: Vec<&str> = self
+                .written_pending
+                .iter()
+                .filter(|(t, p)| current.get(t.as_str()).is_some_and(|c| *c != *p))
+                .map(|(t, _)| t.as_str())
+                .chain(gone.iter().copied())
                 .collect();
             // A create that completed: its intended resource is already in the journal, so
             // only the id and outputs are written.
@@ -1839,12 +1882,16 @@ impl Tracked {
             let mut puts: Vec<(&Urn, Option<&str>)> = Vec::new();
             for (u, j) in &changed {
                 let done = self.state.resources.get(u).and_then(|r| {
-                    removed
-                        .iter()
-                        .find_map(|t| match self.written_pending.get(*t) {
-                            Some(Some(intended)) if completes(intended, r) => Some((*t, r)),
+                    gone.iter().find_map(|t| {
+                        match self
+                            .written_pending
+                            .get(*t)
+                            .and_then(|p| p.resource.as_ref())
+                        {
+                            Some(intended) if completes(intended, r) => Some((*t, r)),
                             _ => None,
-                        })
+                        }
+                    })
                 });
                 match done {
                     Some((t, r)) => {
@@ -2059,6 +2106,7 @@ impl Run {
             token: token.clone(),
             started: now_rfc3339(),
             resource,
+            refused: false,
         };
         self.with_state(None, |st| {
             if kind == PendingKind::Create {
@@ -2209,12 +2257,20 @@ impl Run {
                 }
                 let t = self.emit_start(&node.urn, Op::Replace);
                 let retain = node.options.retain_on_delete;
-                // Delete first when asked to, or when the new resource keeps the old one's
-                // unique name (it cannot exist beside it).
+                // A create-first replace keeping the old one's unique name could never
+                // finish (the plan refuses it when it can tell; here the args are known).
                 let keeps_identity = ty
                     .identity(&old.args)
                     .is_some_and(|id| Some(id) == ty.identity(&args));
-                if node.options.delete_before_replace || keeps_identity {
+                if keeps_identity && !node.options.delete_before_replace {
+                    return Err(format!(
+                        "{} would be replaced keeping its {} {}, which the old one holds until the new one exists; change the name along with it, or set delete_before_replace",
+                        node.urn,
+                        node.type_name,
+                        ty.identity(&args).unwrap_or_default()
+                    ));
+                }
+                if node.options.delete_before_replace {
                     // With retain_on_delete the old one stays in AWS and only leaves state.
                     self.delete_resource(&old, retain, false).await?;
                     let (created, token) = self
@@ -2244,6 +2300,7 @@ impl Run {
                         token: uuid::Uuid::new_v4().simple().to_string(),
                         started: now_rfc3339(),
                         resource: Some(old.clone()),
+                        refused: false,
                     });
                     if let (Some(owed), Ok(mut m)) = (&owed, self.owed_here.lock()) {
                         m.insert(node.urn.clone(), owed.token.clone());
@@ -2324,6 +2381,9 @@ impl Run {
             token: &token,
         };
         let mut result = ty.create(&cx, &intended.args).await;
+        // Whether the resource was found by its token after a lost answer (the create may
+        // have stopped before configuring all of it).
+        let mut recovered = false;
         let mut attempt = 0;
         while attempt < TRANSIENT_RETRIES && result.as_ref().is_err_and(transient) {
             tracing::warn!(urn = %intended.urn, attempt, "transient failure; retrying the create");
@@ -2333,7 +2393,10 @@ impl Run {
             // Only proof counts: what merely resembles the declaration may have been there
             // before, so the create is tried again and a refusal says so.
             result = match ty.recover(&cx, &intended.args).await {
-                Ok(Recovery::Found(c)) => Ok(c),
+                Ok(Recovery::Found(c)) => {
+                    recovered = true;
+                    Ok(c)
+                }
                 Ok(Recovery::Absent | Recovery::Resembles(_)) => {
                     ty.create(&cx, &intended.args).await
                 }
@@ -2344,6 +2407,16 @@ impl Run {
             };
         }
         let e = match result {
+            Ok(c) if recovered => {
+                return self
+                    .complete(ty.as_ref(), &cx, &intended, c)
+                    .await
+                    .map(|r| (r, token.clone()))
+                    .map_err(|(r, message)| CreateFailed {
+                        message,
+                        made: Some((r, token.clone())),
+                    });
+            }
             Ok(c) => {
                 intended.id = c.id;
                 intended.outputs = c.outputs;
@@ -2372,18 +2445,24 @@ impl Run {
             }
         }
         match found {
+            Ok(Recovery::Found(c)) if conflict => {
+                // An earlier attempt with this token made it: completed, it is the create.
+                self.events.emit(Event::Diagnostic {
+                    level: Level::Info,
+                    urn: Some(intended.urn.clone()),
+                    message: format!("found {} made by an earlier attempt", c.id),
+                });
+                self.complete(ty.as_ref(), &cx, &intended, c)
+                    .await
+                    .map(|r| (r, token.clone()))
+                    .map_err(|(r, message)| CreateFailed {
+                        message: format!("{e}; {message}"),
+                        made: Some((r, token.clone())),
+                    })
+            }
             Ok(Recovery::Found(c) | Recovery::Resembles(c)) => {
                 let adopted = adopt(ty.as_ref(), &cx, &intended, c).await;
                 let differs = ty.diff(&adopted.args, &intended.args);
-                if conflict && differs.is_empty() {
-                    // An earlier attempt with this token made it, complete.
-                    self.events.emit(Event::Diagnostic {
-                        level: Level::Info,
-                        urn: Some(intended.urn.clone()),
-                        message: format!("found {} made by an earlier attempt", adopted.id),
-                    });
-                    return Ok((adopted, token));
-                }
                 let message = format!(
                     "{e}; {} was made nonetheless and is recorded in state as it is{}; the next `up` brings it to its declaration",
                     adopted.id,
@@ -2418,12 +2497,80 @@ impl Run {
                     e.to_string()
                 }))
             }
-            Ok(Recovery::Unknown(why)) => Err(CreateFailed::plain(format!(
-                "{e}; whether the resource was made is unknown, so the create stays pending: {why}"
-            ))),
-            Err(re) => Err(CreateFailed::plain(format!(
-                "{e}; looking for what the create may have made failed too ({re}), so it stays pending and the next run looks again"
-            ))),
+            Ok(Recovery::Unknown(why)) => {
+                self.mark_refused(&token, conflict);
+                Err(CreateFailed::plain(format!(
+                    "{e}; whether the resource was made is unknown, so the create stays pending: {why}"
+                )))
+            }
+            Err(re) => {
+                self.mark_refused(&token, conflict);
+                Err(CreateFailed::plain(format!(
+                    "{e}; looking for what the create may have made failed too ({re}), so it stays pending and the next run looks again"
+                )))
+            }
+        }
+    }
+
+    /// The resource `intended` from what its create's token found (a create that went
+    /// through before its answer was lost): as it is live, brought to its declaration in
+    /// place where it differs. What cannot be completed in place is given back, recorded as
+    /// it is, with why.
+    async fn complete(
+        &self,
+        ty: &dyn ErasedResource,
+        cx: &Cx<'_>,
+        intended: &ResourceState,
+        found: crate::resource::Created<Value>,
+    ) -> Result<ResourceState, (ResourceState, String)> {
+        let adopted = adopt(ty, cx, intended, found).await;
+        let differs = ty.diff(&adopted.args, &intended.args);
+        if differs.is_empty() {
+            return Ok(adopted);
+        }
+        let fields = differs
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if differs.iter().any(|c| c.replaces) {
+            return Err((
+                adopted.clone(),
+                format!(
+                    "{} was made but differs from its declaration in {fields}, which replaces it; it is recorded as it is and the next `up` replaces it",
+                    adopted.id
+                ),
+            ));
+        }
+        match ty
+            .update(cx, &adopted.id, &adopted.args, &intended.args, &adopted.outputs)
+            .await
+        {
+            Ok(outputs) => Ok(ResourceState {
+                args: intended.args.clone(),
+                outputs,
+                ..adopted
+            }),
+            Err(e) => Err((
+                adopted.clone(),
+                format!(
+                    "{} was made but completing {fields} failed ({e}); it is recorded as it is and the next `up` completes it",
+                    adopted.id
+                ),
+            )),
+        }
+    }
+
+    /// Marks the pending create `token` as refused because its name was taken (when
+    /// `conflict`), so that no later recovery adopts a mere lookalike for it.
+    fn mark_refused(&self, token: &str, conflict: bool) {
+        if conflict {
+            self.with_state(None, |st| {
+                for p in st.pending.iter_mut().filter(|p| p.token == token) {
+                    p.refused = true;
+                }
+                ((), true)
+            });
         }
     }
 

@@ -145,6 +145,17 @@ pub enum PlanError {
         /// The type and identity.
         identity: String,
     },
+    /// A create-first replace that keeps the resource's unique name: AWS cannot hold the
+    /// old and the new one at once, so it could never finish.
+    #[error("{urn} would be replaced (because of {}) keeping its {identity}, which the old one holds until the new one exists, so the replace could never finish. Change the name along with it, or set delete_before_replace to delete the old one first", .fields.join(", "))]
+    ReplaceKeepsIdentity {
+        /// The resource.
+        urn: Urn,
+        /// The type and identity.
+        identity: String,
+        /// The properties that force the replace.
+        fields: Vec<String>,
+    },
     /// A replace that keeps the resource's unique name, with `retain_on_delete`: the kept
     /// old resource would hold the name the new one needs.
     #[error("{urn} would be replaced keeping its {identity}, but retain_on_delete keeps the old one, which holds it; change the name, or drop retain_on_delete for this run")]
@@ -373,17 +384,17 @@ pub fn plan(
                 continue;
             }
         };
-        let identity = registry.get(node.type_name).and_then(|t| t.identity(&new));
-        let (op, changes) = match state.resources.get(&node.urn) {
+        // (the args the apply would use: the declared ones, with ignored properties kept
+        // as in state)
+        let (op, changes, args) = match state.resources.get(&node.urn) {
             None => (
                 Op::Create,
                 diff_values(&Value::Object(Default::default()), &new, &[]),
+                new,
             ),
-            Some(old) => {
-                let (op, changes, _) = classify(old, new, node.type_name, &node.options, registry);
-                (op, changes)
-            }
+            Some(old) => classify(old, new, node.type_name, &node.options, registry),
         };
+        let identity = registry.get(node.type_name).and_then(|t| t.identity(&args));
         if op == Op::Replace && node.options.protect {
             errors.push(PlanError::Protected {
                 urn: node.urn.clone(),
@@ -396,7 +407,9 @@ pub fn plan(
             });
         }
         // A replace that keeps the resource's unique name cannot make the new one while
-        // the old one exists: it deletes first.
+        // the old one exists: it must delete first, which only the user may choose (a
+        // delete can take more with it: an IAM policy's attachments, a role's instance
+        // profiles), so without `delete_before_replace` it is refused.
         let keeps_identity = op == Op::Replace
             && identity.is_some()
             && state.resources.get(&node.urn).is_some_and(|old| {
@@ -409,10 +422,28 @@ pub fn plan(
         if keeps_identity && node.options.retain_on_delete {
             errors.push(PlanError::RetainKeepsIdentity {
                 urn: node.urn.clone(),
-                identity: identity.clone().unwrap_or_default(),
+                identity: format!(
+                    "{} {}",
+                    node.type_name,
+                    identity.clone().unwrap_or_default()
+                ),
+            });
+        } else if keeps_identity && !node.options.delete_before_replace {
+            errors.push(PlanError::ReplaceKeepsIdentity {
+                urn: node.urn.clone(),
+                identity: format!(
+                    "{} {}",
+                    node.type_name,
+                    identity.clone().unwrap_or_default()
+                ),
+                fields: changes
+                    .iter()
+                    .filter(|c| c.replaces)
+                    .map(|c| c.path.clone())
+                    .collect(),
             });
         }
-        dbr[i] = node.options.delete_before_replace || keeps_identity;
+        dbr[i] = node.options.delete_before_replace;
         if let Some(id) = identity {
             declared_ids.push((format!("{} {id}", node.type_name), node.urn.clone(), op));
         }

@@ -66,6 +66,12 @@ pub enum DeclarationError {
         /// What it refers to.
         target: String,
     },
+    /// Two stack outputs have one name.
+    #[error("stack output {name:?} is exported twice; each output has one name")]
+    DuplicateExport {
+        /// The output's name.
+        name: String,
+    },
     /// The args could not be serialized.
     #[error("resource {urn}: args cannot be serialized: {message}")]
     Serialize {
@@ -257,7 +263,13 @@ impl Stack {
 
     /// Exports a stack output (shown by `up` and `output`).
     pub fn export<T: 'static>(&mut self, name: impl Into<String>, value: Output<T>) {
-        self.exports.insert(name.into(), value.erased().clone());
+        let name = name.into();
+        if self.exports.contains_key(&name) {
+            // The first stays; sealing reports the second.
+            self.errors.push(DeclarationError::DuplicateExport { name });
+            return;
+        }
+        self.exports.insert(name, value.erased().clone());
     }
 
     /// The resource types this stack declares.

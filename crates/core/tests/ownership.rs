@@ -198,9 +198,14 @@ async fn a_rename_that_would_delete_the_renamed_resource_is_refused_at_plan_time
         .await
         .unwrap_err();
     assert!(err.to_string().contains("both declare"), "{err}");
-    // A declared replace of the same logical resource is not a rename.
+    // A declared replace of the same logical resource is not a rename (keeping its name,
+    // it deletes first).
     let st = seal(|s| {
-        s.add("artifacts", Mock::new().name("artifacts-bucket").key("v2"));
+        s.add_with(
+            "artifacts",
+            Mock::new().name("artifacts-bucket").key("v2"),
+            ResourceOptions::new().delete_before_replace(),
+        );
     });
     assert_eq!(e.preview(&st, &[]).await.unwrap().count(Op::Replace), 1);
 }
@@ -508,33 +513,50 @@ async fn an_untaggable_lookalike_is_never_adopted_after_a_refused_create() {
 }
 
 /// A replace that keeps the resource's unique name cannot create the new one beside the
-/// old one (AWS would answer "already exists"): it deletes first, and says so.
+/// old one (AWS would answer "already exists"), so a create-first replace could never
+/// finish: it is refused at plan time, naming the field. With `delete_before_replace` it
+/// deletes first.
 #[tokio::test]
-async fn a_replace_that_keeps_its_name_deletes_first() {
+async fn a_replace_that_keeps_its_name_is_refused_unless_it_deletes_first() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
     let e = engine(&cloud, &be);
-    let decl = |key: &'static str, retain: bool| {
+    let decl = |key: &'static str, o: ResourceOptions| {
         seal(move |s| {
-            let o = if retain {
-                ResourceOptions::new().retain_on_delete()
-            } else {
-                ResourceOptions::new()
-            };
             s.add_with("lb", Mock::new().name("shop-alb").key(key), o);
         })
     };
-    e.up(&decl("internet-facing", false), &RunOptions::default())
+    e.up(
+        &decl("internet-facing", ResourceOptions::new()),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    cloud.reset_log();
+    let err = e
+        .up(
+            &decl("internal", ResourceOptions::new()),
+            &RunOptions::default(),
+        )
         .await
-        .unwrap();
-    let plan = e.preview(&decl("internal", false), &[]).await.unwrap();
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "mock::lb would be replaced (because of key) keeping its test:mock name=shop-alb"
+        ) && err.contains("set delete_before_replace"),
+        "{err}"
+    );
+    assert!(cloud.log().iter().all(|c| c.call == Call::Read));
+
+    let dbr = || ResourceOptions::new().delete_before_replace();
+    let plan = e.preview(&decl("internal", dbr()), &[]).await.unwrap();
     assert!(
         plan.render().contains("(delete before replace)"),
         "{}",
         plan.render()
     );
-    cloud.reset_log();
     let sum = e
-        .up(&decl("internal", false), &RunOptions::default())
+        .up(&decl("internal", dbr()), &RunOptions::default())
         .await
         .unwrap();
     assert!(sum.is_success(), "{sum:?}");
@@ -550,7 +572,10 @@ async fn a_replace_that_keeps_its_name_deletes_first() {
 
     // Retaining the old one would keep the name from the new one: refused up front.
     let err = e
-        .up(&decl("internet-facing", true), &RunOptions::default())
+        .up(
+            &decl("internet-facing", dbr().retain_on_delete()),
+            &RunOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -558,4 +583,80 @@ async fn a_replace_that_keeps_its_name_deletes_first() {
             .contains("retain_on_delete keeps the old one"),
         "{err}"
     );
+}
+
+/// A create refused because the name is taken, whose recovery could not look (the read
+/// failed), stays pending marked refused: no later run adopts the lookalike for it.
+#[tokio::test]
+async fn a_refused_create_never_adopts_a_lookalike_later() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let foreign = cloud.add_foreign("www", &[(UNTAGGABLE, "true"), ("value", "1.2.3.4")]);
+    let st = seal(|s| {
+        s.add(
+            "www",
+            Mock::new()
+                .name("www")
+                .prop(UNTAGGABLE, "true")
+                .prop("value", "1.2.3.4"),
+        );
+    });
+    cloud.fail_on("www", Call::Read);
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(failure(&sum, "www").contains("stays pending"), "{sum:?}");
+    let pending = e.pending("dev").await.unwrap();
+    assert!(pending.len() == 1 && pending[0].refused, "{pending:?}");
+    cloud.clear_failures();
+    // The next runs look again: the lookalike is no proof.
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(
+        failure(&sum, "www").contains("not managed by this stack"),
+        "{sum:?}"
+    );
+    assert!(e.load_state("dev").await.unwrap().resources.is_empty());
+    assert!(e.pending("dev").await.unwrap().is_empty());
+    assert!(e
+        .destroy("dev", &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    assert!(cloud.get(&foreign).is_some(), "the lookalike was deleted");
+}
+
+/// `retain_on_delete` declared with the replace holds when that replace was interrupted
+/// after its create: the next run does not delete the old resource.
+#[tokio::test(start_paused = true)]
+async fn retain_on_delete_holds_for_a_replace_interrupted_after_its_create() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(
+        &seal(|s| {
+            s.add("logs", Mock::new().key("a"));
+        }),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    let old = cloud.resources()[0].id.clone();
+    let next = seal(|s| {
+        s.add_with(
+            "logs",
+            Mock::new().key("b").duration(Duration::from_secs(1)),
+            ResourceOptions::new().retain_on_delete(),
+        );
+    });
+    interrupted_up(&e, &be, &next, Duration::from_millis(700)).await;
+    assert_eq!(cloud.resources().len(), 2, "the new one was made");
+    assert!(e
+        .up(&next, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    assert!(
+        cloud.get(&old).is_some(),
+        "the retained old one was deleted"
+    );
+    let state = e.load_state("dev").await.unwrap();
+    assert!(state.pending.is_empty(), "{:?}", state.pending);
+    assert_eq!(state.resources.len(), 1);
 }

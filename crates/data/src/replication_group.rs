@@ -368,13 +368,16 @@ impl Resource for ReplicationGroup {
                 )));
             }
             Some("available") => {}
-            // creating, modifying, snapshotting: its tags are readable once it is available.
-            _ => {
+            // A group this create made is `creating` (its tags are readable once it is
+            // available); one modifying or snapshotting was there before: not this
+            // create's.
+            Some("creating") => {
                 wait_available(cx, &a.id).await?;
                 g = describe(cx, &a.id)
                     .await?
                     .ok_or_else(|| ProviderError::NotFound(a.id.clone()))?;
             }
+            _ => return Ok(Recovery::Absent),
         }
         if !owned(cx, &elasticache(cx)?, g.arn().unwrap_or_default()).await? {
             return Ok(Recovery::Absent);

@@ -38,8 +38,8 @@ const TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// off again (an update) before destroying.
 ///
 /// Names are unique per region and account: a replacement that keeps the name (a new
-/// scheme) deletes the old load balancer first (the engine plans it so, by `IDENTITY`);
-/// change the name with it to keep serving during the replace. A name taken
+/// scheme) is refused by the plan (by `IDENTITY`): change the name with it, or set
+/// `delete_before_replace` to delete the old load balancer first. A name taken
 /// by a load balancer this resource did not make (one without this create's
 /// `strata:token` tag) fails the create and changes nothing; `import` takes one over.
 ///

@@ -28,9 +28,10 @@ use crate::elb_common::{
 /// timeout, 5 successes to become healthy and 2 failures to become unhealthy, on the
 /// traffic port with the group's protocol.
 ///
-/// Names are unique per region and account: a replacement that keeps the name deletes the
-/// old group first (the engine plans it so, by `IDENTITY`), which AWS refuses while a
-/// listener forwards to it; change the name with the port, protocol, VPC or target type.
+/// Names are unique per region and account: a replacement that keeps the name is refused
+/// by the plan (by `IDENTITY`); change the name with the port, protocol, VPC or target
+/// type (or set `delete_before_replace`, which AWS refuses while a listener forwards to
+/// the old group).
 /// A name taken by a group this resource did not make (one without this create's
 /// `strata:token` tag) fails the create and changes nothing; `import` takes one over.
 ///

@@ -654,7 +654,7 @@ impl Resource for WebAcl {
     const TYPE: &'static str = "aws:wafv2/web-acl";
     const REPLACE_ON: &'static [&'static str] = &["name", "scope", "region"];
     /// Names are unique per scope (and region).
-    const IDENTITY: &'static [&'static str] = &["name", "scope"];
+    const IDENTITY: &'static [&'static str] = &["name", "scope", "region"];
     type Args = WebAclArgs;
     type Outputs = WebAclOutputs;
 

@@ -24,8 +24,9 @@ use crate::common::{
 ///
 /// The name, description and VPC cannot change in place. A replacement that keeps the
 /// name (a change of the description alone) cannot create the new group beside the old
-/// one, so the engine deletes the old one first (see `Resource::IDENTITY`); AWS refuses
-/// that while network interfaces or other groups' rules still use it.
+/// one, so the plan refuses it (see `Resource::IDENTITY`): change the name with it, or set
+/// `delete_before_replace` (AWS refuses that delete while network interfaces or other
+/// groups' rules still use the group).
 ///
 /// A name that is taken in the VPC (`InvalidGroup.Duplicate`) is never taken over: the
 /// create fails naming the conflict, and the existing group is left as it is.

@@ -317,8 +317,8 @@ fn check_port(errs: &mut Vec<FieldError>, field: &str, p: Option<i32>, range: (i
 impl Resource for SecurityGroupRule {
     const TYPE: &'static str = "aws:ec2/security-group-rule";
     /// AWS refuses a second rule with the same group, direction, protocol, ports and
-    /// source (the description is not part of it). All-traffic rules have no ports, so
-    /// their identity is unknown and takes part in no comparison.
+    /// source (the description is not part of it). All-traffic rules have no ports: their
+    /// null ports are part of the identity.
     const IDENTITY: &'static [&'static str] = &[
         "security_group_id",
         "direction",

@@ -486,7 +486,7 @@ impl Resource for Subscription {
             })?
             .to_owned();
         let pending = if a.protocol.auto_confirms() {
-            wait_for(
+            match wait_for(
                 format!("subscription {arn} to be confirmed"),
                 TIMEOUT,
                 Duration::from_secs(2),
@@ -497,7 +497,15 @@ impl Resource for Subscription {
                         .map(|_| false))
                 },
             )
-            .await?
+            .await
+            {
+                Ok(p) => p,
+                // Not confirmed in time (a queue in another account whose policy does not
+                // allow it yet): the subscription exists and is this create's; it is
+                // recorded as pending, as an email one is, rather than lost.
+                Err(ProviderError::Timeout { .. }) => true,
+                Err(e) => return Err(e),
+            }
         } else {
             attributes(cx, &arn)
                 .await?

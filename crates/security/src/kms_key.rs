@@ -335,7 +335,12 @@ impl Resource for KmsKey {
                 let Some(id) = k.key_id() else { continue };
                 let t = match live_tags(&client, id).await {
                     Ok(t) => t,
-                    Err(ProviderError::Api { code: Some(c), .. }) if c == "NotFoundException" => {
+                    // Gone meanwhile, or a key whose policy does not let this account
+                    // read it (it cannot be one this create made: a created key's
+                    // default policy lets the account in).
+                    Err(ProviderError::Api { code: Some(c), .. })
+                        if c == "NotFoundException" || c == "AccessDeniedException" =>
+                    {
                         continue
                     }
                     Err(e) => {

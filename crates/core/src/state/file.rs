@@ -215,7 +215,7 @@ impl Backend for FileBackend {
     ) -> Result<LockInfo, StateError> {
         let info = LockInfo::new(operation);
         let path = self.lock_path(stack);
-        let deadline = Instant::now() + timeout;
+        let deadline = super::lock_deadline(timeout);
         std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
         loop {
             // Write the record to a private file, then link it into place: the lock file

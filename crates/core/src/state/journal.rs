@@ -248,6 +248,7 @@ mod tests {
             token: "tok".into(),
             started: "now".into(),
             resource: Some(intended),
+            refused: false,
         };
         let mut journal =
             encode_entry(&base.lineage, 1, std::iter::empty(), &[], &[&op], &[], None).unwrap();

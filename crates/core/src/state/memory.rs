@@ -128,7 +128,7 @@ impl Backend for MemoryBackend {
         operation: &str,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = super::lock_deadline(timeout);
         loop {
             let info = LockInfo::new(operation);
             let held = self.with(|i| match i.locks.get(stack) {

@@ -84,6 +84,12 @@ pub struct PendingOperation {
     /// For deletes: the resource being deleted (the old one, for a replace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceState>,
+    /// For creates: AWS refused the create because the name is taken, and whether an
+    /// earlier attempt with this token made the resource could not be checked. Only the
+    /// token (or its tag) proves it is ours then: a resource that merely resembles the
+    /// declaration was there before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
 }
 
 /// A stack's state.
@@ -415,6 +421,13 @@ impl std::fmt::Display for LockInfo {
             self.who, self.host, self.pid, self.operation, self.created, self.id
         )
     }
+}
+
+/// When a wait for a lock of `timeout` ends. A timeout beyond a century (`--lock-timeout`
+/// of any size) is a century: `Instant + Duration` must not overflow.
+pub(crate) fn lock_deadline(timeout: Duration) -> std::time::Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    std::time::Instant::now() + timeout.min(CENTURY)
 }
 
 /// The current time, RFC 3339 in UTC.

@@ -696,7 +696,7 @@ impl Backend for S3Backend {
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
         let info = LockInfo::new(operation);
-        let deadline = Instant::now() + timeout;
+        let deadline = super::lock_deadline(timeout);
         loop {
             if self.try_lock(stack, &info).await? {
                 return Ok(info);

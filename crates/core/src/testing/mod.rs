@@ -161,6 +161,8 @@ struct Inner {
     failures: HashSet<(String, Call)>,
     /// (name, call) whose calls make their change, then fail.
     failures_after: HashSet<(String, Call)>,
+    /// (name, call) whose calls panic, as a provider with a bug would.
+    panics: HashSet<(String, Call)>,
     /// (name, call) → (failures left, whether the change happens before the failure).
     transient: HashMap<(String, Call), (u32, bool)>,
     latency: Option<Duration>,
@@ -219,6 +221,11 @@ impl MemCloud {
         self.lock().failures.insert((name.to_owned(), call));
     }
 
+    /// Makes every later `call` on the resource named `name` panic (a provider's bug).
+    pub fn panic_on(&self, name: &str, call: Call) {
+        self.lock().panics.insert((name.to_owned(), call));
+    }
+
     /// Makes every later `call` on the resource named `name` make its change and then
     /// fail with a permanent error, as a create whose waiter times out after AWS made the
     /// resource.
@@ -241,6 +248,7 @@ impl MemCloud {
         let mut g = self.lock();
         g.failures.clear();
         g.failures_after.clear();
+        g.panics.clear();
         g.transient.clear();
     }
 
@@ -336,6 +344,10 @@ impl MemCloud {
         duration: Duration,
         f: impl FnOnce(&mut Store) -> Result<(String, T), ProviderError>,
     ) -> Result<T, ProviderError> {
+        let injected_panic = self.lock().panics.contains(&(name.to_owned(), call));
+        if injected_panic {
+            panic!("injected panic of {call:?} on {name}");
+        }
         let (start, latency) = {
             let mut g = self.lock();
             g.seq += 1;

@@ -1,0 +1,84 @@
+//! Hardening against the in-memory cloud: what embedders and CI runners rely on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_core::testing::{Call, MemCloud, Mock, MockHandle};
+use strata_core::*;
+
+fn engine(cloud: &MemCloud, backend: &MemoryBackend) -> Engine {
+    let mut r = Registry::new();
+    r.register::<Mock>();
+    Engine::new(Arc::new(backend.clone()))
+        .with_context(Context::new().with(cloud.clone()))
+        .with_registry(&r)
+}
+
+fn seal(f: impl FnOnce(&mut Stack)) -> SealedStack {
+    let mut s = Stack::new("dev");
+    f(&mut s);
+    s.seal().expect("stack seals")
+}
+
+/// A panicking step fails (with the panic's message), its dependents are skipped, the
+/// rest goes on, and the caller's cancel token is untouched (tenants may share it).
+#[tokio::test]
+async fn a_panicking_step_fails_alone_and_never_cancels_the_callers_token() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    cloud.panic_on("buggy", Call::Create);
+    let st = seal(|s| {
+        let b = s.add("buggy", Mock::new());
+        s.add("after", Mock::new().prop("b", b.id()));
+        s.add("independent", Mock::new());
+    });
+    let opts = RunOptions::default();
+    let sum = e.up(&st, &opts).await.unwrap();
+    assert!(
+        !opts.cancel.is_cancelled(),
+        "the caller's token was cancelled"
+    );
+    assert!(!sum.cancelled);
+    let (urn, _, err) = &sum.failed[0];
+    assert_eq!(urn.name(), "buggy");
+    assert!(err.contains("injected panic of Create on buggy"), "{err}");
+    assert_eq!(sum.skipped.len(), 1, "{sum:?}");
+    assert_eq!(sum.skipped[0].0.name(), "after");
+    assert_eq!(sum.succeeded.len(), 1, "{sum:?}");
+    assert!(be.current_lock("dev").await.unwrap().is_none());
+}
+
+/// A `--lock-timeout` of any size waits (it does not overflow the clock).
+#[tokio::test(start_paused = true)]
+async fn a_huge_lock_timeout_waits_instead_of_panicking() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).lock_timeout(Duration::MAX);
+    let st = seal(|s| {
+        s.add("a", Mock::new());
+    });
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    let held = be.lock("dev", "someone", Duration::ZERO).await.unwrap();
+    let opts = RunOptions::default();
+    let waiting = tokio::time::timeout(Duration::from_secs(3600), e.up(&st, &opts)).await;
+    assert!(waiting.is_err(), "it should still be waiting for the lock");
+    be.unlock("dev", &held.id).await.unwrap();
+}
+
+#[test]
+fn two_exports_of_one_name_are_a_declaration_error() {
+    let mut s = Stack::new("dev");
+    let a = s.add("a", Mock::new());
+    s.export("id", a.id());
+    s.export("id", a.arn());
+    let err = s.seal().unwrap_err().to_string();
+    assert!(
+        err.contains("stack output \"id\" is exported twice"),
+        "{err}"
+    );
+}
