@@ -79,7 +79,7 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// The stack (an independent copy of the infrastructure, with its own state).
-    #[arg(long, global = true, default_value = "dev")]
+    #[arg(long, global = true, default_value = "dev", value_parser = stack_name)]
     stack: String,
     /// Where state lives: file://DIR (default) or a directory.
     #[arg(
@@ -161,10 +161,13 @@ enum Command {
     /// Adopt an existing resource into state.
     Import {
         /// The resource type token (for example aws:ec2/vpc).
+        #[arg(value_parser = non_empty)]
         type_name: String,
         /// The logical name to give it.
+        #[arg(value_parser = logical_name)]
         name: String,
         /// The provider id.
+        #[arg(value_parser = non_empty)]
         id: String,
     },
     /// Show stack outputs.
@@ -241,6 +244,23 @@ enum PendingCommand {
         /// Its token (shown by `state pending`).
         token: String,
     },
+}
+
+fn stack_name(s: &str) -> Result<String, String> {
+    strata_core::stack::check_stack_name(s).map(|()| s.to_owned())
+}
+
+fn logical_name(s: &str) -> Result<String, String> {
+    let urn = strata_core::Urn::new("stack", "type", s);
+    strata_core::stack::check_logical_name(s, &urn).map(|()| s.to_owned())
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("it is empty".to_owned())
+    } else {
+        Ok(s.to_owned())
+    }
 }
 
 fn humantime_duration(s: &str) -> Result<Duration, String> {

@@ -355,3 +355,21 @@ fn a_name_conflict_then_a_rename_then_destroy_without_touching_state() {
     assert_eq!(left.len(), 1, "{cloud}");
     assert_eq!(left[0]["props"]["owner"], "another-team", "{cloud}");
 }
+
+#[test]
+fn bad_stack_and_import_names_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &["--stack", "../x", "preview"][..],
+        &["--stack", "", "preview"][..],
+        &["import", "test:mock", "", "mock-1"][..],
+        &["import", "test:mock", "a::b", "mock-1"][..],
+        &["import", "", "a", "mock-1"][..],
+    ] {
+        let (code, out, err) = run(d, args, &[]);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+    }
+    // Nothing was written.
+    assert!(!d.join("state").exists());
+}

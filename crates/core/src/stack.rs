@@ -27,14 +27,22 @@ pub enum DeclarationError {
         second: Urn,
     },
     /// A logical name is empty or contains `::`.
-    #[error(
-        "resource {urn}: invalid name {name:?} (it must be non-empty and must not contain \"::\")"
-    )]
+    #[error("resource {urn}: invalid name {name:?}: {reason}")]
     InvalidName {
         /// The URN.
         urn: Urn,
         /// The name.
         name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The stack's name is not one strata can use.
+    #[error("invalid stack name {name:?}: {reason}")]
+    InvalidStackName {
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// `validate` rejected a field.
     #[error("resource {urn}: field `{field}`: {message}")]
@@ -145,12 +153,20 @@ pub struct Stack {
 impl Stack {
     /// A new, empty stack called `name` (`dev`, `prod`).
     pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let errors = match check_stack_name(&name) {
+            Ok(()) => Vec::new(),
+            Err(reason) => vec![DeclarationError::InvalidStackName {
+                name: name.clone(),
+                reason,
+            }],
+        };
         Stack {
-            name: name.into(),
+            name,
             nodes: Vec::new(),
             by_urn: HashMap::new(),
             by_name: HashMap::new(),
-            errors: Vec::new(),
+            errors,
             exports: BTreeMap::new(),
             registry: Registry::new(),
             config: BTreeMap::new(),
@@ -202,10 +218,11 @@ impl Stack {
         let urn = Urn::new(&self.name, type_name, &name);
         self.registry.register::<R<A>>();
         let handle = Handle::new(urn.clone());
-        if name.is_empty() || name.contains("::") {
+        if let Err(reason) = check_logical_name(&name, &urn) {
             self.errors.push(DeclarationError::InvalidName {
                 urn: urn.clone(),
                 name: name.clone(),
+                reason,
             });
         }
         if let Some(&first) = self.by_name.get(&name) {
@@ -610,4 +627,57 @@ impl SealedStack {
     pub(crate) fn template(&self, i: usize) -> (&Arc<Value>, &Arc<[ErasedOutput]>) {
         (&self.nodes[i].template, &self.nodes[i].inputs)
     }
+}
+
+/// Checks a stack name: it names state files and objects, lock items and the
+/// `strata:stack` tag, so it is 1 to 64 letters, digits, `.`, `_` and `-`, not `.` or
+/// `..` and not starting with `.`.
+pub fn check_stack_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.len() > 64 {
+        return Err(format!("it has {} characters; at most 64", name.len()));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "{c:?} is not allowed (letters, digits, '.', '_' and '-' only: the name is part of file and object names)"
+        ));
+    }
+    if name.starts_with('.') || name.contains("..") {
+        return Err("it must not start with '.' or contain \"..\"".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks a logical name: it is part of the URN, which every taggable resource carries
+/// in its `strata:urn` tag, so it uses only what AWS tags accept (letters, digits,
+/// spaces and `_ . : / = + - @`), has no `::` (the URN's separator), and keeps the URN
+/// within a tag value's 256 characters.
+pub fn check_logical_name(name: &str, urn: &Urn) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if name.contains("::") {
+        return Err("it must not contain \"::\" (the URN's separator)".to_owned());
+    }
+    if let Some(c) = name.chars().find(|c| {
+        !(c.is_alphanumeric()
+            || *c == ' '
+            || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@'))
+    }) {
+        return Err(format!(
+            "{c:?} is not allowed: the name goes into the strata:urn tag, which takes letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    let len = urn.to_string().chars().count();
+    if len > 256 {
+        return Err(format!(
+            "the URN {urn} has {len} characters; a tag value (strata:urn) takes at most 256"
+        ));
+    }
+    Ok(())
 }

@@ -82,3 +82,37 @@ fn two_exports_of_one_name_are_a_declaration_error() {
         "{err}"
     );
 }
+
+#[test]
+fn stack_and_logical_names_are_checked_when_the_stack_is_sealed() {
+    for (stack, why) in [
+        ("", "it is empty"),
+        ("../x", "'/' is not allowed"),
+        ("a/b", "'/' is not allowed"),
+        ("..", "must not start with '.'"),
+        ("prod::eu", "':' is not allowed"),
+    ] {
+        let mut s = Stack::new(stack);
+        s.add("a", Mock::new());
+        let err = s.seal().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("invalid stack name {stack:?}")) && err.contains(why),
+            "{stack:?}: {err}"
+        );
+    }
+    let mut s = Stack::new("dev");
+    s.add("", Mock::new());
+    s.add("web::1", Mock::new());
+    s.add("web#1", Mock::new());
+    s.add("x".repeat(300), Mock::new());
+    s.add("ok name/with:chars=+-@_.", Mock::new());
+    let err = s.seal().unwrap_err().to_string();
+    assert!(err.contains("invalid name \"\": it is empty"), "{err}");
+    assert!(err.contains("invalid name \"web::1\""), "{err}");
+    assert!(err.contains("'#' is not allowed"), "{err}");
+    assert!(
+        err.contains("a tag value (strata:urn) takes at most 256"),
+        "{err}"
+    );
+    assert!(!err.contains("ok name"), "{err}");
+}
