@@ -116,3 +116,15 @@ fn stack_and_logical_names_are_checked_when_the_stack_is_sealed() {
     );
     assert!(!err.contains("ok name"), "{err}");
 }
+
+#[tokio::test]
+async fn empty_backend_urls_are_refused() {
+    for url in ["", "file://", "file://  "] {
+        let err = strata_core::state::open_backend(url)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("backend"), "{url:?}: {err}");
+    }
+}

@@ -359,6 +359,14 @@ pub enum StateError {
     /// The backend URL is not understood.
     #[error("unsupported backend {0:?}: use file://DIR or s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]")]
     UnsupportedBackend(String),
+    /// The backend URL is ambiguous or incomplete.
+    #[error("backend {url:?}: {reason}")]
+    BadBackendUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Someone else wrote the state since we read it (our lock was broken): our write was
     /// refused, and kept locally.
     #[error("state at {location} changed since this run read it (was its lock force-released?); this run's state was NOT written there and is kept in {recovery}. Compare the two, then push the right one.")]
@@ -505,7 +513,19 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 /// `aws` feature, `s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]` (AWS configuration from
 /// the environment, `AWS_ENDPOINT_URL` included).
 pub async fn open_backend(url: &str) -> Result<Box<dyn Backend>, StateError> {
+    if url.trim().is_empty() {
+        return Err(StateError::BadBackendUrl {
+            url: url.to_owned(),
+            reason: "it is empty".to_owned(),
+        });
+    }
     if let Some(dir) = url.strip_prefix("file://") {
+        if dir.trim().is_empty() {
+            return Err(StateError::BadBackendUrl {
+                url: url.to_owned(),
+                reason: "file:// names no directory (file://DIR)".to_owned(),
+            });
+        }
         return Ok(Box::new(FileBackend::new(dir)));
     }
     #[cfg(feature = "aws")]

@@ -97,26 +97,58 @@ fn aws_err<E: ProvideErrorMetadata + std::fmt::Debug>(
     }
 }
 
+/// The bucket, prefix and lock of `s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]`. An
+/// option given twice, or options that contradict each other (`lock=s3` with a
+/// `lock_table`), are refused rather than one silently winning.
+fn parse_url(url: &str) -> Result<(&str, &str, LockKind), StateError> {
+    let bad = |reason: &str| StateError::BadBackendUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| StateError::UnsupportedBackend(url.to_owned()))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+    if bucket.is_empty() {
+        return Err(bad("it names no bucket (s3://BUCKET/PREFIX)"));
+    }
+    let (mut table, mut kind) = (None, None);
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        match kv.split_once('=') {
+            Some(("lock_table", t)) if !t.is_empty() => {
+                if table.replace(t).is_some() {
+                    return Err(bad("lock_table is given twice"));
+                }
+            }
+            Some(("lock", k @ ("s3" | "dynamodb"))) => {
+                if kind.replace(k).is_some() {
+                    return Err(bad("lock is given twice"));
+                }
+            }
+            _ => {
+                return Err(bad(&format!(
+                    "{kv:?} is not an option (lock_table=NAME, lock=s3 or lock=dynamodb)"
+                )))
+            }
+        }
+    }
+    let lock = match (kind, table) {
+        (Some("s3"), Some(_)) => return Err(bad(
+            "lock=s3 locks with an S3 object, and lock_table names a DynamoDB table: choose one",
+        )),
+        (Some("s3"), None) => LockKind::S3Object,
+        (_, Some(t)) => LockKind::DynamoDb(t.to_owned()),
+        (_, None) => LockKind::DynamoDb("strata-locks".to_owned()),
+    };
+    Ok((bucket, prefix, lock))
+}
+
 impl S3Backend {
     /// A backend from `s3://BUCKET/PREFIX[?lock_table=NAME|?lock=s3]` and an SDK config.
     /// With a custom endpoint (a local emulator), S3 is addressed path-style.
     pub fn from_url(url: &str, conf: &aws_config::SdkConfig) -> Result<Self, StateError> {
-        let bad = || StateError::UnsupportedBackend(url.to_owned());
-        let rest = url.strip_prefix("s3://").ok_or_else(bad)?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        if bucket.is_empty() {
-            return Err(bad());
-        }
-        let mut lock = LockKind::DynamoDb("strata-locks".to_owned());
-        for kv in query.split('&').filter(|s| !s.is_empty()) {
-            match kv.split_once('=') {
-                Some(("lock_table", t)) if !t.is_empty() => lock = LockKind::DynamoDb(t.to_owned()),
-                Some(("lock", "s3")) => lock = LockKind::S3Object,
-                Some(("lock", "dynamodb")) => {}
-                _ => return Err(bad()),
-            }
-        }
+        let (bucket, prefix, lock) = parse_url(url)?;
         let s3conf = aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(conf.endpoint_url().is_some())
             .build();
@@ -889,5 +921,38 @@ impl Backend for S3Backend {
 
     fn write_stats(&self) -> (u64, u64) {
         self.stats.get()
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn ambiguous_or_incomplete_urls_are_refused() {
+        for (url, why) in [
+            ("s3://b?lock=s3&lock_table=t", "choose one"),
+            (
+                "s3://b?lock_table=a&lock_table=b",
+                "lock_table is given twice",
+            ),
+            ("s3://b?lock=s3&lock=dynamodb", "lock is given twice"),
+            ("s3://?lock=s3", "names no bucket"),
+            ("s3://b?lock=redis", "is not an option"),
+        ] {
+            let err = parse_url(url)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(why), "{url}: {err}");
+        }
+        assert!(matches!(
+            parse_url("s3://b/team?lock=s3"),
+            Ok(("b", "team", LockKind::S3Object))
+        ));
+        assert!(matches!(
+            parse_url("s3://b?lock_table=t&lock=dynamodb"),
+            Ok(("b", "", LockKind::DynamoDb(t))) if t == "t"
+        ));
     }
 }
