@@ -759,8 +759,24 @@ fn confirm(cli: &Cli, what: &str) -> Result<bool, CliError> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-/// Runs `fut` while rendering the engine's events; Ctrl-C cancels `opts.cancel`, a second
-/// Ctrl-C exits at once.
+/// Waits for Ctrl-C or, on Unix, SIGTERM (what CI runners send to cancel a job), and
+/// names it; `None` if neither can be listened for.
+async fn interrupted() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+                _ = term.recv() => Some("SIGTERM"),
+            };
+        }
+    }
+    tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+}
+
+/// Runs `fut` while rendering the engine's events; Ctrl-C or SIGTERM cancels
+/// `opts.cancel`, a second one exits at once.
 async fn with_progress<T>(
     engine: &Engine,
     out: &Output,
@@ -769,12 +785,12 @@ async fn with_progress<T>(
 ) -> Result<T, CliError> {
     let cancel = opts.cancel.clone();
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping: no new steps start; running steps finish and state is saved (Ctrl-C again to exit at once)");
+        if let Some(what) = interrupted().await {
+            eprintln!("\n{what}: stopping: no new steps start; running steps finish, state is saved and the lock released ({what} again to exit at once)");
             cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("exiting at once; state is as of the last checkpoint");
-                std::process::exit(130);
+            if let Some(again) = interrupted().await {
+                eprintln!("{again}: exiting at once; state is as of the last checkpoint");
+                std::process::exit(if again == "SIGTERM" { 143 } else { 130 });
             }
         }
     });

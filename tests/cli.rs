@@ -29,6 +29,11 @@ fn child_main() -> ! {
         }
     }
     let db_name = std::env::var("STRATA_TEST_DB_NAME").ok();
+    // Each call on the database takes this long (for tests that interrupt a run).
+    let slow = std::env::var("STRATA_TEST_SLOW_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     let code = strata::cli::Program::new(move |s: &mut Stack| {
         let size = s.config_or("size", "1");
         let vpc = s.add("vpc", Mock::new().prop("cidr", "10.0.0.0/16"));
@@ -38,6 +43,9 @@ fn child_main() -> ! {
             .secret("pw-plaintext");
         if let Some(n) = &db_name {
             db = db.name(n.clone());
+        }
+        if slow > 0 {
+            db = db.duration(std::time::Duration::from_millis(slow));
         }
         let db = s.add("db", db);
         s.add("app", Mock::new().prop("db", db.arn()));
@@ -372,4 +380,68 @@ fn bad_stack_and_import_names_are_usage_errors() {
     }
     // Nothing was written.
     assert!(!d.join("state").exists());
+}
+
+/// SIGTERM (how CI runners cancel a job) is handled like Ctrl-C: nothing new starts, the
+/// running step finishes, state is saved and the lock released.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_run_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "child_entry",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("STRATA_TEST_DIR", d)
+    .env(
+        "STRATA_TEST_ARGS",
+        serde_json::to_string(&["up", "--yes"]).unwrap(),
+    )
+    .env(
+        "STRATA_BACKEND",
+        format!("file://{}", d.join("state").display()),
+    )
+    .env("STRATA_PASSPHRASE", "cli-test-passphrase")
+    .env("STRATA_TEST_SLOW_MS", "1500")
+    .env_remove("STRATA_TEST_FAIL")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Once the vpc exists, the database's create (1.5 s) is under way and app waits.
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(d.join("cloud.json"))
+        .unwrap_or_default()
+        .contains("\"name\":\"vpc\"")
+    {
+        assert!(start.elapsed().as_secs() < 30, "the run never made the vpc");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stderr.contains("SIGTERM: stopping"), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("skipped") || stdout.contains("cancelled"),
+        "{stdout}"
+    );
+    // The running step finished and was saved; the lock is gone; a new run finishes.
+    assert!(
+        !d.join("state").join("dev.lock").exists(),
+        "the lock was left"
+    );
+    let (code, out, err) = run(d, &["up", "--yes"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 created"), "only app was left: {out}");
 }
