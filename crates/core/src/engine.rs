@@ -364,7 +364,16 @@ impl Engine {
         Fut: Future<Output = Result<T, EngineError>>,
     {
         let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
+        // Released below; if this future is dropped first (a timeout, a `select!`), the
+        // guard releases it, so that the process's next run is not locked out. What the
+        // dropped run left pending stays for the next run to resolve, as after a crash.
+        let mut guard = LockGuard {
+            backend: self.backend.clone(),
+            stack: stack.to_owned(),
+            id: Some(lock.id.clone()),
+        };
         let result = f(lock.clone()).await;
+        guard.id = None;
         let released = self.backend.unlock(stack, &lock.id).await;
         let value = result?;
         released?;
@@ -1140,6 +1149,33 @@ impl Engine {
         let state = run.with_state(None, |st| (st.clone(), false));
         let drift = drift.lock().map(|m| m.clone()).unwrap_or_default();
         Ok((state, RefreshReport { summary, drift }))
+    }
+}
+
+/// Releases a run's lock if the run's future is dropped before it released it.
+struct LockGuard {
+    backend: Arc<dyn Backend>,
+    stack: String,
+    /// The lock still to release.
+    id: Option<String>,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let (backend, stack) = (self.backend.clone(), std::mem::take(&mut self.stack));
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if let Err(e) = backend.unlock(&stack, &id).await {
+                        tracing::warn!(%stack, lock = %id, error = %e, "a dropped run's lock could not be released");
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::warn!(%stack, lock = %id, "a dropped run's lock is left held (no runtime to release it)")
+            }
+        }
     }
 }
 

@@ -128,3 +128,35 @@ async fn empty_backend_urls_are_refused() {
         assert!(err.contains("backend"), "{url:?}: {err}");
     }
 }
+
+/// Dropping a run's future (a timeout, a `select!`) releases its lock: the process's next
+/// run goes on, and resolves what the dropped run left pending.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_run_releases_its_lock_and_the_next_run_resolves_its_pending() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let st = seal(|s| {
+        s.add("slow", Mock::new().duration(Duration::from_secs(10)));
+    });
+    let opts = RunOptions::default();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(7), e.up(&st, &opts))
+            .await
+            .is_err()
+    );
+    // The release runs on the runtime, right after the drop.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(
+        be.current_lock("dev").await.unwrap().is_none(),
+        "the lock is still held"
+    );
+    assert_eq!(e.pending("dev").await.unwrap().len(), 1);
+    let sum = e.up(&st, &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert_eq!(
+        cloud.resources().len(),
+        1,
+        "made once: adopted by its token"
+    );
+    assert!(e.pending("dev").await.unwrap().is_empty());
+}
