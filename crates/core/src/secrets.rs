@@ -99,11 +99,19 @@ impl KeySource for Passphrase {
     fn kind(&self) -> &'static str {
         "passphrase"
     }
+    // The key derivation is deliberately slow (tens of milliseconds): it runs on a
+    // blocking thread, never on the runtime's.
     async fn create(&self, _stack: &str) -> Result<(Crypter, Encryption), SecretsError> {
-        Crypter::create(&self.0)
+        let p = self.0.clone();
+        tokio::task::spawn_blocking(move || Crypter::create(&p))
+            .await
+            .map_err(|e| SecretsError::Crypto(e.to_string()))?
     }
     async fn open(&self, _stack: &str, enc: &Encryption) -> Result<Crypter, SecretsError> {
-        Crypter::open_with(&self.0, enc)
+        let (p, enc) = (self.0.clone(), enc.clone());
+        tokio::task::spawn_blocking(move || Crypter::open_with(&p, &enc))
+            .await
+            .map_err(|e| SecretsError::Crypto(e.to_string()))?
     }
 }
 
@@ -155,11 +163,33 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
+/// Keys derived in this process, by a digest of the passphrase and the salt: the KDF is
+/// deliberately slow, and a service runs many engines over the same states.
+type DerivedKeys = std::sync::Mutex<std::collections::HashMap<[u8; 32], [u8; 32]>>;
+static DERIVED: std::sync::OnceLock<DerivedKeys> = std::sync::OnceLock::new();
+
 fn derive(passphrase: &str, salt: &[u8]) -> Result<ChaCha20Poly1305, SecretsError> {
-    let mut key = [0u8; 32];
-    argon2::Argon2::default()
-        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
-        .map_err(|e| SecretsError::Crypto(e.to_string()))?;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update((passphrase.len() as u64).to_le_bytes());
+    h.update(passphrase.as_bytes());
+    h.update(salt);
+    let id: [u8; 32] = h.finalize().into();
+    let cache = DERIVED.get_or_init(Default::default);
+    let known = cache.lock().ok().and_then(|m| m.get(&id).copied());
+    let key = match known {
+        Some(k) => k,
+        None => {
+            let mut key = [0u8; 32];
+            argon2::Argon2::default()
+                .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+                .map_err(|e| SecretsError::Crypto(e.to_string()))?;
+            if let Ok(mut m) = cache.lock() {
+                m.insert(id, key);
+            }
+            key
+        }
+    };
     Ok(ChaCha20Poly1305::new(Key::from_slice(&key)))
 }
 
