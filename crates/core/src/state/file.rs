@@ -183,15 +183,22 @@ impl Backend for FileBackend {
             return Ok(false);
         }
         let path = self.journal_path(stack);
+        let dir = self.dir.clone();
         let len = entry.len();
         tokio::task::spawn_blocking(move || -> Result<(), StateError> {
+            let created = !path.exists();
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
                 .map_err(io("opening", &path))?;
             f.write_all(&entry).map_err(io("appending to", &path))?;
-            f.sync_data().map_err(io("syncing", &path))
+            f.sync_data().map_err(io("syncing", &path))?;
+            if created {
+                // The new file's directory entry must be durable too.
+                sync_dir(&dir);
+            }
+            Ok(())
         })
         .await
         .map_err(|e| StateError::Io {

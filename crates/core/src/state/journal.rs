@@ -2,12 +2,12 @@
 //! writes O(N) bytes in total instead of a whole snapshot per step.
 //!
 //! A stack's state is its last snapshot plus the journal entries written after it. Each
-//! entry is one line: `{"lineage":…,"serial":N,"checksum":"sha256:…","delta":{…}}`, the
-//! checksum covering the exact bytes of `delta`. A delta sets or removes resources, adds
+//! entry is one line: `{"v":2,"lineage":…,"serial":N,"checksum":"sha256:…","delta":{…}}`,
+//! the checksum covering the lineage, the serial and the exact bytes of `delta`. A delta sets or removes resources, adds
 //! and removes pending operations (by token), and replaces the outputs when they changed. Replaying skips
 //! entries at or below the snapshot's serial (a compaction that crashed before clearing
-//! the journal) and ignores a torn last line (a crash mid-append); anything else that does
-//! not verify is refused.
+//! the journal) and ignores a torn last line (a crash mid-append); a gap in the serials,
+//! and anything else that does not verify, is refused.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,10 @@ use crate::urn::Urn;
 
 #[derive(Deserialize)]
 struct Entry<'a> {
+    /// 2: the checksum covers the lineage and the serial too (see [`entry_checksum`]);
+    /// absent in entries of older builds, whose checksum covers the delta only.
+    #[serde(default)]
+    v: u32,
     lineage: String,
     serial: u64,
     checksum: String,
@@ -100,13 +104,25 @@ pub(crate) fn encode_entry<'a>(
     }
     delta.push('}');
     let mut line = format!(
-        "{{\"lineage\":{},\"serial\":{serial},\"checksum\":\"{}\",\"delta\":",
+        "{{\"v\":2,\"lineage\":{},\"serial\":{serial},\"checksum\":\"{}\",\"delta\":",
         enc(&lineage)?,
-        checksum(delta.as_bytes())
+        entry_checksum(lineage, serial, delta.as_bytes())
     );
     line.push_str(&delta);
     line.push_str("}\n");
     Ok(line.into_bytes())
+}
+
+/// The checksum of an entry: over its lineage, serial and delta, so that an entry moved
+/// to another position or another stack's journal does not verify.
+fn entry_checksum(lineage: &str, serial: u64, delta: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(lineage.len() + delta.len() + 24);
+    bytes.extend_from_slice(lineage.as_bytes());
+    bytes.push(b'\n');
+    bytes.extend_from_slice(serial.to_string().as_bytes());
+    bytes.push(b'\n');
+    bytes.extend_from_slice(delta);
+    checksum(&bytes)
 }
 
 /// Applies the journal `bytes` to `state` (its snapshot).
@@ -140,7 +156,11 @@ pub(crate) fn replay(state: &mut State, bytes: &[u8], location: &str) -> Result<
                 theirs: entry.lineage,
             });
         }
-        let actual = checksum(entry.delta.get().as_bytes());
+        let actual = if entry.v >= 2 {
+            entry_checksum(&entry.lineage, entry.serial, entry.delta.get().as_bytes())
+        } else {
+            checksum(entry.delta.get().as_bytes())
+        };
         if actual != entry.checksum {
             if last && !complete {
                 return torn("checksum mismatch".to_owned());
@@ -153,6 +173,17 @@ pub(crate) fn replay(state: &mut State, bytes: &[u8], location: &str) -> Result<
         }
         if entry.serial <= state.serial {
             continue;
+        }
+        if entry.serial != state.serial + 1 {
+            // An entry is missing (lost, or compacted away while this load read): what
+            // follows cannot be applied on top of what precedes it.
+            return Err(StateError::Corrupt {
+                location: format!("{location} (journal line {})", k + 1),
+                message: format!(
+                    "a gap in the journal: serial {} follows serial {}",
+                    entry.serial, state.serial
+                ),
+            });
         }
         let delta: Delta =
             serde_json::from_str(entry.delta.get()).map_err(|e| StateError::Corrupt {
@@ -307,5 +338,38 @@ mod tests {
             replay(&mut base.clone(), &line(&other, 1, &["a"], &[]), "x"),
             Err(StateError::LineageMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_gap_in_serials_and_a_moved_entry_are_refused() {
+        let base = State::new("dev");
+        // Serial 1, then 3: 2 is missing.
+        let mut j = line(&base, 1, &["a"], &[]);
+        j.extend(line(&base, 3, &["b"], &[]));
+        let mut st = base.clone();
+        let err = replay(&mut st, &j, "j").unwrap_err().to_string();
+        assert!(
+            err.contains("a gap in the journal: serial 3 follows serial 1"),
+            "{err}"
+        );
+        // An entry whose serial was rewritten (moved) no longer verifies.
+        let moved = String::from_utf8(line(&base, 1, &["a"], &[]))
+            .unwrap()
+            .replace("\"serial\":1", "\"serial\":2");
+        let mut j = line(&base, 1, &["x"], &[]);
+        j.extend(moved.into_bytes());
+        let mut st = base.clone();
+        let err = replay(&mut st, &j, "j").unwrap_err();
+        assert!(matches!(err, StateError::ChecksumMismatch { .. }), "{err}");
+        // Entries of an older build (checksum over the delta only) still replay.
+        let delta = "{\"outputs\":{\"k\":1}}";
+        let old = format!(
+            "{{\"lineage\":\"{}\",\"serial\":1,\"checksum\":\"{}\",\"delta\":{delta}}}\n",
+            base.lineage,
+            checksum(delta.as_bytes())
+        );
+        let mut st = base.clone();
+        replay(&mut st, old.as_bytes(), "j").unwrap();
+        assert_eq!(st.serial, 1);
     }
 }
