@@ -160,3 +160,57 @@ async fn a_dropped_run_releases_its_lock_and_the_next_run_resolves_its_pending()
     );
     assert!(e.pending("dev").await.unwrap().is_empty());
 }
+
+/// A run whose lock was released (`state unlock`) while it ran must not overwrite the
+/// state of the run that took the stack over: its next checkpoint is refused, and its
+/// state is kept in `DIR/recovery/`. (Two backends over one directory are two processes
+/// as far as the file backend knows.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_backend_writer_whose_lock_was_released_is_fenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = MemCloud::new();
+    let mut r = Registry::new();
+    r.register::<Mock>();
+    let engine_over = |be: FileBackend| {
+        Engine::new(Arc::new(be))
+            .with_context(Context::new().with(cloud.clone()))
+            .with_registry(&r)
+    };
+    let a = engine_over(FileBackend::new(dir.path()));
+    let b_backend = FileBackend::new(dir.path());
+    let b = engine_over(FileBackend::new(dir.path()));
+    let old_run = seal(|s| {
+        s.add("quick", Mock::new());
+        s.add("slow", Mock::new().duration(Duration::from_millis(1500)));
+    });
+    let stale = tokio::spawn(async move { a.up(&old_run, &RunOptions::default()).await });
+    // While `slow` is being made, someone runs `state unlock` and a new `up`.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let held = b_backend
+        .current_lock("dev")
+        .await
+        .unwrap()
+        .expect("a's lock");
+    b_backend.unlock("dev", &held.id).await.unwrap();
+    let new_run = seal(|s| {
+        s.add("fresh", Mock::new());
+    });
+    let sum = b.up(&new_run, &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let after_b = b.load_state("dev").await.unwrap();
+
+    let outcome = stale.await.unwrap();
+    let err = match outcome {
+        Err(e) => e.to_string(),
+        Ok(sum) => format!("{sum:?}"),
+    };
+    assert!(err.contains("lock was released"), "{err}");
+    // B's state is intact, and A's is kept aside.
+    let now = b.load_state("dev").await.unwrap();
+    assert_eq!(now.resources, after_b.resources);
+    assert_eq!(now.serial, after_b.serial);
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("recovery"))
+        .unwrap()
+        .collect();
+    assert!(!kept.is_empty(), "the refused state was not kept");
+}

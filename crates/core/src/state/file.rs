@@ -18,7 +18,29 @@ pub struct FileBackend {
     /// The lineage of each stack as last loaded or written: a save of another lineage is
     /// refused.
     lineages: Mutex<HashMap<String, String>>,
+    /// The lock this backend holds, by stack: while it holds one, every write first checks
+    /// that the lock file still holds it (a `state unlock` may have released it).
+    held: Mutex<HashMap<String, String>>,
+    /// What the state files looked like after this backend's last load or write, by
+    /// stack: a write first checks that nobody changed them since.
+    seen: Mutex<HashMap<String, Seen>>,
     stats: WriteStats,
+}
+
+/// The state file's size and modification time, and the journal's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    state: Option<(u64, std::time::SystemTime)>,
+    journal: u64,
+}
+
+fn seen(state: &Path, journal: &Path) -> Seen {
+    Seen {
+        state: std::fs::metadata(state)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?))),
+        journal: std::fs::metadata(journal).map_or(0, |m| m.len()),
+    }
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
@@ -35,7 +57,60 @@ impl FileBackend {
         FileBackend {
             dir: dir.into(),
             lineages: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
             stats: WriteStats::default(),
+        }
+    }
+
+    /// Records what the files of `stack` look like now (after a load or a write).
+    fn saw(&self, stack: &str) {
+        let now = seen(&self.state_path(stack), &self.journal_path(stack));
+        if let Ok(mut m) = self.seen.lock() {
+            m.insert(stack.to_owned(), now);
+        }
+    }
+
+    /// Before a write of `stack`'s state (`bytes`, kept if refused): while this backend
+    /// holds the stack's lock, the lock file must still hold it, and the state files must
+    /// be as this backend last saw them. Otherwise another run owns the state now: the
+    /// write is refused, and the refused state kept in `DIR/recovery/`.
+    fn fence(&self, stack: &str, bytes: &[u8]) -> Result<(), StateError> {
+        let held = self.held.lock().ok().and_then(|m| m.get(stack).cloned());
+        let Some(id) = held else { return Ok(()) };
+        let why = match self.read_lock(stack) {
+            Ok(Some(l)) if l.id == id => {
+                let expected = self.seen.lock().ok().and_then(|m| m.get(stack).copied());
+                let now = seen(&self.state_path(stack), &self.journal_path(stack));
+                match expected {
+                    Some(e) if e != now => {
+                        Some("the state files changed since this run last read or wrote them")
+                    }
+                    _ => None,
+                }
+            }
+            Ok(Some(_)) => Some("its lock was released and another run holds the stack now"),
+            Ok(None) | Err(_) => Some("its lock was released (state unlock)"),
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => {
+                tracing::warn!(stack, "refusing a stale write: {why}");
+                Err(StateError::StaleWrite {
+                    location: format!("{} ({why})", self.state_path(stack).display()),
+                    recovery: self.keep_locally(stack, bytes),
+                })
+            }
+        }
+    }
+
+    fn keep_locally(&self, stack: &str, bytes: &[u8]) -> String {
+        let dir = self.dir.join("recovery");
+        let path = dir.join(format!("{stack}-{}.json", uuid::Uuid::new_v4().simple()));
+        let _ = std::fs::create_dir_all(&dir);
+        match std::fs::write(&path, bytes) {
+            Ok(()) => path.display().to_string(),
+            Err(e) => format!("(nowhere: writing {} failed: {e})", path.display()),
         }
     }
 
@@ -119,6 +194,7 @@ impl Backend for FileBackend {
             Err(e) => return Err(io("reading", &jpath)(e)),
         }
         self.remember(&state.stack, &state.lineage);
+        self.saw(stack);
         Ok(Some(state))
     }
 
@@ -148,6 +224,7 @@ impl Backend for FileBackend {
                 });
             }
         }
+        self.fence(stack, &bytes)?;
         let len = bytes.len();
         let dir = self.dir.clone();
         let journal = self.journal_path(stack);
@@ -168,6 +245,7 @@ impl Backend for FileBackend {
             source: std::io::Error::other(e.to_string()),
         })??;
         self.remember(stack, lineage);
+        self.saw(stack);
         self.stats.record(len);
         Ok(())
     }
@@ -181,6 +259,13 @@ impl Backend for FileBackend {
         if known.as_deref() != Some(lineage) {
             // Only after a snapshot of this lineage was loaded or written here.
             return Ok(false);
+        }
+        if let Err(StateError::StaleWrite { location, .. }) = self.fence(stack, &[]) {
+            // The engine keeps its whole state (see `Backend::keep`).
+            return Err(StateError::StaleWrite {
+                location,
+                recovery: String::new(),
+            });
         }
         let path = self.journal_path(stack);
         let dir = self.dir.clone();
@@ -206,12 +291,17 @@ impl Backend for FileBackend {
             path: self.dir.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })??;
+        self.saw(stack);
         self.stats.record(len);
         Ok(true)
     }
 
     fn supports_journal(&self) -> bool {
         true
+    }
+
+    fn keep(&self, stack: &str, bytes: &[u8]) -> Option<String> {
+        Some(self.keep_locally(stack, bytes))
     }
 
     async fn lock(
@@ -239,6 +329,9 @@ impl Backend for FileBackend {
             match linked {
                 Ok(()) => {
                     sync_dir(&self.dir);
+                    if let Ok(mut m) = self.held.lock() {
+                        m.insert(stack.to_owned(), info.id.clone());
+                    }
                     return Ok(info);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -287,6 +380,11 @@ impl Backend for FileBackend {
     }
 
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
+        if let Ok(mut m) = self.held.lock() {
+            if m.get(stack).is_some_and(|id| id == lock_id) {
+                m.remove(stack);
+            }
+        }
         let path = self.lock_path(stack);
         let current = match self.read_lock(stack) {
             Ok(c) => c,
