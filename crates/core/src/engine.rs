@@ -373,8 +373,8 @@ impl Engine {
             id: Some(lock.id.clone()),
         };
         let result = f(lock.clone()).await;
-        guard.id = None;
         let released = self.backend.unlock(stack, &lock.id).await;
+        guard.id = None;
         let value = result?;
         released?;
         Ok(value)
@@ -447,6 +447,12 @@ impl Engine {
             urn: urn.clone(),
             message,
         };
+        if let Err(why) = crate::stack::check_stack_name(stack) {
+            return Err(fail(format!("invalid stack name {stack:?}: {why}")));
+        }
+        if let Err(why) = crate::stack::check_logical_name(name, &urn) {
+            return Err(fail(format!("invalid name {name:?}: {why}")));
+        }
         let Some(ty) = self.registry.get(type_name) else {
             return Err(fail(format!("unknown resource type {type_name:?}")));
         };
@@ -1359,6 +1365,23 @@ struct Job {
     cost: u64,
 }
 
+/// Whether declared resource `i` depends, directly or through others, on `target`.
+fn reaches(stack: &SealedStack, i: usize, target: &Urn) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![i];
+    while let Some(k) = todo.pop() {
+        for &d in stack.deps(k) {
+            if stack.nodes()[d].urn == *target {
+                return true;
+            }
+            if seen.insert(d) {
+                todo.push(d);
+            }
+        }
+    }
+    false
+}
+
 struct ApplyGraph {
     jobs: Vec<Job>,
     /// (dependency, dependent)
@@ -1479,6 +1502,19 @@ impl ApplyGraph {
                 cost: node.estimate.as_millis() as u64 / 2,
             });
             edges.push((first_job[i], apply_job[i]));
+        }
+        // The old resource goes only once what the new one needs is ready: a failed or
+        // cancelled dependency leaves it standing, and it is down only for its own
+        // re-create.
+        for i in 0..n {
+            if first_job[i] == usize::MAX {
+                continue;
+            }
+            for &k in stack.deps(i) {
+                if apply_job[k] != usize::MAX && first_job[k] == usize::MAX {
+                    edges.push((apply_job[k], first_job[i]));
+                }
+            }
         }
         let mut delete_job = vec![usize::MAX; plan.deletions.len()];
         for (k, d) in plan.deletions.iter().enumerate() {
@@ -1614,9 +1650,19 @@ impl ApplyGraph {
                         let moves_off = idx.is_some_and(|i| {
                             !stack.deps(i).iter().any(|&k| stack.nodes()[k].urn == *dep)
                         });
-                        let apply = apply.filter(|_| moves_off);
                         // Deleted first itself (not merely an old half that may go later).
                         let first = idx.map(|i| first_job[i]).filter(|&f| f != usize::MAX);
+                        // Only towards a planned delete-first (not an apply that may turn
+                        // into one), only for a dependent that is not deleted first itself,
+                        // and only when its new declaration does not reach `dep` through
+                        // others (the edge would close a cycle).
+                        let planned_first = matches!(jobs[j].kind, JobKind::DeleteFirst(_));
+                        let apply = apply.filter(|_| {
+                            moves_off
+                                && first.is_none()
+                                && planned_first
+                                && !idx.is_some_and(|i| reaches(stack, i, dep))
+                        });
                         for &own in deletion.iter().chain(first.iter()).chain(apply.iter()) {
                             if own != j {
                                 edges.push((own, j));

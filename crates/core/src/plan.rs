@@ -362,6 +362,8 @@ pub fn plan(
     // Physical identities (type and identity, URN, op) of what is declared, and (type and
     // identity, URN) of what the plan removes.
     let mut dbr = vec![false; n];
+    // Replaces that keep their identity: (node, type and identity, replacing fields).
+    let mut kept_identity: Vec<(usize, String, Vec<String>)> = Vec::new();
     let mut declared_ids: Vec<(String, Urn, Op)> = Vec::new();
     let mut removed_ids: Vec<(String, Urn)> = Vec::new();
     for &i in stack.order() {
@@ -419,29 +421,21 @@ pub fn plan(
                         .and_then(|t| t.identity(&old.args))
                         == identity
             });
-        if keeps_identity && node.options.retain_on_delete {
-            errors.push(PlanError::RetainKeepsIdentity {
-                urn: node.urn.clone(),
-                identity: format!(
+        if keeps_identity {
+            // Checked once the delete-first cascade is known (below).
+            kept_identity.push((
+                i,
+                format!(
                     "{} {}",
                     node.type_name,
                     identity.clone().unwrap_or_default()
                 ),
-            });
-        } else if keeps_identity && !node.options.delete_before_replace {
-            errors.push(PlanError::ReplaceKeepsIdentity {
-                urn: node.urn.clone(),
-                identity: format!(
-                    "{} {}",
-                    node.type_name,
-                    identity.clone().unwrap_or_default()
-                ),
-                fields: changes
+                changes
                     .iter()
                     .filter(|c| c.replaces)
                     .map(|c| c.path.clone())
-                    .collect(),
-            });
+                    .collect::<Vec<_>>(),
+            ));
         }
         dbr[i] = node.options.delete_before_replace;
         if let Some(id) = identity {
@@ -501,6 +495,21 @@ pub fn plan(
     for step in &mut steps {
         if let Some(i) = stack.index_of(&step.urn) {
             step.delete_before_replace = step.op == Op::Replace && dbr[i];
+        }
+    }
+    for (i, identity, fields) in kept_identity {
+        let node = &stack.nodes()[i];
+        if node.options.retain_on_delete {
+            errors.push(PlanError::RetainKeepsIdentity {
+                urn: node.urn.clone(),
+                identity,
+            });
+        } else if !dbr[i] {
+            errors.push(PlanError::ReplaceKeepsIdentity {
+                urn: node.urn.clone(),
+                identity,
+                fields,
+            });
         }
     }
 

@@ -214,3 +214,46 @@ async fn a_file_backend_writer_whose_lock_was_released_is_fenced() {
         .collect();
     assert!(!kept.is_empty(), "the refused state was not kept");
 }
+
+#[tokio::test]
+async fn import_checks_the_name_it_gives() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let err = e
+        .import("dev", "test:mock", "web#1", "mock-1")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("'#' is not allowed"), "{err}");
+    assert!(cloud.log().is_empty());
+}
+
+/// A delete-first replace deletes the old resource only once what the new one needs is
+/// ready: a failed dependency leaves it standing.
+#[tokio::test]
+async fn a_delete_first_replace_waits_for_its_own_dependencies() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |v: &'static str, key: &'static str| {
+        seal(move |s| {
+            let dep = s.add("dep", Mock::new().prop("v", v));
+            s.add_with(
+                "db",
+                Mock::new().key(key).prop("dep", dep.id()),
+                ResourceOptions::new().delete_before_replace(),
+            );
+        })
+    };
+    e.up(&decl("1", "a"), &RunOptions::default()).await.unwrap();
+    let db = cloud
+        .resources()
+        .into_iter()
+        .find(|r| r.name == "db")
+        .unwrap();
+    cloud.fail_on("dep", Call::Update);
+    let sum = e.up(&decl("2", "b"), &RunOptions::default()).await.unwrap();
+    assert!(!sum.is_success());
+    assert!(
+        cloud.get(&db.id).is_some(),
+        "the old db was deleted before its dependency was ready"
+    );
+}

@@ -244,3 +244,46 @@ fn a_very_deep_chain_does_not_overflow_the_stack() {
         assert!(cloud.resources().is_empty());
     });
 }
+
+/// A dependent with a fixed name, replaced because its delete-first dependency is, is
+/// deleted first too: its replace can finish, so it is not refused.
+#[tokio::test]
+async fn a_named_dependent_of_a_delete_first_replace_is_not_refused() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let decl = |key: &'static str| {
+        seal(move |s| {
+            let vpc = s.add_with("vpc", Mock::new().key(key), dbr());
+            s.add("sg", Mock::new().name("shop-sg").key(vpc.id()));
+        })
+    };
+    e.up(&decl("a"), &RunOptions::default()).await.unwrap();
+    let sum = e.up(&decl("b"), &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert_eq!(cloud.resources().len(), 2);
+}
+
+/// A refactor that moves a dependency behind another resource is no cycle: X used A
+/// directly, now through Y; A (delete-first by option) only changes in place.
+#[tokio::test]
+async fn moving_a_dependency_behind_another_resource_is_not_a_cycle() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    e.up(
+        &seal(|s| {
+            let a = s.add_with("a", Mock::new().prop("v", "1"), dbr());
+            s.add("x", Mock::new().prop("a", a.id()));
+        }),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    let next = seal(|s| {
+        let a = s.add_with("a", Mock::new().prop("v", "2"), dbr());
+        let y = s.add("y", Mock::new().prop("a", a.id()));
+        s.add("x", Mock::new().prop("y", y.id()));
+    });
+    let sum = e.up(&next, &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    assert_eq!(cloud.resources().len(), 3);
+}

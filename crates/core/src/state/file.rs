@@ -24,6 +24,9 @@ pub struct FileBackend {
     /// What the state files looked like after this backend's last load or write, by
     /// stack: a write first checks that nobody changed them since.
     seen: Mutex<HashMap<String, Seen>>,
+    /// Stacks whose lock this backend held and released: a write after that (a dropped
+    /// run's writer finishing late) is refused until the lock is taken again.
+    released: Mutex<std::collections::HashSet<String>>,
     stats: WriteStats,
 }
 
@@ -59,15 +62,27 @@ impl FileBackend {
             lineages: Mutex::new(HashMap::new()),
             held: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
+            released: Mutex::new(Default::default()),
             stats: WriteStats::default(),
         }
     }
 
-    /// Records what the files of `stack` look like now (after a load or a write).
-    fn saw(&self, stack: &str) {
-        let now = seen(&self.state_path(stack), &self.journal_path(stack));
+    /// Records what the files of `stack` look like now, after a write (or, `first_load`,
+    /// the first load under this backend's lock: later loads in the process, a preview
+    /// beside the run, must not record an older look than the run's own last write).
+    fn saw(&self, stack: &str, first_load: bool) {
         if let Ok(mut m) = self.seen.lock() {
-            m.insert(stack.to_owned(), now);
+            if first_load {
+                let holds = self.held.lock().is_ok_and(|h| h.contains_key(stack));
+                if !holds || m.contains_key(stack) {
+                    return;
+                }
+            }
+            // Read while the map is locked, so that two recorders cannot cross.
+            m.insert(
+                stack.to_owned(),
+                seen(&self.state_path(stack), &self.journal_path(stack)),
+            );
         }
     }
 
@@ -77,8 +92,28 @@ impl FileBackend {
     /// write is refused, and the refused state kept in `DIR/recovery/`.
     fn fence(&self, stack: &str, bytes: &[u8]) -> Result<(), StateError> {
         let held = self.held.lock().ok().and_then(|m| m.get(stack).cloned());
-        let Some(id) = held else { return Ok(()) };
-        let why = match self.read_lock(stack) {
+        let why = match held {
+            None if self.released.lock().is_ok_and(|r| r.contains(stack)) => {
+                Some("its lock was released (the run had ended or was dropped)")
+            }
+            None => return Ok(()),
+            Some(id) => self.lock_still_held(stack, &id),
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => {
+                tracing::warn!(stack, "refusing a stale write: {why}");
+                Err(StateError::StaleWrite {
+                    location: format!("{} ({why})", self.state_path(stack).display()),
+                    recovery: self.keep_locally(stack, bytes),
+                })
+            }
+        }
+    }
+
+    /// Why the lock `id` of `stack` no longer guards this backend's writes, if it does not.
+    fn lock_still_held(&self, stack: &str, id: &str) -> Option<&'static str> {
+        match self.read_lock(stack) {
             Ok(Some(l)) if l.id == id => {
                 let expected = self.seen.lock().ok().and_then(|m| m.get(stack).copied());
                 let now = seen(&self.state_path(stack), &self.journal_path(stack));
@@ -91,16 +126,6 @@ impl FileBackend {
             }
             Ok(Some(_)) => Some("its lock was released and another run holds the stack now"),
             Ok(None) | Err(_) => Some("its lock was released (state unlock)"),
-        };
-        match why {
-            None => Ok(()),
-            Some(why) => {
-                tracing::warn!(stack, "refusing a stale write: {why}");
-                Err(StateError::StaleWrite {
-                    location: format!("{} ({why})", self.state_path(stack).display()),
-                    recovery: self.keep_locally(stack, bytes),
-                })
-            }
         }
     }
 
@@ -194,7 +219,7 @@ impl Backend for FileBackend {
             Err(e) => return Err(io("reading", &jpath)(e)),
         }
         self.remember(&state.stack, &state.lineage);
-        self.saw(stack);
+        self.saw(stack, true);
         Ok(Some(state))
     }
 
@@ -245,7 +270,7 @@ impl Backend for FileBackend {
             source: std::io::Error::other(e.to_string()),
         })??;
         self.remember(stack, lineage);
-        self.saw(stack);
+        self.saw(stack, false);
         self.stats.record(len);
         Ok(())
     }
@@ -291,7 +316,7 @@ impl Backend for FileBackend {
             path: self.dir.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })??;
-        self.saw(stack);
+        self.saw(stack, false);
         self.stats.record(len);
         Ok(true)
     }
@@ -331,6 +356,13 @@ impl Backend for FileBackend {
                     sync_dir(&self.dir);
                     if let Ok(mut m) = self.held.lock() {
                         m.insert(stack.to_owned(), info.id.clone());
+                    }
+                    if let Ok(mut r) = self.released.lock() {
+                        r.remove(stack);
+                    }
+                    // A new run records what it sees at its first load.
+                    if let Ok(mut m) = self.seen.lock() {
+                        m.remove(stack);
                     }
                     return Ok(info);
                 }
@@ -383,6 +415,9 @@ impl Backend for FileBackend {
         if let Ok(mut m) = self.held.lock() {
             if m.get(stack).is_some_and(|id| id == lock_id) {
                 m.remove(stack);
+                if let Ok(mut r) = self.released.lock() {
+                    r.insert(stack.to_owned());
+                }
             }
         }
         let path = self.lock_path(stack);
