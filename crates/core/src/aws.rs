@@ -156,6 +156,16 @@ pub fn already_exists(code: Option<&str>) -> bool {
         )
 }
 
+/// The refusal of a create whose name (or identity) is taken, found before an API that
+/// would overwrite or silently reuse the existing resource (an upsert such as
+/// `PutMetricAlarm`, or SNS `CreateTopic`, which answers the existing topic).
+pub fn taken(operation: &str, message: String) -> ProviderError {
+    ProviderError::AlreadyExists {
+        operation: operation.to_owned(),
+        message,
+    }
+}
+
 /// Maps an SDK error of `operation` (for example `ec2:CreateVpc`) to a [`ProviderError`].
 pub fn api_error<E>(operation: &'static str) -> impl FnOnce(E) -> ProviderError
 where

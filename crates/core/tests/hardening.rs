@@ -2,25 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use strata_core::testing::{Call, MemCloud, Mock, MockHandle};
 use strata_core::*;
 
-fn engine(cloud: &MemCloud, backend: &MemoryBackend) -> Engine {
-    let mut r = Registry::new();
-    r.register::<Mock>();
-    Engine::new(Arc::new(backend.clone()))
-        .with_context(Context::new().with(cloud.clone()))
-        .with_registry(&r)
-}
-
-fn seal(f: impl FnOnce(&mut Stack)) -> SealedStack {
-    let mut s = Stack::new("dev");
-    f(&mut s);
-    s.seal().expect("stack seals")
-}
+use common::{engine, seal};
 
 /// A panicking step fails (with the panic's message), its dependents are skipped, the
 /// rest goes on, and the caller's cancel token is untouched (tenants may share it).

@@ -4,29 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use strata_core::testing::{Call, MemCloud, Mock, MockHandle, DELETION_PROTECTION, UNTAGGABLE};
 use strata_core::*;
 
-fn registry() -> Registry {
-    let mut r = Registry::new();
-    r.register::<Mock>();
-    r
-}
-
-fn engine(cloud: &MemCloud, backend: &MemoryBackend) -> Engine {
-    Engine::new(Arc::new(backend.clone()))
-        .with_context(Context::new().with(cloud.clone()))
-        .with_registry(&registry())
-}
-
-fn seal(f: impl FnOnce(&mut Stack)) -> SealedStack {
-    let mut s = Stack::new("dev");
-    f(&mut s);
-    s.seal().expect("stack seals")
-}
+use common::{engine, seal};
 
 fn failure<'a>(sum: &'a Summary, name: &str) -> &'a str {
     sum.failed

@@ -3,24 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
 use strata_core::testing::{Call, CallRecord, MemCloud, Mock, MockHandle};
 use strata_core::*;
 
-fn engine(cloud: &MemCloud, backend: &MemoryBackend) -> Engine {
-    let mut r = Registry::new();
-    r.register::<Mock>();
-    Engine::new(Arc::new(backend.clone()))
-        .with_context(Context::new().with(cloud.clone()))
-        .with_registry(&r)
-}
-
-fn seal(f: impl FnOnce(&mut Stack)) -> SealedStack {
-    let mut s = Stack::new("dev");
-    f(&mut s);
-    s.seal().expect("stack seals")
-}
+use common::{engine, seal};
 
 /// The (call, name) of every successful mutating call, in order of start.
 fn changes(log: &[CallRecord]) -> Vec<(Call, String)> {

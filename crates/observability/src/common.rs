@@ -33,16 +33,9 @@ pub(crate) fn recovery_by_token<O>(
     }
 }
 
-/// The refusal of a create whose identity is taken (found before an API that would
-/// overwrite or silently reuse it). For the types AWS does not tag, whose recovery can
-/// only compare properties, the engine never adopts a lookalike after this refusal: it was
-/// there before the create ([`strata_core::Recovery::Resembles`]).
-pub(crate) fn taken(operation: &str, message: String) -> ProviderError {
-    ProviderError::AlreadyExists {
-        operation: operation.to_owned(),
-        message,
-    }
-}
+/// The refusal of a create whose identity is taken (for the types AWS does not tag, the
+/// engine never adopts a lookalike after it: [`strata_core::Recovery::Resembles`]).
+pub(crate) use strata_core::aws::taken;
 
 /// `e`, or [`ProviderError::AlreadyExists`] when it is an error with `code` whose message
 /// says that the name is taken: for the services that say so with a generic code (X-Ray's
