@@ -66,8 +66,8 @@ use strata_core::stack::Node;
 use strata_core::state::open_backend;
 use strata_core::value::{display_value, redact};
 use strata_core::{
-    Context, DeclarationErrors, Engine, EngineError, Event, Registry, RunOptions, SealedStack,
-    Stack, StateError, Summary, Urn,
+    CancelToken, Context, DeclarationErrors, Engine, EngineError, Event, Registry, RunOptions,
+    SealedStack, Stack, StateError, Summary, Urn,
 };
 
 /// Exit code: changes were planned under `--expect-no-changes`.
@@ -417,6 +417,7 @@ impl Program {
     }
 
     async fn main(self, cli: Cli) -> Result<ExitCode, CliError> {
+        let sig = Signals::listen();
         let declared = self.declare(&cli);
         if let Command::Backend {
             command: BackendCommand::Bootstrap,
@@ -462,33 +463,47 @@ impl Program {
                 let targets = resolve_targets(&cli.targets, &stack)?;
                 let opts = RunOptions {
                     targets,
+                    cancel: sig.cancel.clone(),
                     ..RunOptions::default()
                 };
                 if cli.refresh {
                     let report =
-                        with_progress(&engine, &out, &opts, engine.refresh(stack.name(), &opts))
+                        with_progress(&engine, &out, &sig, engine.refresh(stack.name(), &opts))
                             .await?;
                     out.drift(&report);
                 }
-                let plan = engine.preview(&stack, &opts.targets).await?;
-                out.plan(&plan);
-                if plan
-                    .violations
-                    .iter()
-                    .any(|v| v.enforcement == strata_core::Enforcement::Mandatory)
-                {
-                    out.line("mandatory policies are violated; nothing was applied");
-                    return Ok(ExitCode::FAILURE);
-                }
-                if cli.expect_no_changes && plan.has_changes() {
-                    out.line("changes are planned and --expect-no-changes was given; nothing was applied");
-                    return Ok(ExitCode::from(EXIT_CHANGES));
-                }
-                if plan.has_changes() && !confirm(&cli, "up")? {
-                    out.line("cancelled; nothing was changed");
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let summary = with_progress(&engine, &out, &opts, engine.up(&stack, &opts)).await?;
+                // The plan is made under the lock and shown; if approved, exactly that plan
+                // is applied under the same lock.
+                let declined = std::cell::Cell::new(None);
+                let approve = |plan: &strata_core::Plan| {
+                    out.plan(plan);
+                    let ask = if cli.expect_no_changes && plan.has_changes() {
+                        out.line("changes are planned and --expect-no-changes was given; nothing was applied");
+                        declined.set(Some(ExitCode::from(EXIT_CHANGES)));
+                        Ask::No
+                    } else if plan.has_changes() {
+                        ask(&cli, "up", &declined)
+                    } else {
+                        Ask::Yes
+                    };
+                    ask.answer(&cli.stack, "up", &sig.cancel)
+                };
+                let applied = with_progress(
+                    &engine,
+                    &out,
+                    &sig,
+                    engine.up_approved(&stack, &opts, approve),
+                )
+                .await?;
+                let Some(summary) = applied else {
+                    return Ok(match declined.get() {
+                        Some(code) => code,
+                        None => {
+                            out.line("cancelled; nothing was changed");
+                            sig.exit_code()
+                        }
+                    });
+                };
                 out.summary(&summary);
                 let state = engine.load_state(stack.name()).await?;
                 out.outputs(&state.outputs, None, cli.show_secrets);
@@ -505,32 +520,44 @@ impl Program {
                     .iter()
                     .map(|t| target_in_state(t, &state))
                     .collect::<Result<Vec<_>, _>>()?;
-                out.line(&format!(
-                    "destroy will delete {} resource(s) of stack {:?}",
-                    if targets.is_empty() {
-                        state.resources.len()
-                    } else {
-                        targets.len()
-                    },
-                    cli.stack
-                ));
-                if !confirm(&cli, "destroy")? {
-                    out.line("cancelled; nothing was changed");
-                    return Ok(ExitCode::SUCCESS);
-                }
                 let opts = RunOptions {
                     targets,
+                    cancel: sig.cancel.clone(),
                     ..RunOptions::default()
                 };
-                let summary =
-                    with_progress(&engine, &out, &opts, engine.destroy(&cli.stack, &opts)).await?;
+                // What is deleted is worked out under the lock and shown; if approved,
+                // exactly that is deleted under the same lock.
+                let declined = std::cell::Cell::new(None);
+                let approve = |plan: &strata_core::Plan| {
+                    out.plan(plan);
+                    ask(&cli, "destroy", &declined).answer(&cli.stack, "destroy", &sig.cancel)
+                };
+                let applied = with_progress(
+                    &engine,
+                    &out,
+                    &sig,
+                    engine.destroy_approved(&cli.stack, &opts, approve),
+                )
+                .await?;
+                let Some(summary) = applied else {
+                    return Ok(match declined.get() {
+                        Some(code) => code,
+                        None => {
+                            out.line("cancelled; nothing was changed");
+                            sig.exit_code()
+                        }
+                    });
+                };
                 out.summary(&summary);
                 Ok(code(&summary))
             }
             Command::Refresh => {
-                let opts = RunOptions::default();
+                let opts = RunOptions {
+                    cancel: sig.cancel.clone(),
+                    ..RunOptions::default()
+                };
                 let report =
-                    with_progress(&engine, &out, &opts, engine.refresh(&cli.stack, &opts)).await?;
+                    with_progress(&engine, &out, &sig, engine.refresh(&cli.stack, &opts)).await?;
                 out.drift(&report);
                 out.summary(&report.summary);
                 Ok(code(&report.summary))
@@ -633,6 +660,27 @@ impl Program {
                         ));
                     }
                     StateCommand::Unlock { lock_id } => {
+                        // Say whose lock it is, how long it has been silent, and whether
+                        // its holder looks alive; releasing a live run's lock lets two
+                        // runs write, so that takes --yes (or a yes on the terminal).
+                        if let Ok(Some(held)) = backend.current_lock(&cli.stack).await {
+                            if held.id == *lock_id {
+                                out.line(&format!("the lock is held by {held}"));
+                                if !held.looks_abandoned() {
+                                    let declined = std::cell::Cell::new(None);
+                                    let what = "release the lock of a run that looks alive";
+                                    if !ask(&cli, what, &declined)
+                                        .answer(&cli.stack, what, &sig.cancel)
+                                        .await
+                                    {
+                                        return Ok(declined.get().unwrap_or_else(|| {
+                                            out.line("cancelled; the lock is still held");
+                                            ExitCode::SUCCESS
+                                        }));
+                                    }
+                                }
+                            }
+                        }
                         backend.unlock(&cli.stack, lock_id).await?;
                         out.line(&format!("released lock {lock_id} of stack {:?}", cli.stack));
                     }
@@ -743,20 +791,61 @@ fn reveal(v: &Value) -> Value {
     }
 }
 
-fn confirm(cli: &Cli, what: &str) -> Result<bool, CliError> {
+/// Whether to go ahead with a plan: at once, not at all, or after asking on the terminal.
+enum Ask {
+    Yes,
+    No,
+    Prompt,
+}
+
+/// `--yes` goes ahead; without a terminal, nothing can be asked: refused, exit 2.
+fn ask(cli: &Cli, what: &str, declined: &std::cell::Cell<Option<ExitCode>>) -> Ask {
     if cli.yes {
-        return Ok(true);
+        Ask::Yes
+    } else if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: refusing to {what} without confirmation: there is no terminal; pass --yes"
+        );
+        declined.set(Some(ExitCode::from(2)));
+        Ask::No
+    } else {
+        Ask::Prompt
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(format!(
-            "refusing to {what} without confirmation: there is no terminal; pass --yes"
-        )));
+}
+
+impl Ask {
+    /// The answer; a prompt is abandoned (no) when the run is cancelled (Ctrl-C, SIGTERM).
+    fn answer(
+        self,
+        stack: &str,
+        what: &str,
+        cancel: &CancelToken,
+    ) -> impl std::future::Future<Output = bool> {
+        let question = format!("Do you want to {what} stack {stack:?}? [y/N] ");
+        let cancel = cancel.clone();
+        async move {
+            match self {
+                Ask::Yes => true,
+                Ask::No => false,
+                Ask::Prompt => {
+                    let read = tokio::task::spawn_blocking(move || {
+                        eprint!("{question}");
+                        let _ = std::io::stderr().flush();
+                        let mut line = String::new();
+                        std::io::stdin().lock().read_line(&mut line).ok()?;
+                        Some(line)
+                    });
+                    tokio::select! {
+                        line = read => matches!(
+                            line.ok().flatten().as_deref().map(str::trim),
+                            Some("y" | "Y" | "yes")
+                        ),
+                        () = cancel.cancelled() => false,
+                    }
+                }
+            }
+        }
     }
-    eprint!("Do you want to {what} stack {:?}? [y/N] ", cli.stack);
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 /// Waits for Ctrl-C or, on Unix, SIGTERM (what CI runners send to cancel a job), and
@@ -775,25 +864,81 @@ async fn interrupted() -> Option<&'static str> {
     tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
 }
 
-/// Runs `fut` while rendering the engine's events; Ctrl-C or SIGTERM cancels
-/// `opts.cancel`, a second one exits at once.
+/// The process's one Ctrl-C/SIGTERM listener, from the start of the command to its end,
+/// so that no signal falls between two runs unheard. While a run is active, the first
+/// signal cancels it (no new step starts; running steps finish, state is saved, the lock
+/// released) and a second exits at once; otherwise the first exits at once (nothing is
+/// held).
+struct Signals {
+    cancel: CancelToken,
+    active: Arc<std::sync::atomic::AtomicBool>,
+    got: Arc<std::sync::OnceLock<&'static str>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn exit_code_of(signal: &str) -> u8 {
+    if signal == "SIGTERM" {
+        143
+    } else {
+        130
+    }
+}
+
+impl Signals {
+    fn listen() -> Self {
+        let cancel = CancelToken::new();
+        let active = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let got = Arc::new(std::sync::OnceLock::new());
+        let task = {
+            let (cancel, active, got) = (cancel.clone(), active.clone(), got.clone());
+            tokio::spawn(async move {
+                let Some(what) = interrupted().await else {
+                    return;
+                };
+                let _ = got.set(what);
+                if !active.load(std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!("\n{what}: exiting");
+                    std::process::exit(exit_code_of(what).into());
+                }
+                eprintln!("\n{what}: stopping: no new steps start; running steps finish, state is saved and the lock released ({what} again to exit at once)");
+                cancel.cancel();
+                if let Some(again) = interrupted().await {
+                    eprintln!("{again}: exiting at once; state is as of the last checkpoint");
+                    std::process::exit(exit_code_of(again).into());
+                }
+            })
+        };
+        Signals {
+            cancel,
+            active,
+            got,
+            task,
+        }
+    }
+
+    /// 130 after Ctrl-C, 143 after SIGTERM, else 0.
+    fn exit_code(&self) -> ExitCode {
+        self.got
+            .get()
+            .map_or(ExitCode::SUCCESS, |s| ExitCode::from(exit_code_of(s)))
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Runs `fut` while rendering the engine's events; while it runs, Ctrl-C or SIGTERM
+/// cancels it (see [`Signals`]).
 async fn with_progress<T>(
     engine: &Engine,
     out: &Output,
-    opts: &RunOptions,
+    sig: &Signals,
     fut: impl std::future::Future<Output = Result<T, EngineError>>,
 ) -> Result<T, CliError> {
-    let cancel = opts.cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if let Some(what) = interrupted().await {
-            eprintln!("\n{what}: stopping: no new steps start; running steps finish, state is saved and the lock released ({what} again to exit at once)");
-            cancel.cancel();
-            if let Some(again) = interrupted().await {
-                eprintln!("{again}: exiting at once; state is as of the last checkpoint");
-                std::process::exit(if again == "SIGTERM" { 143 } else { 130 });
-            }
-        }
-    });
+    sig.active.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut rx = engine.subscribe();
     let mut view = View::new(out);
     tokio::pin!(fut);
@@ -807,7 +952,7 @@ async fn with_progress<T>(
         view.handle(&ev);
     }
     view.done();
-    ctrl_c.abort();
+    sig.active.store(false, std::sync::atomic::Ordering::SeqCst);
     Ok(result?)
 }
 

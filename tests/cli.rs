@@ -238,15 +238,24 @@ fn a_held_lock_fails_naming_the_holder_until_unlocked() {
             std::time::Duration::ZERO,
         ))
         .unwrap();
-    let (code, _, err) = run(d, &["up", "--yes"], &[]);
+    let (code, out, err) = run(d, &["up", "--yes"], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains(&held.id) && err.contains("state unlock"),
+        err.contains(&held.id) && err.contains("state unlock") && err.contains("looks alive"),
         "{err}"
     );
+    // The plan is made under the lock: none is shown while another run holds it.
+    assert!(!out.contains("to create"), "{out}");
     let (code, _, err) = run(d, &["up", "--yes", "--lock-timeout", "1s"], &[]);
     assert_eq!(code, 1, "{err}");
+    // The holder looks alive: releasing its lock takes a confirmation.
     let (code, out, err) = run(d, &["state", "unlock", &held.id], &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("looks alive") && err.contains("pass --yes"),
+        "{out}{err}"
+    );
+    let (code, out, err) = run(d, &["state", "unlock", &held.id, "--yes"], &[]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run(d, &["up", "--yes"], &[]);
     assert_eq!(code, 0, "{out}{err}");

@@ -52,9 +52,15 @@ async fn backoff(attempt: u32) {
 }
 
 /// Stops a run: no new step starts; running steps finish; state is saved; the lock is
-/// released. Clones share the flag.
+/// released. Clones share the flag. It can be awaited ([`CancelToken::cancelled`]).
 #[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken(Arc<CancelInner>);
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
 
 impl CancelToken {
     /// A token that is not cancelled.
@@ -63,11 +69,25 @@ impl CancelToken {
     }
     /// Cancels.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
     }
     /// Whether it was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.flag.load(Ordering::SeqCst)
+    }
+    /// Waits until it is cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a cancel in between still wakes it.
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -80,6 +100,9 @@ pub struct RunOptions {
     pub refresh: bool,
     /// Cancels the run.
     pub cancel: CancelToken,
+    /// Who runs it, as the lock and audit record it (an embedder's own user); `$USER`
+    /// (or the engine's [`Engine::run_as`]) when `None`.
+    pub who: Option<String>,
 }
 
 /// What can stop a run as a whole (step failures are reported in the [`Summary`]).
@@ -145,6 +168,10 @@ pub struct Engine {
     /// Policy packs checked at plan time.
     packs: Vec<Arc<dyn PolicyPack>>,
     lock_timeout: Duration,
+    /// How often a run refreshes its lock's heartbeat.
+    heartbeat: Duration,
+    /// Who runs operations by default (the lock's holder), instead of `$USER`.
+    who: Option<String>,
     /// Where data keys come from: the first makes new states' keys; a state is opened
     /// with the source of the kind it records.
     keys: Vec<Arc<dyn KeySource>>,
@@ -164,6 +191,8 @@ impl Engine {
             policy: Policy::CriticalPath,
             packs: Vec::new(),
             lock_timeout: Duration::ZERO,
+            heartbeat: crate::state::HEARTBEAT_EVERY,
+            who: None,
             keys: Vec::new(),
             crypters: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -299,6 +328,20 @@ impl Engine {
         self
     }
 
+    /// How often a run refreshes its lock's heartbeat (default
+    /// [`crate::state::HEARTBEAT_EVERY`]; at least a tenth of a second).
+    pub fn heartbeat_every(mut self, d: Duration) -> Self {
+        self.heartbeat = d.max(Duration::from_millis(100));
+        self
+    }
+
+    /// Who runs this engine's operations, as locks and the state's audit record it (a
+    /// service's own user), instead of `$USER`. [`RunOptions::who`] overrides it per run.
+    pub fn run_as(mut self, who: impl Into<String>) -> Self {
+        self.who = Some(who.into());
+        self
+    }
+
     /// The backend.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
@@ -358,12 +401,22 @@ impl Engine {
         Ok(plan)
     }
 
-    async fn locked<T, F, Fut>(&self, stack: &str, op: &str, f: F) -> Result<T, EngineError>
+    async fn locked<T, F, Fut>(
+        &self,
+        stack: &str,
+        op: &str,
+        who: Option<&str>,
+        f: F,
+    ) -> Result<T, EngineError>
     where
         F: FnOnce(crate::state::LockInfo) -> Fut,
         Fut: Future<Output = Result<T, EngineError>>,
     {
-        let lock = self.backend.lock(stack, op, self.lock_timeout).await?;
+        let request = crate::state::LockInfo::new(op).held_by(who.or(self.who.as_deref()));
+        let lock = self
+            .backend
+            .acquire(stack, request, self.lock_timeout)
+            .await?;
         // Released below; if this future is dropped first (a timeout, a `select!`), the
         // guard releases it, so that the process's next run is not locked out. What the
         // dropped run left pending stays for the next run to resolve, as after a crash.
@@ -372,7 +425,10 @@ impl Engine {
             stack: stack.to_owned(),
             id: Some(lock.id.clone()),
         };
+        // Stops with the run, or when this future is dropped.
+        let beat = Heartbeat::start(self, stack, &lock);
         let result = f(lock.clone()).await;
+        drop(beat);
         let released = self.backend.unlock(stack, &lock.id).await;
         guard.id = None;
         let value = result?;
@@ -382,8 +438,29 @@ impl Engine {
 
     /// Creates, updates, replaces and deletes until AWS matches the declaration.
     pub async fn up(&self, stack: &SealedStack, opts: &RunOptions) -> Result<Summary, EngineError> {
+        let approve = |_: &Plan| std::future::ready(true);
+        Ok(self
+            .up_approved(stack, opts, approve)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`Engine::up`] that asks first: the plan is made under the stack's lock and shown
+    /// to `approve`; if it approves, exactly that plan is applied, under the same lock
+    /// (nobody can change the state in between). `Ok(None)` if it declines: nothing was
+    /// changed, and the lock is released. Interactive `up` uses this.
+    pub async fn up_approved<A, Fut>(
+        &self,
+        stack: &SealedStack,
+        opts: &RunOptions,
+        approve: A,
+    ) -> Result<Option<Summary>, EngineError>
+    where
+        A: FnOnce(&Plan) -> Fut,
+        Fut: Future<Output = bool>,
+    {
         self.enforce_policies(stack)?;
-        self.locked(stack.name(), "up", |_| async {
+        self.locked(stack.name(), "up", opts.who.as_deref(), |_| async {
             let registry = self.registry_for(Some(stack));
             let mut state = self.load_state(stack.name()).await?;
             self.crypter(&mut state).await?;
@@ -394,8 +471,14 @@ impl Engine {
                 let (s, _) = self.refresh_state(state, &registry, opts).await?;
                 state = s;
             }
-            let plan = plan(stack, &state, &registry, &opts.targets)?;
-            self.apply(stack, plan, state, registry, opts).await
+            let mut plan = plan(stack, &state, &registry, &opts.targets)?;
+            plan.violations = self.check_policies(stack);
+            if !approve(&plan).await {
+                return Ok(None);
+            }
+            self.apply(stack, plan, state, registry, opts)
+                .await
+                .map(Some)
         })
         .await
     }
@@ -403,14 +486,34 @@ impl Engine {
     /// Deletes every resource in state (or the targets and what depends on them), in
     /// reverse dependency order.
     pub async fn destroy(&self, stack: &str, opts: &RunOptions) -> Result<Summary, EngineError> {
-        self.locked(stack, "destroy", |_| async {
+        let approve = |_: &Plan| std::future::ready(true);
+        Ok(self
+            .destroy_approved(stack, opts, approve)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`Engine::destroy`] that asks first: what it would delete is worked out under the
+    /// stack's lock and shown to `approve` as a plan of deletes; if it approves, exactly
+    /// that is deleted, under the same lock. `Ok(None)` if it declines.
+    pub async fn destroy_approved<A, Fut>(
+        &self,
+        stack: &str,
+        opts: &RunOptions,
+        approve: A,
+    ) -> Result<Option<Summary>, EngineError>
+    where
+        A: FnOnce(&Plan) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        self.locked(stack, "destroy", opts.who.as_deref(), |_| async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
             // Nothing is created again: a create that did not happen is forgotten.
             self.resolve_pending(&mut state, &registry, &|_| false)
                 .await?;
-            self.run_destroy(state, registry, opts).await
+            self.run_destroy(state, registry, opts, approve).await
         })
         .await
     }
@@ -421,7 +524,7 @@ impl Engine {
         stack: &str,
         opts: &RunOptions,
     ) -> Result<RefreshReport, EngineError> {
-        self.locked(stack, "refresh", |_| async {
+        self.locked(stack, "refresh", opts.who.as_deref(), |_| async {
             let mut state = self.load_state(stack).await?;
             let registry = self.registry.clone();
             self.crypter(&mut state).await?;
@@ -456,7 +559,7 @@ impl Engine {
         let Some(ty) = self.registry.get(type_name) else {
             return Err(fail(format!("unknown resource type {type_name:?}")));
         };
-        self.locked(stack, "import", |_| async {
+        self.locked(stack, "import", None, |_| async {
             let mut state = self.load_state(stack).await?;
             if state.resources.contains_key(&urn) {
                 return Err(fail(
@@ -606,7 +709,7 @@ impl Engine {
         op: &str,
         f: impl FnOnce(&mut State) -> Result<(T, String), EngineError>,
     ) -> Result<T, EngineError> {
-        self.locked(stack, op, |lock| async move {
+        self.locked(stack, op, None, |lock| async move {
             let mut state = self.load_state(stack).await?;
             let (value, action) = f(&mut state)?;
             state.audit.push(crate::state::AuditEntry {
@@ -935,12 +1038,17 @@ impl Engine {
         Ok(summary)
     }
 
-    async fn run_destroy(
+    async fn run_destroy<A, Fut>(
         &self,
         state: State,
         registry: Registry,
         opts: &RunOptions,
-    ) -> Result<Summary, EngineError> {
+        approve: A,
+    ) -> Result<Option<Summary>, EngineError>
+    where
+        A: FnOnce(&Plan) -> Fut,
+        Fut: Future<Output = bool>,
+    {
         // Targets and everything in state that depends on them; otherwise everything.
         let mut dependents: HashMap<&Urn, Vec<&Urn>> = HashMap::new();
         for r in state.resources.values() {
@@ -1023,6 +1131,27 @@ impl Engine {
                 }
             }
         }
+        let shown = Plan {
+            stack: state.stack.clone(),
+            steps: deletions
+                .iter()
+                .map(|d| crate::plan::PlannedStep {
+                    urn: d.resource.urn.clone(),
+                    type_name: d.resource.type_name.clone(),
+                    op: Op::Delete,
+                    changes: Vec::new(),
+                    retain: d.retain,
+                    delete_before_replace: false,
+                })
+                .collect(),
+            ops: Vec::new(),
+            dbr: Vec::new(),
+            deletions: Vec::new(),
+            violations: Vec::new(),
+        };
+        if !approve(&shown).await {
+            return Ok(None);
+        }
         // Every deletion by URN (a resource and an old half owed by an earlier replace can
         // share one).
         let mut index: HashMap<&Urn, Vec<usize>> = HashMap::new();
@@ -1092,7 +1221,7 @@ impl Engine {
         run.finish().await?;
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         self.events.emit(Event::Summary(summary.clone()));
-        Ok(summary)
+        Ok(Some(summary))
     }
 
     async fn refresh_state(
@@ -1159,6 +1288,49 @@ impl Engine {
 }
 
 /// Releases a run's lock if the run's future is dropped before it released it.
+/// Refreshes a run's lock heartbeat until dropped. If the lock is found no longer held
+/// (`state unlock` released it), says so once: the run's later writes will be refused.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(engine: &Engine, stack: &str, lock: &crate::state::LockInfo) -> Self {
+        let (backend, events, every) = (
+            engine.backend.clone(),
+            engine.events.clone(),
+            engine.heartbeat,
+        );
+        let (stack, lock) = (stack.to_owned(), lock.clone());
+        Heartbeat(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match backend.heartbeat(&stack, &lock).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        events.emit(Event::Diagnostic {
+                            level: Level::Warning,
+                            urn: None,
+                            message: format!(
+                                "the lock {} of stack {stack:?} is no longer held by this run (released by `state unlock`?): its state writes will be refused and kept locally",
+                                lock.id
+                            ),
+                        });
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%stack, lock = %lock.id, error = %e, "the lock's heartbeat could not be refreshed");
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct LockGuard {
     backend: Arc<dyn Backend>,
     stack: String,

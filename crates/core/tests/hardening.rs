@@ -247,3 +247,159 @@ async fn a_delete_first_replace_waits_for_its_own_dependencies() {
         "the old db was deleted before its dependency was ready"
     );
 }
+
+/// The plan shown to `up_approved` is made under the lock: while the caller looks at it,
+/// no other run can change the stack, and exactly that plan is applied. Declining
+/// changes nothing and releases the lock.
+#[tokio::test]
+async fn an_approved_up_applies_exactly_the_plan_it_showed_under_the_lock() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let other = engine(&cloud, &be);
+    let v1 = seal(|s| {
+        s.add("a", Mock::new().prop("size", "1"));
+    });
+    let v2 = seal(|s| {
+        s.add("a", Mock::new().prop("size", "2"));
+        s.add("b", Mock::new());
+    });
+    e.up(&v1, &RunOptions::default()).await.unwrap();
+    cloud.reset_log();
+
+    // Declined: nothing changes, and the lock is free again.
+    let declined = e
+        .up_approved(&v2, &RunOptions::default(), |plan: &Plan| {
+            assert_eq!((plan.count(Op::Create), plan.count(Op::Update)), (1, 1));
+            std::future::ready(false)
+        })
+        .await
+        .unwrap();
+    assert!(declined.is_none());
+    assert!(cloud.log().is_empty(), "{:?}", cloud.log());
+    assert!(be.current_lock("dev").await.unwrap().is_none());
+
+    // While the plan is being looked at, another run is locked out.
+    let shown = std::sync::Mutex::new(None);
+    let summary = e
+        .up_approved(&v2, &RunOptions::default(), |plan: &Plan| {
+            *shown.lock().unwrap() = Some(plan.steps.clone());
+            async {
+                let err = other.up(&v1, &RunOptions::default()).await.unwrap_err();
+                assert!(err.to_string().contains("is locked by"), "{err}");
+                true
+            }
+        })
+        .await
+        .unwrap()
+        .expect("approved");
+    let shown = shown.into_inner().unwrap().unwrap();
+    let mut applied: Vec<(String, Op)> = summary
+        .succeeded
+        .iter()
+        .map(|(u, op)| (u.name().to_owned(), *op))
+        .collect();
+    let mut planned: Vec<(String, Op)> = shown
+        .iter()
+        .filter(|s| s.op != Op::Same)
+        .map(|s| (s.urn.name().to_owned(), s.op))
+        .collect();
+    applied.sort();
+    planned.sort();
+    assert_eq!(applied, planned);
+    assert!(be.current_lock("dev").await.unwrap().is_none());
+}
+
+/// `destroy_approved` shows what it would delete, worked out under the lock.
+#[tokio::test]
+async fn an_approved_destroy_shows_its_deletes_and_declining_keeps_everything() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be);
+    let st = seal(|s| {
+        let a = s.add("a", Mock::new());
+        s.add("b", Mock::new().prop("a", a.id()));
+        s.add_with(
+            "kept",
+            Mock::new(),
+            ResourceOptions::new().retain_on_delete(),
+        );
+    });
+    e.up(&st, &RunOptions::default()).await.unwrap();
+    let a = Urn::new("dev", "test:mock", "a");
+    let opts = RunOptions {
+        targets: vec![a],
+        ..RunOptions::default()
+    };
+    let out = e
+        .destroy_approved("dev", &opts, |plan: &Plan| {
+            let mut names: Vec<&str> = plan.steps.iter().map(|s| s.urn.name()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["a", "b"], "the target and what depends on it");
+            assert_eq!(plan.count(Op::Delete), 2);
+            std::future::ready(false)
+        })
+        .await
+        .unwrap();
+    assert!(out.is_none());
+    assert_eq!(cloud.resources().len(), 3);
+    assert_eq!(e.load_state("dev").await.unwrap().resources.len(), 3);
+    let sum = e
+        .destroy_approved("dev", &RunOptions::default(), |plan: &Plan| {
+            let kept = plan.steps.iter().find(|s| s.urn.name() == "kept").unwrap();
+            assert!(kept.retain);
+            std::future::ready(true)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sum.is_success());
+    assert_eq!(cloud.resources().len(), 1, "only the retained one stays");
+}
+
+/// A run's lock names the holder the embedder gives, and its heartbeat is refreshed
+/// while the run goes on; a lock whose heartbeat stopped looks abandoned.
+#[tokio::test]
+async fn a_runs_lock_names_the_embedders_user_and_keeps_a_heartbeat() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).heartbeat_every(Duration::from_millis(100));
+    // Heartbeats are recorded to the second.
+    cloud.set_latency(Duration::from_millis(2200));
+    let st = seal(|s| {
+        s.add("slow", Mock::new());
+    });
+    let opts = RunOptions {
+        who: Some("svc-deployer".to_owned()),
+        ..RunOptions::default()
+    };
+    let run = e.up(&st, &opts);
+    tokio::pin!(run);
+    let watch = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let first = be.current_lock("dev").await.unwrap().expect("held");
+        assert_eq!(first.who, "svc-deployer");
+        tokio::time::sleep(Duration::from_millis(1400)).await;
+        let later = be.current_lock("dev").await.unwrap().expect("held");
+        (first, later)
+    };
+    let ((first, later), sum) = tokio::join!(watch, &mut run);
+    assert!(sum.unwrap().is_success());
+    assert_eq!(first.id, later.id);
+    assert!(
+        later.heartbeat > first.heartbeat,
+        "the heartbeat moved: {:?} then {:?}",
+        first.heartbeat,
+        later.heartbeat
+    );
+    let shown = later.to_string();
+    assert!(
+        shown.contains("svc-deployer@") && shown.contains("looks alive"),
+        "{shown}"
+    );
+    // A record whose heartbeat stopped long ago reads as abandoned.
+    let old = LockInfo {
+        heartbeat: Some("2020-01-01T00:00:00Z".to_owned()),
+        host: "elsewhere".to_owned(),
+        ..later
+    };
+    assert!(old.looks_abandoned());
+    assert!(old.to_string().contains("looks gone"), "{old}");
+}

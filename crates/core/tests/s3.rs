@@ -287,6 +287,35 @@ async fn a_held_lock_names_its_holder_and_only_its_id_releases_it() {
     }
 }
 
+/// The holder refreshes its lock's heartbeat; once its lock was released (and taken by
+/// another), its heartbeat says so and never overwrites the new holder's record.
+#[tokio::test]
+async fn a_locks_heartbeat_is_refreshed_only_by_its_holder() {
+    for url in [
+        "s3://strata-beat/h?lock_table=beat-locks",
+        "s3://strata-beat/h2?lock=s3",
+    ] {
+        let a = backend(url).await;
+        a.bootstrap().await.unwrap();
+        let held = a.lock("dev", "up", Duration::ZERO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(a.heartbeat("dev", &held).await.unwrap(), "{url}");
+        let now = a.current_lock("dev").await.unwrap().unwrap();
+        assert_eq!(now.id, held.id);
+        assert!(now.heartbeat > held.heartbeat, "{url}: {now:?}");
+        assert!(now.to_string().contains("looks alive"), "{now}");
+        let b = backend(url).await;
+        b.unlock("dev", &held.id).await.unwrap();
+        let theirs = b.lock("dev", "destroy", Duration::ZERO).await.unwrap();
+        assert!(!a.heartbeat("dev", &held).await.unwrap(), "{url}");
+        assert_eq!(
+            b.current_lock("dev").await.unwrap().unwrap(),
+            theirs,
+            "{url}: the new holder's record is untouched"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_unreadable_lock_item_is_an_error_and_can_be_released() {
     let url = "s3://strata-garbled/g?lock_table=garbled-locks";

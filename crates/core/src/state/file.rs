@@ -160,27 +160,115 @@ impl FileBackend {
     }
 
     fn read_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
-        let path = self.lock_path(stack);
-        match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| StateError::Corrupt {
-                    location: path.display().to_string(),
-                    message: e.to_string(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("reading", &path)(e)),
-        }
+        read_lock_file(&self.lock_path(stack))
     }
 }
 
-/// A lock taken on this host by a process that no longer runs (Linux: no `/proc/<pid>`).
-fn is_stale(holder: &LockInfo) -> bool {
-    let here = gethostname::gethostname().to_string_lossy().into_owned();
-    cfg!(target_os = "linux")
-        && holder.host == here
-        && holder.pid != std::process::id()
-        && !Path::new(&format!("/proc/{}", holder.pid)).exists()
+/// The lock record at `path`; its heartbeat is the file's modification time.
+fn read_lock_file(path: &Path) -> Result<Option<LockInfo>, StateError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("reading", path)(e)),
+    };
+    let mut info: LockInfo = serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+        location: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if let Ok(m) = std::fs::metadata(path).and_then(|m| m.modified()) {
+        info.heartbeat = Some(humantime::format_rfc3339_seconds(m).to_string());
+    }
+    Ok(Some(info))
+}
+
+/// Removes the lock file at `path` if it holds `lock_id` (or does not read).
+fn unlock_file(path: &Path, stack: &str, lock_id: &str) -> Result<(), StateError> {
+    let current = match read_lock_file(path) {
+        Ok(c) => c,
+        // An unreadable lock file (written by something else, or damaged) can only be
+        // cleared by hand: any id releases it.
+        Err(StateError::Corrupt { .. }) => {
+            tracing::warn!(path = %path.display(), "removing an unreadable lock file");
+            return std::fs::remove_file(path).map_err(io("removing", path));
+        }
+        Err(e) => return Err(e),
+    };
+    match current {
+        Some(l) if l.id == lock_id => std::fs::remove_file(path).map_err(io("removing", path)),
+        Some(l) => Err(StateError::LockMismatch {
+            stack: stack.to_owned(),
+            given: lock_id.to_owned(),
+            current: l.id,
+        }),
+        None => Err(StateError::LockMismatch {
+            stack: stack.to_owned(),
+            given: lock_id.to_owned(),
+            current: "none: the stack is not locked".to_owned(),
+        }),
+    }
+}
+
+/// One try at the lock file.
+enum Attempt {
+    Taken,
+    /// A stale lock was moved aside: try again.
+    BrokeStale,
+    /// Someone holds it.
+    Held(LockInfo),
+}
+
+fn try_lock(dir: &Path, path: &Path, stack: &str, info: &LockInfo) -> Result<Attempt, StateError> {
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    // Write the record to a private file, then link it into place: the lock file appears
+    // atomically with its content, or not at all.
+    let tmp = dir.join(format!(".{stack}.lock.{}", info.id));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+        let body = serde_json::to_vec_pretty(info).map_err(StateError::Encode)?;
+        f.write_all(&body).map_err(io("writing", &tmp))?;
+        f.sync_all().map_err(io("syncing", &tmp))?;
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_dir(dir);
+            Ok(Attempt::Taken)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let Some(holder) = read_lock_file(path)? else {
+                // Released meanwhile.
+                return Ok(Attempt::BrokeStale);
+            };
+            if !holder.process_gone() {
+                return Ok(Attempt::Held(holder));
+            }
+            // Its process is gone (killed, crashed): the lock protects nothing. Pending
+            // operations in state are resolved by the run.
+            tracing::warn!(lock = %holder, "breaking a stale lock: its process is no longer running");
+            // Move it aside, then check that what was moved is the stale lock and not one
+            // another run took meanwhile (put that back).
+            let aside = dir.join(format!(
+                ".{stack}.lock.stale.{}",
+                uuid::Uuid::new_v4().simple()
+            ));
+            match std::fs::rename(path, &aside) {
+                Ok(()) => {
+                    let moved: Option<LockInfo> = std::fs::read(&aside)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok());
+                    if moved.map(|m| m.id) != Some(holder.id.clone()) {
+                        let _ = std::fs::hard_link(&aside, path);
+                    }
+                    let _ = std::fs::remove_file(&aside);
+                    Ok(Attempt::BrokeStale)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Attempt::BrokeStale),
+                Err(e) => Err(io("moving aside", path)(e)),
+            }
+        }
+        Err(e) => Err(io("creating", path)(e)),
+    }
 }
 
 fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
@@ -329,31 +417,31 @@ impl Backend for FileBackend {
         Some(self.keep_locally(stack, bytes))
     }
 
-    async fn lock(
+    async fn acquire(
         &self,
         stack: &str,
-        operation: &str,
+        info: LockInfo,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
-        let info = LockInfo::new(operation);
-        let path = self.lock_path(stack);
         let deadline = super::lock_deadline(timeout);
-        std::fs::create_dir_all(&self.dir).map_err(io("creating", &self.dir))?;
         loop {
-            // Write the record to a private file, then link it into place: the lock file
-            // appears atomically with its content, or not at all.
-            let tmp = self.dir.join(format!(".{stack}.lock.{}", info.id));
-            {
-                let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
-                let body = serde_json::to_vec_pretty(&info).map_err(StateError::Encode)?;
-                f.write_all(&body).map_err(io("writing", &tmp))?;
-                f.sync_all().map_err(io("syncing", &tmp))?;
-            }
-            let linked = std::fs::hard_link(&tmp, &path);
-            let _ = std::fs::remove_file(&tmp);
-            match linked {
-                Ok(()) => {
-                    sync_dir(&self.dir);
+            let (dir, path, name, record) = (
+                self.dir.clone(),
+                self.lock_path(stack),
+                stack.to_owned(),
+                info.clone(),
+            );
+            // Files, fsyncs and links block: off the runtime's threads.
+            let attempt =
+                tokio::task::spawn_blocking(move || try_lock(&dir, &path, &name, &record))
+                    .await
+                    .map_err(|e| StateError::Io {
+                        op: "locking",
+                        path: self.dir.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    })??;
+            match attempt {
+                Attempt::Taken => {
                     if let Ok(mut m) = self.held.lock() {
                         m.insert(stack.to_owned(), info.id.clone());
                     }
@@ -366,39 +454,9 @@ impl Backend for FileBackend {
                     }
                     return Ok(info);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if let Some(holder) = self.read_lock(stack)? {
-                        if is_stale(&holder) {
-                            // Its process is gone (killed, crashed): the lock protects
-                            // nothing. Pending operations in state are resolved by the run.
-                            tracing::warn!(lock = %holder, "breaking a stale lock: its process is no longer running");
-                            // Move it aside, then check that what was moved is the stale
-                            // lock and not one another run took meanwhile (put that back).
-                            let aside = self.dir.join(format!(
-                                ".{stack}.lock.stale.{}",
-                                uuid::Uuid::new_v4().simple()
-                            ));
-                            match std::fs::rename(&path, &aside) {
-                                Ok(()) => {
-                                    let moved: Option<LockInfo> = std::fs::read(&aside)
-                                        .ok()
-                                        .and_then(|b| serde_json::from_slice(&b).ok());
-                                    if moved.map(|m| m.id) != Some(holder.id.clone()) {
-                                        let _ = std::fs::hard_link(&aside, &path);
-                                    }
-                                    let _ = std::fs::remove_file(&aside);
-                                    continue;
-                                }
-                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                                Err(e) => return Err(io("moving aside", &path)(e)),
-                            }
-                        }
-                    }
+                Attempt::BrokeStale => continue,
+                Attempt::Held(holder) => {
                     if Instant::now() >= deadline {
-                        let holder = self.read_lock(stack)?.unwrap_or_else(|| LockInfo {
-                            id: "(unreadable)".to_owned(),
-                            ..LockInfo::new("unknown")
-                        });
                         return Err(StateError::Locked {
                             stack: stack.to_owned(),
                             holder: Box::new(holder),
@@ -406,9 +464,34 @@ impl Backend for FileBackend {
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => return Err(io("creating", &path)(e)),
             }
         }
+    }
+
+    async fn heartbeat(&self, stack: &str, lock: &LockInfo) -> Result<bool, StateError> {
+        let (path, id) = (self.lock_path(stack), lock.id.clone());
+        // The heartbeat is the lock file's modification time: touching it never rewrites
+        // the record, so it cannot overwrite a lock another run took meanwhile.
+        tokio::task::spawn_blocking(move || -> Result<bool, StateError> {
+            match read_lock_file(&path) {
+                Ok(Some(l)) if l.id == id => {}
+                Ok(_) | Err(StateError::Corrupt { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(io("opening", &path))?;
+            f.set_modified(std::time::SystemTime::now())
+                .map_err(io("touching", &path))?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| StateError::Io {
+            op: "touching",
+            path: self.dir.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        })?
     }
 
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError> {
@@ -420,32 +503,14 @@ impl Backend for FileBackend {
                 }
             }
         }
-        let path = self.lock_path(stack);
-        let current = match self.read_lock(stack) {
-            Ok(c) => c,
-            // An unreadable lock file (written by something else, or damaged) can only be
-            // cleared by hand: any id releases it.
-            Err(StateError::Corrupt { .. }) => {
-                tracing::warn!(path = %path.display(), "removing an unreadable lock file");
-                return std::fs::remove_file(&path).map_err(io("removing", &path));
-            }
-            Err(e) => return Err(e),
-        };
-        match current {
-            Some(l) if l.id == lock_id => {
-                std::fs::remove_file(&path).map_err(io("removing", &path))
-            }
-            Some(l) => Err(StateError::LockMismatch {
-                stack: stack.to_owned(),
-                given: lock_id.to_owned(),
-                current: l.id,
-            }),
-            None => Err(StateError::LockMismatch {
-                stack: stack.to_owned(),
-                given: lock_id.to_owned(),
-                current: "none: the stack is not locked".to_owned(),
-            }),
-        }
+        let (path, name, id) = (self.lock_path(stack), stack.to_owned(), lock_id.to_owned());
+        tokio::task::spawn_blocking(move || unlock_file(&path, &name, &id))
+            .await
+            .map_err(|e| StateError::Io {
+                op: "unlocking",
+                path: self.dir.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?
     }
 
     async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {
@@ -549,5 +614,29 @@ mod tests {
         };
         std::fs::write(b.lock_path("dev"), serde_json::to_vec(&live).unwrap()).unwrap();
         assert!(b.lock("dev", "up", Duration::ZERO).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_heartbeat_touches_the_lock_file_only_while_it_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = FileBackend::new(dir.path());
+        let held = b.lock("dev", "up", Duration::ZERO).await.unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .append(true)
+            .open(b.lock_path("dev"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let stale = b.current_lock("dev").await.unwrap().unwrap();
+        assert!(stale.looks_abandoned(), "{stale}");
+        assert!(b.heartbeat("dev", &held).await.unwrap());
+        let fresh = b.current_lock("dev").await.unwrap().unwrap();
+        assert!(!fresh.looks_abandoned(), "{fresh}");
+        assert!(fresh.to_string().contains("looks alive"), "{fresh}");
+        b.unlock("dev", &held.id).await.unwrap();
+        let theirs = b.lock("dev", "destroy", Duration::ZERO).await.unwrap();
+        assert!(!b.heartbeat("dev", &held).await.unwrap());
+        assert_eq!(b.current_lock("dev").await.unwrap().unwrap().id, theirs.id);
     }
 }

@@ -122,15 +122,14 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
-    async fn lock(
+    async fn acquire(
         &self,
         stack: &str,
-        operation: &str,
+        info: LockInfo,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
         let deadline = super::lock_deadline(timeout);
         loop {
-            let info = LockInfo::new(operation);
             let held = self.with(|i| match i.locks.get(stack) {
                 Some(h) => Some(h.clone()),
                 None => {
@@ -163,6 +162,16 @@ impl Backend for MemoryBackend {
                 current: other.map_or_else(|| "none".to_owned(), |l| l.id.clone()),
             }),
         })
+    }
+
+    async fn heartbeat(&self, stack: &str, lock: &LockInfo) -> Result<bool, StateError> {
+        Ok(self.with(|i| match i.locks.get_mut(stack) {
+            Some(l) if l.id == lock.id => {
+                l.heartbeat = Some(super::now_rfc3339());
+                true
+            }
+            _ => false,
+        }))
     }
 
     async fn current_lock(&self, stack: &str) -> Result<Option<LockInfo>, StateError> {

@@ -388,12 +388,19 @@ pub enum StateError {
     },
 }
 
-/// Who holds a lock, for what, since when.
+/// How often a run refreshes its lock's heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+/// A lock whose heartbeat is older than this looks abandoned: its holder stopped
+/// refreshing it (four missed beats).
+pub const HEARTBEAT_STALE: Duration = Duration::from_secs(120);
+
+/// Who holds a lock, for what, since when, and when the holder last showed life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
     /// The lock id (`state unlock <id>`).
     pub id: String,
-    /// The user.
+    /// The user: `$USER` unless the run names its own ([`crate::RunOptions::who`]).
     pub who: String,
     /// The host.
     pub host: String,
@@ -403,11 +410,16 @@ pub struct LockInfo {
     pub operation: String,
     /// When it was taken (RFC 3339).
     pub created: String,
+    /// When the holder last refreshed it (RFC 3339); the holder does so every
+    /// [`HEARTBEAT_EVERY`] while it runs. `None` in locks written before heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<String>,
 }
 
 impl LockInfo {
     /// A new lock record for this process.
     pub fn new(operation: &str) -> Self {
+        let now = now_rfc3339();
         LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             who: std::env::var("USER")
@@ -416,8 +428,41 @@ impl LockInfo {
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             pid: std::process::id(),
             operation: operation.to_owned(),
-            created: now_rfc3339(),
+            created: now.clone(),
+            heartbeat: Some(now),
         }
+    }
+
+    /// The same record, held by `who` (an embedder's own user) when given.
+    pub fn held_by(mut self, who: Option<&str>) -> Self {
+        if let Some(w) = who.map(str::trim).filter(|w| !w.is_empty()) {
+            w.clone_into(&mut self.who);
+        }
+        self
+    }
+
+    /// How long ago the holder last showed life: its last heartbeat, else when it took
+    /// the lock. `None` if neither time reads.
+    pub fn silent_for(&self) -> Option<Duration> {
+        let last = self.heartbeat.as_deref().unwrap_or(&self.created);
+        let at = humantime::parse_rfc3339(last).ok()?;
+        Some(SystemTime::now().duration_since(at).unwrap_or_default())
+    }
+
+    /// Whether the holder is known to be gone: a process of this host that no longer runs
+    /// (Linux), or a heartbeat older than [`HEARTBEAT_STALE`].
+    pub fn looks_abandoned(&self) -> bool {
+        self.process_gone() || self.silent_for().is_some_and(|d| d > HEARTBEAT_STALE)
+    }
+
+    /// A lock taken on this host by a process that no longer runs (Linux: no
+    /// `/proc/<pid>`).
+    pub fn process_gone(&self) -> bool {
+        let here = gethostname::gethostname().to_string_lossy().into_owned();
+        cfg!(target_os = "linux")
+            && self.host == here
+            && self.pid != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
 
@@ -427,7 +472,27 @@ impl std::fmt::Display for LockInfo {
             f,
             "{}@{} (pid {}) running `{}` since {} (lock id {})",
             self.who, self.host, self.pid, self.operation, self.created, self.id
-        )
+        )?;
+        let age = self
+            .silent_for()
+            .map(|d| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string());
+        let seen = if self.heartbeat.is_some() {
+            "last heartbeat"
+        } else {
+            "no heartbeat recorded; taken"
+        };
+        match age {
+            _ if self.process_gone() => write!(
+                f,
+                "; its process is no longer running on this host: the holder is gone"
+            ),
+            Some(age) if self.looks_abandoned() => write!(
+                f,
+                "; {seen} {age} ago: the holder looks gone (its heartbeat stopped)"
+            ),
+            Some(age) => write!(f, "; {seen} {age} ago: the holder looks alive"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -473,14 +538,29 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Durably writes a snapshot of `stack` (serialized with [`State::to_bytes`]). Refuses
     /// to replace state of another lineage, or state it cannot read.
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError>;
-    /// Takes the stack's lock for `operation`, polling up to `timeout` while someone else
-    /// holds it.
+    /// Takes the stack's lock with the record `request` (its id, holder and operation),
+    /// polling up to `timeout` while someone else holds it. Returns the record written.
+    async fn acquire(
+        &self,
+        stack: &str,
+        request: LockInfo,
+        timeout: Duration,
+    ) -> Result<LockInfo, StateError>;
+    /// Takes the stack's lock for `operation`, held by this process's user.
     async fn lock(
         &self,
         stack: &str,
         operation: &str,
         timeout: Duration,
-    ) -> Result<LockInfo, StateError>;
+    ) -> Result<LockInfo, StateError> {
+        self.acquire(stack, LockInfo::new(operation), timeout).await
+    }
+    /// Refreshes the heartbeat of `lock`, if it still holds the stack: `Ok(false)` if it
+    /// no longer does (released by `state unlock`, or taken by another run). Backends
+    /// without heartbeats return `Ok(true)`.
+    async fn heartbeat(&self, _stack: &str, _lock: &LockInfo) -> Result<bool, StateError> {
+        Ok(true)
+    }
     /// Releases the lock if (and only if) its id is `lock_id`. `state unlock` uses this to
     /// force-release another run's lock.
     async fn unlock(&self, stack: &str, lock_id: &str) -> Result<(), StateError>;

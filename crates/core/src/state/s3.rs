@@ -721,13 +721,12 @@ impl Backend for S3Backend {
         }
     }
 
-    async fn lock(
+    async fn acquire(
         &self,
         stack: &str,
-        operation: &str,
+        info: LockInfo,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
-        let info = LockInfo::new(operation);
         let deadline = super::lock_deadline(timeout);
         loop {
             if self.try_lock(stack, &info).await? {
@@ -820,6 +819,65 @@ impl Backend for S3Backend {
                         Err(mismatch(self.read_lock_item(stack).await?))
                     }
                     Err(e) => Err(aws_err("s3:DeleteObject", self.location(&key))(e)),
+                }
+            }
+        }
+    }
+
+    async fn heartbeat(&self, stack: &str, lock: &LockInfo) -> Result<bool, StateError> {
+        let beat = LockInfo {
+            heartbeat: Some(super::now_rfc3339()),
+            ..lock.clone()
+        };
+        let body = serde_json::to_string(&beat).map_err(StateError::Encode)?;
+        match &self.lock {
+            LockKind::DynamoDb(table) => {
+                // Only while the item is still this run's lock.
+                let r = self
+                    .ddb
+                    .put_item()
+                    .table_name(table)
+                    .item("LockID", AttributeValue::S(self.lock_id(stack)))
+                    .item("LockId", AttributeValue::S(lock.id.clone()))
+                    .item("Info", AttributeValue::S(body))
+                    .condition_expression("LockId = :id")
+                    .expression_attribute_values(":id", AttributeValue::S(lock.id.clone()))
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(aws_err("dynamodb:PutItem", table.clone())(e)),
+                }
+            }
+            LockKind::S3Object => {
+                let key = self.key(stack, "lock");
+                let Some((current, etag)) = self.get(&key).await? else {
+                    return Ok(false);
+                };
+                match serde_json::from_slice::<LockInfo>(&current) {
+                    Ok(l) if l.id == lock.id => {}
+                    _ => return Ok(false),
+                }
+                // Only over the object just read: never over a lock another run took since.
+                let mut put = self
+                    .s3
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .body(ByteStream::from(body.into_bytes()));
+                if let Some(etag) = etag {
+                    put = put.if_match(etag);
+                }
+                match put.send().await {
+                    Ok(_) => Ok(true),
+                    Err(e) if precondition_failed(&e) => Ok(false),
+                    Err(e) => Err(aws_err("s3:PutObject", self.location(&key))(e)),
                 }
             }
         }
