@@ -86,9 +86,18 @@ pub struct Config {
 
 impl Config {
     /// The stack's configuration over the spec's defaults.
-    pub fn from_stack(s: &Stack) -> Config {
+    /// A value that does not parse (`--config max_size=abc`) is a declaration error naming
+    /// the key: the CLI exits 2 and nothing is deployed.
+    pub fn from_stack(s: &mut Stack) -> Config {
+        let capacity = (
+            s.config_as_or("min_size", 2),
+            s.config_as_or("desired_capacity", 4),
+            s.config_as_or("max_size", 8),
+        );
+        let db_storage_gb = s.config_as_or("db_storage_gb", 500);
+        let cache_nodes = s.config_as_or("cache_nodes", 2);
+        let deletion_protection = s.config_as_or("deletion_protection", true);
         let get = |k: &str, d: &str| s.config_or(k, d);
-        let num = |k: &str, d: i32| s.config(k).and_then(|v| v.parse().ok()).unwrap_or(d);
         let region = get("region", "eu-central-1");
         Config {
             name: get("name", "shop"),
@@ -101,15 +110,11 @@ impl Config {
             ),
             ami: get("ami", "ami-0123456789abcdef0"),
             instance_type: get("instance_type", "t3.medium"),
-            capacity: (
-                num("min_size", 2),
-                num("desired_capacity", 4),
-                num("max_size", 8),
-            ),
+            capacity,
             db_class: get("db_class", "db.r5.xlarge"),
-            db_storage_gb: num("db_storage_gb", 500),
+            db_storage_gb,
             cache_node_type: get("cache_node_type", "cache.r5.large"),
-            cache_nodes: num("cache_nodes", 2),
+            cache_nodes,
             blocked_countries: s
                 .config("blocked_countries")
                 .map(|v| {
@@ -119,7 +124,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            deletion_protection: get("deletion_protection", "true") != "false",
+            deletion_protection,
             weekly_snapshot: s.config("weekly_snapshot").map(str::to_owned),
             region,
         }

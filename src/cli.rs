@@ -396,6 +396,15 @@ impl Program {
                 eprintln!("error: {m}");
                 ExitCode::from(2)
             }
+            // A `--config` value of the wrong type is a usage error too.
+            Err(CliError::Declaration(d))
+                if d.0
+                    .iter()
+                    .any(|e| matches!(e, strata_core::DeclarationError::Config { .. })) =>
+            {
+                eprintln!("error: {d}");
+                ExitCode::from(2)
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE

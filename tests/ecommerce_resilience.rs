@@ -256,3 +256,25 @@ async fn up_converges_through_throttling_and_server_errors() {
     assert!(counts.throttled.load(std::sync::atomic::Ordering::Relaxed) > 0);
     assert_eq!(added(&before, &inventory(&clean).await), expected);
 }
+
+/// A typed `--config` value that does not parse is a usage error naming the key, before
+/// any state is read or AWS called: nothing deploys the default instead.
+#[test]
+fn a_config_value_of_the_wrong_type_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(example())
+        .env("STRATA_BACKEND", dir.path().join("state"))
+        // Nowhere: any AWS call would fail.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .args(["--stack", "shop", "preview", "--config", "max_size=abc"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("configuration \"max_size\": \"abc\" is not a valid i32"),
+        "{err}"
+    );
+    assert!(!dir.path().join("state").exists(), "no state was touched");
+}

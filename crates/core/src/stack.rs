@@ -74,6 +74,18 @@ pub enum DeclarationError {
         /// What it refers to.
         target: String,
     },
+    /// A configuration value does not parse as its type.
+    #[error("configuration {key:?}: {value:?} is not a valid {expected}: {message}")]
+    Config {
+        /// The key (`--config KEY=VALUE`).
+        key: String,
+        /// The value given.
+        value: String,
+        /// The type wanted.
+        expected: String,
+        /// Why it does not parse.
+        message: String,
+    },
     /// Two stack outputs have one name.
     #[error("stack output {name:?} is exported twice; each output has one name")]
     DuplicateExport {
@@ -190,6 +202,44 @@ impl Stack {
         self.config(key).unwrap_or(default).to_owned()
     }
 
+    /// A configuration value parsed as `T` (a number, a `bool`, an enum with `FromStr`),
+    /// or `None` if unset. A value that does not parse is a declaration error naming the
+    /// key, reported by [`Stack::seal`] (the CLI exits 2), and `None` is returned so that
+    /// declaring can go on.
+    pub fn config_as<T>(&mut self, key: &str) -> Option<T>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self.config.get(key)?;
+        match value.trim().parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let expected = std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("value")
+                    .to_owned();
+                self.errors.push(DeclarationError::Config {
+                    key: key.to_owned(),
+                    value: value.clone(),
+                    expected,
+                    message: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// [`Stack::config_as`], or `default` when unset (or after reporting a bad value).
+    pub fn config_as_or<T>(&mut self, key: &str, default: T) -> T
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        self.config_as(key).unwrap_or(default)
+    }
+
     /// The stack's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -300,6 +350,7 @@ impl Stack {
         let mut errors = std::mem::take(&mut self.errors);
         let mut deps: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
+            check_option_paths(node, &mut errors);
             let mut d = Vec::new();
             let paths = placeholder_paths(&node.template);
             for (i, out) in node.inputs.iter().enumerate() {
@@ -680,4 +731,71 @@ pub fn check_logical_name(name: &str, urn: &Urn) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `ignore_changes` and `replace_on_changes` paths must name a field of the type: a typo
+/// (`desired_capcity`) would otherwise be silently ignored. The first segment is checked
+/// against the type's args (every field is in the declared args, `null` when unset);
+/// deeper segments may be map keys (`tags.Name`), which no schema lists.
+fn check_option_paths(node: &Node, errors: &mut Vec<DeclarationError>) {
+    let Value::Object(fields) = &*node.template else {
+        return;
+    };
+    let lists = [
+        ("ignore_changes", &node.options.ignore_changes),
+        ("replace_on_changes", &node.options.replace_on_changes),
+    ];
+    for (option, paths) in lists {
+        for path in paths {
+            if path == "*" {
+                continue;
+            }
+            let first = path.split('.').next().unwrap_or_default();
+            let message = if path.is_empty() || path.split('.').any(str::is_empty) {
+                format!("{path:?} is not a property path (fields joined by '.', or \"*\")")
+            } else if fields.contains_key(first) {
+                continue;
+            } else {
+                let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                let near = known
+                    .iter()
+                    .map(|k| (strsim_distance(first, k), *k))
+                    .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+                    .min();
+                let hint =
+                    near.map_or_else(String::new, |(_, k)| format!(" (did you mean {k:?}?)"));
+                format!(
+                    "{path:?} names no field of {}{hint}; its fields are: {}",
+                    node.type_name,
+                    known.join(", ")
+                )
+            };
+            errors.push(DeclarationError::Invalid {
+                urn: node.urn.clone(),
+                field: option.to_owned(),
+                message,
+            });
+        }
+    }
+}
+
+/// The Levenshtein distance of `a` and `b` (for "did you mean").
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

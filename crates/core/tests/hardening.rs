@@ -403,3 +403,39 @@ async fn a_runs_lock_names_the_embedders_user_and_keeps_a_heartbeat() {
     assert!(old.looks_abandoned());
     assert!(old.to_string().contains("looks gone"), "{old}");
 }
+
+/// An `ignore_changes` or `replace_on_changes` path that names no field of the type is a
+/// declaration error naming the resource, the option and the nearest field.
+#[test]
+fn option_paths_that_name_no_field_are_declaration_errors() {
+    let mut s = Stack::new("dev");
+    s.add_with(
+        "a",
+        Mock::new(),
+        ResourceOptions::new()
+            .ignore_changes("prop.v")
+            .replace_on_changes("props.w")
+            .replace_on_changes("duraton_ms")
+            .ignore_changes("props..x"),
+    );
+    s.add_with(
+        "b",
+        Mock::new(),
+        ResourceOptions::new()
+            .ignore_changes("*")
+            .ignore_changes("props.anything"),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "resource urn:strata:dev::test:mock::a: field `ignore_changes`: \"prop.v\" names no field of test:mock (did you mean \"props\"?)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("field `replace_on_changes`: \"duraton_ms\" names no field of test:mock (did you mean \"duration_ms\"?); its fields are: duration_ms, props"),
+        "{err}"
+    );
+    assert!(err.contains("\"props..x\" is not a property path"), "{err}");
+    assert!(!err.contains("props.w") && !err.contains("::b"), "{err}");
+}
