@@ -490,8 +490,26 @@ pub(crate) fn identity_of(paths: &[&str], args: &Value) -> Option<String> {
     Some(parts.join(","))
 }
 
+/// `outputs` with every property that is secret in `args` at the same path marked
+/// secret (Pulumi's rule): a type that echoes an input among its outputs does not reveal
+/// it.
+fn secret_outputs(args: &Value, mut outputs: Value) -> Value {
+    if crate::value::contains_secret(args) {
+        crate::value::carry_secrets(args, &mut outputs);
+    }
+    outputs
+}
+
+/// Typed args or outputs from their JSON. Secret markers are removed first: a secret
+/// may sit in a plain field (derived with `Output::map`), and `Secret` fields take the
+/// bare value.
 fn de<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, ProviderError> {
-    serde_json::from_value(v.clone()).map_err(|source| ProviderError::Decode {
+    let v = if crate::value::contains_secret(v) {
+        crate::value::unmark(v)
+    } else {
+        v.clone()
+    };
+    serde_json::from_value(v).map_err(|source| ProviderError::Decode {
         what: what.to_owned(),
         source,
     })
@@ -539,24 +557,26 @@ impl<R: Resource> ErasedResource for Adapter<R> {
     }
 
     async fn create(&self, cx: &Cx<'_>, args: &Value) -> Result<Created<Value>, ProviderError> {
+        let known = args;
         let args: R::Args = de(args, "args")?;
         let c = R::create(cx, &args).await?;
         Ok(Created {
             id: c.id,
-            outputs: ser(&c.outputs, "outputs")?,
+            outputs: secret_outputs(known, ser(&c.outputs, "outputs")?),
         })
     }
 
     async fn recover(&self, cx: &Cx<'_>, args: &Value) -> Result<Recovery<Value>, ProviderError> {
+        let known = args;
         let args: R::Args = de(args, "args")?;
         Ok(match R::recover(cx, &args).await? {
             Recovery::Found(c) => Recovery::Found(Created {
                 id: c.id,
-                outputs: ser(&c.outputs, "outputs")?,
+                outputs: secret_outputs(known, ser(&c.outputs, "outputs")?),
             }),
             Recovery::Resembles(c) => Recovery::Resembles(Created {
                 id: c.id,
-                outputs: ser(&c.outputs, "outputs")?,
+                outputs: secret_outputs(known, ser(&c.outputs, "outputs")?),
             }),
             Recovery::Absent => Recovery::Absent,
             Recovery::Unknown(s) => Recovery::Unknown(s),
@@ -569,13 +589,22 @@ impl<R: Resource> ErasedResource for Adapter<R> {
         id: &str,
         args: Option<&Value>,
     ) -> Result<Option<Observed<Value, Value>>, ProviderError> {
+        let known = args;
         let args: Option<R::Args> = args.map(|a| de(a, "args")).transpose()?;
         match R::read(cx, id, args.as_ref()).await? {
             None => Ok(None),
-            Some(o) => Ok(Some(Observed {
-                args: ser(&o.args, "args")?,
-                outputs: ser(&o.outputs, "outputs")?,
-            })),
+            Some(o) => {
+                let mut observed = ser(&o.args, "args")?;
+                // What was secret stays secret, whatever the field's type.
+                if let Some(known) = known {
+                    crate::value::carry_secrets(known, &mut observed);
+                }
+                let outputs = ser(&o.outputs, "outputs")?;
+                Ok(Some(Observed {
+                    outputs: secret_outputs(&observed, outputs),
+                    args: observed,
+                }))
+            }
         }
     }
 
@@ -587,9 +616,11 @@ impl<R: Resource> ErasedResource for Adapter<R> {
         new: &Value,
         outputs: &Value,
     ) -> Result<Value, ProviderError> {
+        let known = new;
         let (old, new): (R::Args, R::Args) = (de(old, "old args")?, de(new, "args")?);
         let outputs: R::Outputs = de(outputs, "outputs")?;
-        ser(&R::update(cx, id, &old, &new, &outputs).await?, "outputs")
+        let outputs = ser(&R::update(cx, id, &old, &new, &outputs).await?, "outputs")?;
+        Ok(secret_outputs(known, outputs))
     }
 
     async fn delete(

@@ -170,7 +170,9 @@ impl<T: 'static> Output<T> {
     }
 
     /// Derives a new output by applying `f` to this one's value once it is known
-    /// (Pulumi's `apply`). The new output has the same dependencies.
+    /// (Pulumi's `apply`). The new output has the same dependencies. If the value holds a
+    /// secret, the derived value is secret too: encrypted in state and redacted in plans,
+    /// wherever it goes (a resource receives its plaintext).
     pub fn map<U, F>(self, f: F) -> Output<U>
     where
         T: DeserializeOwned,
@@ -188,8 +190,17 @@ impl<T: 'static> Output<T> {
                 source_urn: first.as_ref().map(ToString::to_string).unwrap_or_default(),
                 message: e.to_string(),
             };
+            // A secret in, a secret out (Pulumi's rule): whatever `f` derives from a
+            // secret (a connection string around a password) is marked secret too.
+            let secret = contains_secret(&v);
+            let v = if secret { unmark(&v) } else { v };
             let t: T = serde_json::from_value(v).map_err(err)?;
-            serde_json::to_value(f(t)).map(Some).map_err(err)
+            let out = serde_json::to_value(f(t)).map_err(err)?;
+            Ok(Some(if secret && !contains_secret(&out) {
+                mark(out)
+            } else {
+                out
+            }))
         };
         Output {
             erased: ErasedOutput {
@@ -402,6 +413,62 @@ pub fn is_secret(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.len() == 1 && m.contains_key(SECRET_KEY))
 }
 
+/// Whether `v` holds a plaintext secret marker anywhere.
+pub(crate) fn contains_secret(v: &Value) -> bool {
+    match v {
+        _ if is_secret(v) => true,
+        Value::Object(m) => m.values().any(contains_secret),
+        Value::Array(a) => a.iter().any(contains_secret),
+        _ => false,
+    }
+}
+
+/// `v` marked secret: `{"$strata:secret": v}`.
+pub(crate) fn mark(v: Value) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(SECRET_KEY.to_owned(), v);
+    Value::Object(m)
+}
+
+/// A copy of `v` with every plaintext secret marker replaced by its value: what typed
+/// args deserialize from ([`Secret`] fields take the bare value too), so that a secret
+/// derived with [`Output::map`] can feed a plain field.
+pub(crate) fn unmark(v: &Value) -> Value {
+    match v {
+        _ if is_secret(v) => unmark(v.get(SECRET_KEY).unwrap_or(&Value::Null)),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), unmark(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(unmark).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Where `old` holds a secret and `new` (the same args as a provider read them back,
+/// in plain fields) does not, marks it secret in `new`: a property secret in the
+/// declaration stays secret in state and drift reports, whatever its field's type.
+pub(crate) fn carry_secrets(old: &Value, new: &mut Value) {
+    if is_secret(old) {
+        if !is_secret(new) && !new.is_null() {
+            *new = mark(std::mem::take(new));
+        }
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                if let Some(vb) = b.get_mut(k) {
+                    carry_secrets(va, vb);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (va, vb) in a.iter().zip(b.iter_mut()) {
+                carry_secrets(va, vb);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Whether `v` is a secret, plaintext or sealed (as read without the passphrase).
 fn is_any_secret(v: &Value) -> bool {
     is_secret(v)
@@ -498,7 +565,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
             #[serde(rename = "$strata:secret")]
             value: T,
         }
-        Wire::deserialize(d).map(|w| Secret(w.value))
+        // Marked (`{"$strata:secret": value}`) or, as typed args are decoded for a
+        // provider, bare.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<T> {
+            Marked(Wire<T>),
+            Bare(T),
+        }
+        Either::deserialize(d).map(|e| match e {
+            Either::Marked(w) => Secret(w.value),
+            Either::Bare(v) => Secret(v),
+        })
     }
 }
 

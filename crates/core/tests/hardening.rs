@@ -439,3 +439,91 @@ fn option_paths_that_name_no_field_are_declaration_errors() {
     assert!(err.contains("\"props..x\" is not a property path"), "{err}");
     assert!(!err.contains("props.w") && !err.contains("::b"), "{err}");
 }
+
+/// A preview without the passphrase compares declared secrets with the sealed ones by
+/// fingerprint: an unchanged stack previews as unchanged, a changed secret as a change.
+#[tokio::test]
+async fn a_preview_without_the_passphrase_sees_unchanged_secrets_as_unchanged() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let decl = |pw: &'static str| {
+        seal(move |s| {
+            s.add("db", Mock::new().secret(pw).prop("size", "1"));
+            s.add("plain", Mock::new());
+        })
+    };
+    engine(&cloud, &be)
+        .passphrase(Some("correct horse".to_owned()))
+        .up(&decl("hunter2-first"), &RunOptions::default())
+        .await
+        .unwrap();
+    let keyless = engine(&cloud, &be);
+    let plan = keyless.preview(&decl("hunter2-first"), &[]).await.unwrap();
+    assert!(!plan.has_changes(), "{}", plan.render());
+    let plan = keyless.preview(&decl("hunter2-other"), &[]).await.unwrap();
+    assert_eq!(plan.count(Op::Update), 1, "{}", plan.render());
+    assert!(
+        plan.render().contains("secret: [secret] → [secret]"),
+        "{}",
+        plan.render()
+    );
+    // The fingerprint is no plaintext.
+    let raw = String::from_utf8_lossy(&be.raw("dev").unwrap()).into_owned();
+    assert!(!raw.contains("hunter2"), "{raw}");
+}
+
+/// What `Output::map` derives from a secret is secret: sealed in state, redacted in
+/// plans and outputs, never drifting on refresh; the resource gets its plaintext.
+#[tokio::test]
+async fn a_value_mapped_from_a_secret_is_secret() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).passphrase(Some("correct horse".to_owned()));
+    let decl = || {
+        seal(|s| {
+            let db = s.add("db", Mock::new().secret("hunter2"));
+            let conn = db.secret().map(|pw: Option<Secret<String>>| {
+                format!(
+                    "postgres://app:{}@db",
+                    pw.map(Secret::into_inner).unwrap_or_default()
+                )
+            });
+            s.add("app", Mock::new().prop("conn", conn.clone()));
+            s.export("conn", conn);
+        })
+    };
+    let mut events = e.subscribe();
+    let plan = e.preview(&decl(), &[]).await.unwrap();
+    assert!(plan.has_changes());
+    let sum = e.up(&decl(), &RunOptions::default()).await.unwrap();
+    assert!(sum.is_success(), "{sum:?}");
+    let app = cloud
+        .resources()
+        .into_iter()
+        .find(|r| r.name == "app")
+        .unwrap();
+    assert_eq!(app.props["conn"], "postgres://app:hunter2@db");
+    let state = e.load_state("dev").await.unwrap();
+    let shown = value::display_value(&state.outputs["conn"]);
+    assert_eq!(shown, "[secret]");
+    let app_state = state
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "app")
+        .unwrap();
+    assert!(
+        value::is_secret(&app_state.args["props"]["conn"]),
+        "{:?}",
+        app_state.args
+    );
+    // Refresh reads the plain value back: it stays secret, and is no drift.
+    let report = e.refresh("dev", &RunOptions::default()).await.unwrap();
+    assert!(report.drift.is_empty(), "{:?}", report.drift);
+    let plan = e.preview(&decl(), &[]).await.unwrap();
+    assert!(!plan.has_changes(), "{}", plan.render());
+    let mut all = plan.render();
+    all.push_str(&String::from_utf8_lossy(&be.raw("dev").unwrap()));
+    all.push_str(&format!("{:?}", e.load_state("dev").await.unwrap()));
+    while let Ok(ev) = events.try_recv() {
+        all.push_str(&serde_json::to_string(&ev).unwrap());
+    }
+    assert!(!all.contains("hunter2"), "{all}");
+}

@@ -32,8 +32,8 @@ pub use s3::{LockKind, S3Backend};
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One resource as recorded in state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One resource as recorded in state. Its `Debug` output redacts secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
     /// Its URN.
     pub urn: Urn,
@@ -92,8 +92,8 @@ pub struct PendingOperation {
     pub refused: bool,
 }
 
-/// A stack's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A stack's state. Its `Debug` output redacts secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// The stack.
     pub stack: String,
@@ -115,6 +115,41 @@ pub struct State {
     /// Changes made to state by hand (`state pending drop`, `state rm`): who, when, what.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audit: Vec<AuditEntry>,
+}
+
+impl std::fmt::Debug for ResourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::value::redact;
+        f.debug_struct("ResourceState")
+            .field("urn", &self.urn)
+            .field("type_name", &self.type_name)
+            .field("id", &self.id)
+            .field("args", &redact(&self.args))
+            .field("outputs", &redact(&self.outputs))
+            .field("dependencies", &self.dependencies)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outputs: BTreeMap<&String, Value> = self
+            .outputs
+            .iter()
+            .map(|(k, v)| (k, crate::value::redact(v)))
+            .collect();
+        f.debug_struct("State")
+            .field("stack", &self.stack)
+            .field("lineage", &self.lineage)
+            .field("serial", &self.serial)
+            .field("encryption", &self.encryption)
+            .field("resources", &self.resources)
+            .field("outputs", &outputs)
+            .field("pending", &self.pending)
+            .field("audit", &self.audit)
+            .finish()
+    }
 }
 
 /// A change made to state by hand, outside of a run.

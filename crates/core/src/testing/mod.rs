@@ -501,6 +501,9 @@ pub struct MockOutputs {
     pub arn: String,
     /// Its properties as stored.
     pub props: BTreeMap<String, String>,
+    /// Its secret, as stored (an output that is secret by type).
+    #[serde(default)]
+    pub secret: Option<Secret<String>>,
 }
 
 crate::outputs!(Mock => MockHandle {
@@ -508,6 +511,8 @@ crate::outputs!(Mock => MockHandle {
     id: String,
     /// The ARN.
     arn: String,
+    /// The secret.
+    secret: Option<Secret<String>>,
 });
 
 /// Resolved mock args: key, props, secret.
@@ -540,6 +545,7 @@ fn outputs_of(r: &CloudResource) -> MockOutputs {
         id: r.id.clone(),
         arn: format!("arn:mem:mock:{}", r.id),
         props: r.props.clone(),
+        secret: r.secret.clone().map(Secret::new),
     }
 }
 
