@@ -37,7 +37,9 @@
 //! `AWS_ENDPOINT_URL`), with adaptive retries, unless the program's context holds its own
 //! `strata_core::aws::Aws`.
 //!
-//! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn).
+//! Logs (`tracing`) go to stderr at the level given by `STRATA_LOG` (default: warn); the
+//! AWS SDK's and the HTTP stack's at `STRATA_SDK_LOG` (default: warn), a separate switch
+//! because at debug and trace they print request bodies, secrets included.
 
 // The runner's job is to talk to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -735,15 +737,39 @@ fn code(summary: &Summary) -> ExitCode {
 }
 
 fn init_tracing() {
-    let level = std::env::var("STRATA_LOG")
-        .ok()
-        .and_then(|l| l.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::WARN);
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let filter = log_filter(
+        std::env::var("STRATA_LOG").ok().as_deref(),
+        std::env::var("STRATA_SDK_LOG").ok().as_deref(),
+    );
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .finish()
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// What a stack program logs: its own and strata's events at the level `strata` names
+/// (`STRATA_LOG`: error, warn, info, debug, trace; default warn), and the AWS SDK's,
+/// smithy's and the HTTP stack's at the level `sdk` names (`STRATA_SDK_LOG`, default
+/// warn). The SDK has its own switch because at debug and trace it logs requests and
+/// responses, bodies included: a `CreateSecret`'s value, a KMS data key. Turn it up only
+/// to debug a call, never in CI logs that others read.
+pub fn log_filter(strata: Option<&str>, sdk: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = |v: Option<&str>| {
+        v.and_then(|l| l.trim().parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::WARN)
+    };
+    let sdk = level(sdk);
+    ["aws", "hyper", "h2", "rustls", "tower", "reqwest"]
+        .into_iter()
+        .fold(
+            tracing_subscriber::filter::Targets::new().with_default(level(strata)),
+            |t, target| t.with_target(target, sdk),
+        )
 }
 
 /// Targets given as URNs or as logical names of declared resources.
