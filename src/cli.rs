@@ -91,8 +91,8 @@ struct Cli {
         default_value = "file://.strata"
     )]
     backend: String,
-    /// How many steps may run at once.
-    #[arg(long, global = true, default_value_t = strata_core::DEFAULT_PARALLEL)]
+    /// How many steps may run at once (at least 1).
+    #[arg(long, global = true, default_value_t = strata_core::DEFAULT_PARALLEL, value_parser = at_least_one)]
     parallel: usize,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y', global = true)]
@@ -269,6 +269,26 @@ fn humantime_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// The type tokens a program registers, sorted, for error messages.
+fn known_types(a: &Registry, b: &Registry) -> String {
+    let mut names: Vec<&str> = a.types().chain(b.types()).map(|t| t.type_name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        "no types".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 steps at once would never run anything; give at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("expected a number of steps, got {s:?}: {e}")),
+    }
+}
+
 fn key_value(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
@@ -436,7 +456,14 @@ impl Program {
         {
             return bootstrap(&cli).await;
         }
-        let backend: Arc<dyn strata_core::Backend> = Arc::from(open_backend(&cli.backend).await?);
+        let backend: Arc<dyn strata_core::Backend> = match open_backend(&cli.backend).await {
+            Ok(b) => Arc::from(b),
+            // A URL that names no backend is a usage error.
+            Err(e @ (StateError::BadBackendUrl { .. } | StateError::UnsupportedBackend(_))) => {
+                return Err(CliError::Usage(format!("--backend: {e}")))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut engine = Engine::new(backend.clone());
         if let Some(key) = kms_key(&cli)? {
             engine = engine.secrets(Arc::new(kms_keys(&key).await));
@@ -578,6 +605,14 @@ impl Program {
                 name,
                 id,
             } => {
+                if self.registry.get(type_name).is_none()
+                    && declared.registry().get(type_name).is_none()
+                {
+                    return Err(CliError::Usage(format!(
+                        "import: unknown resource type {type_name:?} (this program registers {})",
+                        known_types(&self.registry, declared.registry())
+                    )));
+                }
                 let r = engine.import(&cli.stack, type_name, name, id).await?;
                 out.line(&format!("imported {} as {}", r.id, r.urn));
                 Ok(ExitCode::SUCCESS)
