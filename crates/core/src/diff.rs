@@ -88,7 +88,11 @@ pub fn diff_values(old: &Value, new: &Value, replace_on: &[&str]) -> Vec<Propert
 /// A plain object (not an unknown or secret marker), to recurse into.
 fn plain(v: Option<&Value>) -> Option<&serde_json::Map<String, Value>> {
     match v {
-        Some(o @ Value::Object(m)) if !is_unknown(o) && !is_secret(o) => Some(m),
+        Some(o @ Value::Object(m))
+            if !is_unknown(o) && !is_secret(o) && !crate::secrets::is_sealed(o) =>
+        {
+            Some(m)
+        }
         _ => None,
     }
 }
@@ -129,8 +133,13 @@ fn walk<'a>(
             let b = new.filter(|v| !v.is_null());
             let changed = match (a, b) {
                 (_, Some(n)) if is_unknown(n) => true,
-                // Read without the key: compared by the sealed value's fingerprint.
-                (Some(x), Some(y)) if crate::secrets::same_secret(x, y) => false,
+                // Read without the key, a sealed secret cannot be compared: it is no
+                // change (the plan counts what it could not compare).
+                (Some(x), Some(y))
+                    if crate::secrets::is_sealed(x) || crate::secrets::is_sealed(y) =>
+                {
+                    false
+                }
                 (x, y) => x != y,
             };
             if changed {

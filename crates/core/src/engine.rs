@@ -398,6 +398,13 @@ impl Engine {
         self.check_deletable(&plan.removals(stack, &state), &registry)
             .await?;
         plan.violations = self.check_policies(stack);
+        // Read without the key, sealed secrets of declared resources were not compared.
+        plan.secrets_not_compared = state
+            .resources
+            .values()
+            .filter(|r| stack.index_of(&r.urn).is_some())
+            .map(|r| crate::secrets::count_sealed(&r.args))
+            .sum();
         Ok(plan)
     }
 
@@ -1148,6 +1155,7 @@ impl Engine {
             dbr: Vec::new(),
             deletions: Vec::new(),
             violations: Vec::new(),
+            secrets_not_compared: 0,
         };
         if !approve(&shown).await {
             return Ok(None);

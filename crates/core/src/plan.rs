@@ -228,6 +228,9 @@ pub struct Plan {
     /// What the engine's policy packs found (see [`crate::policy`]); mandatory ones stop
     /// `up`.
     pub violations: Vec<crate::policy::Violation>,
+    /// Secret values in state that a preview without the stack's key could not compare
+    /// with the declaration (they are not counted as changes).
+    pub secrets_not_compared: usize,
 }
 
 impl Plan {
@@ -287,6 +290,12 @@ impl Plan {
             }
         }
         let same = self.count(Op::Same);
+        if self.secrets_not_compared > 0 {
+            out.push_str(&format!(
+                "note: {} secret value(s) were not compared: this preview has no key for the stack's secrets (a changed secret shows once it has)\n",
+                self.secrets_not_compared
+            ));
+        }
         out.push_str(&format!(
             "plan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged\n",
             self.count(Op::Create),
@@ -604,6 +613,7 @@ pub fn plan(
         dbr,
         deletions,
         violations: Vec::new(),
+        secrets_not_compared: 0,
     })
 }
 

@@ -479,7 +479,11 @@ pub(crate) fn identity_of(paths: &[&str], args: &Value) -> Option<String> {
         for seg in p.split('.') {
             v = v.get(seg)?;
         }
-        if crate::value::contains_unknown(v) {
+        // Unknown yet, or secret (an identity is shown in plan errors): not checked.
+        if crate::value::contains_unknown(v)
+            || crate::value::contains_secret(v)
+            || crate::secrets::contains_sealed(v)
+        {
             return None;
         }
         parts.push(match v {
@@ -504,14 +508,24 @@ fn secret_outputs(args: &Value, mut outputs: Value) -> Value {
 /// may sit in a plain field (derived with `Output::map`), and `Secret` fields take the
 /// bare value.
 fn de<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, ProviderError> {
-    let v = if crate::value::contains_secret(v) {
+    let secret = crate::value::contains_secret(v);
+    let v = if secret {
         crate::value::unmark(v)
     } else {
         v.clone()
     };
     serde_json::from_value(v).map_err(|source| ProviderError::Decode {
         what: what.to_owned(),
-        source,
+        // serde's message may quote a value: with secrets among them, only where.
+        source: if secret {
+            <serde_json::Error as serde::de::Error>::custom(format!(
+                "they do not match the type (values not shown: they hold secrets; line {}, column {})",
+                source.line(),
+                source.column()
+            ))
+        } else {
+            source
+        },
     })
 }
 

@@ -16,16 +16,13 @@
 //! A state is always opened with the kind it records; a new state gets the engine's first
 //! key source. In memory, values are plaintext secrets, redacted everywhere they are shown.
 //!
-//! Each sealed value also carries a fingerprint of its plaintext: Argon2id (8 MiB, one
-//! pass) with its own random salt, `CIPHERTEXT.SALT.FINGERPRINT`. A preview without the
-//! key compares a declared secret with the sealed one by fingerprint, so an unchanged
-//! stack previews as unchanged (`preview --expect-no-changes` in CI needs no key). The
-//! fingerprint is slow and salted, so it resists tables and brute force far better than a
-//! plain hash, but a guessable secret (a dictionary word) can be confirmed by someone who
-//! reads the state: use generated secrets, as the example does.
-//!
 //! A state with sealed values can be read without its key (they stay sealed and show as
-//! `[secret]`), but not changed: `up`, `destroy`, `refresh` and `import` ask for it. A
+//! `[secret]`). A preview without the key cannot compare a sealed value with the declared
+//! one, so it does not count it as a change: the plan says how many secret values it
+//! could not compare ([`crate::plan::Plan::secrets_not_compared`]), and a changed secret
+//! shows once the key is given. (Nothing derived from a secret, not even a hash, is kept
+//! in state: a slow salted hash would still let a reader of the state test guesses, and
+//! small secrets, a PIN or a flag, would fall at once.) It cannot be changed: `up`, `destroy`, `refresh` and `import` ask for it. A
 //! secret is never written in plaintext: without a key source, a checkpoint that would
 //! hold one fails and names the variable to set.
 
@@ -433,88 +430,6 @@ impl KeySource for KmsKeys {
     }
 }
 
-/// Fingerprints computed in this process: by a digest of salt and plaintext.
-type Fingerprints = std::sync::Mutex<std::collections::HashMap<[u8; 32], [u8; 16]>>;
-static FINGERPRINTS: std::sync::OnceLock<Fingerprints> = std::sync::OnceLock::new();
-/// The salt each plaintext was first fingerprinted with here, by a digest of it: a
-/// value sealed again at every checkpoint is not fingerprinted again.
-type Salts = std::sync::Mutex<std::collections::HashMap<[u8; 32], [u8; 16]>>;
-static SALTS: std::sync::OnceLock<Salts> = std::sync::OnceLock::new();
-
-fn digest(parts: &[&[u8]]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    h.finalize().into()
-}
-
-/// The Argon2id fingerprint of `plain` under `salt` (cached per process).
-fn fingerprint(plain: &[u8], salt: &[u8]) -> Result<[u8; 16], SecretsError> {
-    let id = digest(&[salt, plain]);
-    let cache = FINGERPRINTS.get_or_init(Default::default);
-    if let Some(fp) = cache.lock().ok().and_then(|m| m.get(&id).copied()) {
-        return Ok(fp);
-    }
-    let params = argon2::Params::new(8 * 1024, 1, 1, Some(16))
-        .map_err(|e| SecretsError::Crypto(e.to_string()))?;
-    let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut fp = [0u8; 16];
-    kdf.hash_password_into(plain, salt, &mut fp)
-        .map_err(|e| SecretsError::Crypto(e.to_string()))?;
-    if let Ok(mut m) = cache.lock() {
-        m.insert(id, fp);
-    }
-    Ok(fp)
-}
-
-/// `.SALT.FINGERPRINT` for `plain`, the suffix of its sealed form.
-fn fingerprint_suffix(plain: &[u8]) -> Result<String, SecretsError> {
-    let salts = SALTS.get_or_init(Default::default);
-    let id = digest(&[plain]);
-    let salt = match salts.lock().ok().and_then(|m| m.get(&id).copied()) {
-        Some(s) => s,
-        None => {
-            let mut s = [0u8; 16];
-            getrandom::getrandom(&mut s).map_err(|e| SecretsError::Crypto(e.to_string()))?;
-            if let Ok(mut m) = salts.lock() {
-                m.insert(id, s);
-            }
-            s
-        }
-    };
-    let fp = fingerprint(plain, &salt)?;
-    Ok(format!(".{}.{}", b64().encode(salt), b64().encode(fp)))
-}
-
-/// Whether the sealed secret `sealed` (read without the key) holds the plaintext of the
-/// secret `declared`, by its fingerprint. `false` when it cannot tell (a value sealed
-/// before fingerprints, or not a sealed/plaintext pair).
-pub fn same_secret(sealed: &Value, declared: &Value) -> bool {
-    let (Some(s), true) = (
-        sealed.get(SEALED_KEY).and_then(Value::as_str),
-        is_sealed(sealed) && is_secret(declared),
-    ) else {
-        return false;
-    };
-    let mut parts = s.split('.');
-    let (Some(_), Some(salt), Some(fp), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let (Ok(salt), Ok(fp)) = (b64().decode(salt), b64().decode(fp)) else {
-        return false;
-    };
-    let inner = declared.get(SECRET_KEY).cloned().unwrap_or(Value::Null);
-    let Ok(plain) = serde_json::to_vec(&inner) else {
-        return false;
-    };
-    fingerprint(&plain, &salt).is_ok_and(|f| f.as_slice() == fp.as_slice())
-}
-
 /// Whether `v` holds a plaintext secret anywhere.
 pub fn contains_secret(v: &Value) -> bool {
     match v {
@@ -525,7 +440,8 @@ pub fn contains_secret(v: &Value) -> bool {
     }
 }
 
-fn is_sealed(v: &Value) -> bool {
+/// Whether `v` is a sealed secret (as read without the key).
+pub fn is_sealed(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.len() == 1 && m.get(SEALED_KEY).is_some_and(Value::is_string))
 }
 
@@ -537,9 +453,8 @@ pub fn seal_value(v: &Value, c: Option<&Crypter>, what: &str) -> Result<Value, S
             let inner = v.get(SECRET_KEY).cloned().unwrap_or(Value::Null);
             let plain =
                 serde_json::to_vec(&inner).map_err(|e| SecretsError::Crypto(e.to_string()))?;
-            let sealed = c.seal(&plain)? + &fingerprint_suffix(&plain)?;
             let mut m = Map::new();
-            m.insert(SEALED_KEY.to_owned(), Value::String(sealed));
+            m.insert(SEALED_KEY.to_owned(), Value::String(c.seal(&plain)?));
             Ok(Value::Object(m))
         }
         Value::Object(m) => Ok(Value::Object(
@@ -563,8 +478,7 @@ pub fn open_value(v: &mut Value, c: &Crypter) -> Result<(), SecretsError> {
             .get(SEALED_KEY)
             .and_then(Value::as_str)
             .unwrap_or_default();
-        // `CIPHERTEXT.SALT.FINGERPRINT` (or, sealed before fingerprints, `CIPHERTEXT`).
-        let plain = c.open(sealed.split('.').next().unwrap_or_default())?;
+        let plain = c.open(sealed)?;
         let inner: Value =
             serde_json::from_slice(&plain).map_err(|e| SecretsError::Corrupt(e.to_string()))?;
         let mut m = Map::new();
@@ -576,6 +490,16 @@ pub fn open_value(v: &mut Value, c: &Crypter) -> Result<(), SecretsError> {
         Value::Object(m) => m.values_mut().try_for_each(|v| open_value(v, c)),
         Value::Array(a) => a.iter_mut().try_for_each(|v| open_value(v, c)),
         _ => Ok(()),
+    }
+}
+
+/// How many sealed secrets `v` holds.
+pub fn count_sealed(v: &Value) -> usize {
+    match v {
+        _ if is_sealed(v) => 1,
+        Value::Object(m) => m.values().map(count_sealed).sum(),
+        Value::Array(a) => a.iter().map(count_sealed).sum(),
+        _ => 0,
     }
 }
 

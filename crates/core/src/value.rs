@@ -131,8 +131,20 @@ impl<T: 'static> Output<T> {
         let resolve = move |src: &dyn OutputSource| match src.outputs(&urn) {
             Lookup::Unknown => Ok(None),
             Lookup::Known(v) => {
-                let o: O = decode(v, &urn)?;
-                encode(&f(&o), &urn).map(Some)
+                // Typed outputs take secrets bare (a plain field may hold one that an
+                // input made secret).
+                let decoded = if contains_secret(v) {
+                    decode::<O>(&unmark(v), &urn)
+                } else {
+                    decode::<O>(v, &urn)
+                };
+                match decoded {
+                    Ok(o) => encode(&f(&o), &urn).map(Some),
+                    // Read without the key: what depends on a sealed secret is a secret
+                    // this run cannot know.
+                    Err(_) if crate::secrets::contains_sealed(v) => Ok(Some(sealed_unknown())),
+                    Err(e) => Err(e),
+                }
             }
         };
         Output {
@@ -190,17 +202,27 @@ impl<T: 'static> Output<T> {
                 source_urn: first.as_ref().map(ToString::to_string).unwrap_or_default(),
                 message: e.to_string(),
             };
+            // Read without the key: derived from a sealed secret, it cannot be known.
+            if crate::secrets::contains_sealed(&v) {
+                return Ok(Some(sealed_unknown()));
+            }
             // A secret in, a secret out (Pulumi's rule): whatever `f` derives from a
-            // secret (a connection string around a password) is marked secret too.
+            // secret (a connection string around a password) is secret as a whole.
             let secret = contains_secret(&v);
             let v = if secret { unmark(&v) } else { v };
-            let t: T = serde_json::from_value(v).map_err(err)?;
+            let t: T = serde_json::from_value(v).map_err(|e| {
+                if secret {
+                    // (Its message could quote the plaintext.)
+                    ResolveError {
+                        source_urn: first.as_ref().map(ToString::to_string).unwrap_or_default(),
+                        message: "a secret value does not have the type `map` expects".to_owned(),
+                    }
+                } else {
+                    err(e)
+                }
+            })?;
             let out = serde_json::to_value(f(t)).map_err(err)?;
-            Ok(Some(if secret && !contains_secret(&out) {
-                mark(out)
-            } else {
-                out
-            }))
+            Ok(Some(if secret { mark(unmark(&out)) } else { out }))
         };
         Output {
             erased: ErasedOutput {
@@ -423,6 +445,17 @@ pub(crate) fn contains_secret(v: &Value) -> bool {
     }
 }
 
+/// A secret that cannot be known without the stack's key: a sealed marker with nothing
+/// sealed. Never written: only previews without the key make it.
+pub(crate) fn sealed_unknown() -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        crate::secrets::SEALED_KEY.to_owned(),
+        Value::String(String::new()),
+    );
+    Value::Object(m)
+}
+
 /// `v` marked secret: `{"$strata:secret": v}`.
 pub(crate) fn mark(v: Value) -> Value {
     let mut m = serde_json::Map::new();
@@ -452,6 +485,15 @@ pub(crate) fn carry_secrets(old: &Value, new: &mut Value) {
         }
         return;
     }
+    if let (Value::Array(a), Value::Array(b)) = (old, &*new) {
+        let matched = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_shape(x, y));
+        if !matched && a.iter().any(contains_secret) {
+            // Read back in another order or length: the elements cannot be matched, so
+            // the whole list stays secret.
+            *new = mark(std::mem::take(new));
+            return;
+        }
+    }
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
@@ -467,6 +509,15 @@ pub(crate) fn carry_secrets(old: &Value, new: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Whether `new` plausibly is `old` read back: a secret's plain value equals it, other
+/// values of one kind.
+fn same_shape(old: &Value, new: &Value) -> bool {
+    if is_secret(old) {
+        return old.get(SECRET_KEY) == Some(new) || is_secret(new);
+    }
+    std::mem::discriminant(old) == std::mem::discriminant(new)
 }
 
 /// Whether `v` is a secret, plaintext or sealed (as read without the passphrase).
@@ -616,6 +667,29 @@ pub fn display_value(v: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn secrets_read_back_stay_secret_even_reordered() {
+        use serde_json::json;
+        let old =
+            json!({"env": {"K": {"$strata:secret": "v"}}, "list": [{"$strata:secret": "a"}, "b"]});
+        // Same order: element by element.
+        let mut new = json!({"env": {"K": "v"}, "list": ["a", "b"]});
+        carry_secrets(&old, &mut new);
+        assert_eq!(
+            new,
+            json!({"env": {"K": {"$strata:secret": "v"}}, "list": [{"$strata:secret": "a"}, "b"]})
+        );
+        // Another order or length: the whole list.
+        let mut new = json!({"env": {"K": "changed"}, "list": ["b", "a"]});
+        carry_secrets(&old, &mut new);
+        assert!(is_secret(&new["list"]), "{new}");
+        assert!(is_secret(&new["env"]["K"]), "{new}");
+        let mut new = json!({"list": ["a"]});
+        carry_secrets(&old, &mut new);
+        assert!(is_secret(&new["list"]), "{new}");
+    }
+
     use super::*;
 
     #[derive(Serialize)]

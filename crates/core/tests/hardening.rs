@@ -440,33 +440,47 @@ fn option_paths_that_name_no_field_are_declaration_errors() {
     assert!(!err.contains("props.w") && !err.contains("::b"), "{err}");
 }
 
-/// A preview without the passphrase compares declared secrets with the sealed ones by
-/// fingerprint: an unchanged stack previews as unchanged, a changed secret as a change.
+/// A preview without the passphrase cannot compare sealed secrets: it counts them instead
+/// of reporting them as changes, so an unchanged stack previews as unchanged; values
+/// derived from sealed outputs resolve to secrets it cannot know, not to errors.
 #[tokio::test]
-async fn a_preview_without_the_passphrase_sees_unchanged_secrets_as_unchanged() {
+async fn a_preview_without_the_passphrase_does_not_report_sealed_secrets_as_changes() {
     let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
-    let decl = |pw: &'static str| {
+    let decl = |pw: &'static str, size: &'static str| {
         seal(move |s| {
-            s.add("db", Mock::new().secret(pw).prop("size", "1"));
+            let db = s.add("db", Mock::new().secret(pw).prop("size", size));
+            let conn = db.secret().map(|pw: Option<Secret<String>>| {
+                format!(
+                    "pg://app:{}@db",
+                    pw.map(Secret::into_inner).unwrap_or_default()
+                )
+            });
+            s.add("app", Mock::new().prop("conn", conn));
             s.add("plain", Mock::new());
         })
     };
     engine(&cloud, &be)
         .passphrase(Some("correct horse".to_owned()))
-        .up(&decl("hunter2-first"), &RunOptions::default())
+        .up(&decl("hunter2-first", "1"), &RunOptions::default())
         .await
         .unwrap();
     let keyless = engine(&cloud, &be);
-    let plan = keyless.preview(&decl("hunter2-first"), &[]).await.unwrap();
+    let plan = keyless
+        .preview(&decl("hunter2-first", "1"), &[])
+        .await
+        .unwrap();
     assert!(!plan.has_changes(), "{}", plan.render());
-    let plan = keyless.preview(&decl("hunter2-other"), &[]).await.unwrap();
+    assert_eq!(plan.secrets_not_compared, 2, "{}", plan.render());
+    assert!(plan
+        .render()
+        .contains("2 secret value(s) were not compared"));
+    // Other changes still show.
+    let plan = keyless
+        .preview(&decl("hunter2-first", "2"), &[])
+        .await
+        .unwrap();
     assert_eq!(plan.count(Op::Update), 1, "{}", plan.render());
-    assert!(
-        plan.render().contains("secret: [secret] → [secret]"),
-        "{}",
-        plan.render()
-    );
-    // The fingerprint is no plaintext.
+    // State holds nothing derived from the plaintext.
     let raw = String::from_utf8_lossy(&be.raw("dev").unwrap()).into_owned();
     assert!(!raw.contains("hunter2"), "{raw}");
 }
@@ -526,4 +540,39 @@ async fn a_value_mapped_from_a_secret_is_secret() {
         all.push_str(&serde_json::to_string(&ev).unwrap());
     }
     assert!(!all.contains("hunter2"), "{all}");
+}
+
+/// `map` returning a value that mixes a secret with what it derives is secret as a whole;
+/// a list of secrets read back in another order stays secret.
+#[tokio::test]
+async fn partly_secret_results_and_reordered_lists_stay_secret() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).passphrase(Some("correct horse".to_owned()));
+    let st = seal(|s| {
+        let db = s.add("db", Mock::new().secret("hunter2"));
+        let both = db.secret().map(|pw: Option<Secret<String>>| {
+            let pw = pw.map(Secret::into_inner).unwrap_or_default();
+            (Secret::new(pw.clone()), format!("url-{pw}"))
+        });
+        let url = both.map(|(_, url): (Secret<String>, String)| url);
+        s.add("app", Mock::new().prop("url", url));
+    });
+    assert!(e
+        .up(&st, &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    let raw = String::from_utf8_lossy(&be.raw("dev").unwrap()).into_owned();
+    assert!(!raw.contains("hunter2"), "{raw}");
+    let state = e.load_state("dev").await.unwrap();
+    let app = state
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "app")
+        .unwrap();
+    assert!(
+        value::is_secret(&app.args["props"]["url"]),
+        "{:?}",
+        app.args
+    );
 }
