@@ -60,6 +60,7 @@ pub struct CancelToken(Arc<CancelInner>);
 struct CancelInner {
     flag: AtomicBool,
     notify: tokio::sync::Notify,
+    parent: Option<CancelToken>,
 }
 
 impl CancelToken {
@@ -67,27 +68,48 @@ impl CancelToken {
     pub fn new() -> Self {
         Self::default()
     }
+    /// A token cancelled with this one, or on its own: cancelling it leaves this one
+    /// alone (a run's own token, under its caller's).
+    pub fn child(&self) -> Self {
+        CancelToken(Arc::new(CancelInner {
+            parent: Some(self.clone()),
+            ..CancelInner::default()
+        }))
+    }
     /// Cancels.
     pub fn cancel(&self) {
         self.0.flag.store(true, Ordering::SeqCst);
         self.0.notify.notify_waiters();
     }
-    /// Whether it was cancelled.
+    /// Whether it (or the token it is a child of) was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.0.flag.load(Ordering::SeqCst)
+            || self
+                .0
+                .parent
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
     }
     /// Waits until it is cancelled.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.0.notify.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a cancel in between still wakes it.
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
+    pub fn cancelled(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                let notified = self.0.notify.notified();
+                tokio::pin!(notified);
+                // Registered before the check: a cancel in between still wakes it.
+                notified.as_mut().enable();
+                if self.is_cancelled() {
+                    return;
+                }
+                match &self.0.parent {
+                    Some(parent) => tokio::select! {
+                        () = notified => {}
+                        () = parent.cancelled() => return,
+                    },
+                    None => notified.await,
+                }
             }
-            notified.await;
-        }
+        })
     }
 }
 
@@ -328,10 +350,11 @@ impl Engine {
         self
     }
 
-    /// How often a run refreshes its lock's heartbeat (default
+    /// How often a run refreshes its lock's heartbeat (default and most
     /// [`crate::state::HEARTBEAT_EVERY`]; at least a tenth of a second).
     pub fn heartbeat_every(mut self, d: Duration) -> Self {
-        self.heartbeat = d.max(Duration::from_millis(100));
+        // At most the default: a slower beat would make a live lock look abandoned.
+        self.heartbeat = d.clamp(Duration::from_millis(100), crate::state::HEARTBEAT_EVERY);
         self
     }
 
@@ -408,21 +431,28 @@ impl Engine {
         Ok(plan)
     }
 
+    /// Runs `f` under the stack's lock, with the lock's record and the run's cancel token:
+    /// a child of `cancel` (the caller's token is never cancelled by the engine), which the
+    /// heartbeat cancels if the lock is lost.
     async fn locked<T, F, Fut>(
         &self,
         stack: &str,
         op: &str,
         who: Option<&str>,
+        cancel: Option<&CancelToken>,
         f: F,
     ) -> Result<T, EngineError>
     where
-        F: FnOnce(crate::state::LockInfo) -> Fut,
+        F: FnOnce(crate::state::LockInfo, CancelToken) -> Fut,
         Fut: Future<Output = Result<T, EngineError>>,
     {
-        let request = crate::state::LockInfo::new(op).held_by(who.or(self.who.as_deref()));
+        let request = crate::state::LockRequest {
+            operation: op.to_owned(),
+            who: who.or(self.who.as_deref()).map(str::to_owned),
+        };
         let lock = self
             .backend
-            .acquire(stack, request, self.lock_timeout)
+            .acquire(stack, &request, self.lock_timeout)
             .await?;
         // Released below; if this future is dropped first (a timeout, a `select!`), the
         // guard releases it, so that the process's next run is not locked out. What the
@@ -432,10 +462,19 @@ impl Engine {
             stack: stack.to_owned(),
             id: Some(lock.id.clone()),
         };
-        // Stops with the run, or when this future is dropped.
-        let beat = Heartbeat::start(self, stack, &lock);
-        let result = f(lock.clone()).await;
-        drop(beat);
+        let run_cancel = cancel.map_or_else(CancelToken::new, CancelToken::child);
+        let beat = Heartbeat::start(self, stack, &lock, run_cancel.clone());
+        let result = f(lock.clone(), run_cancel).await;
+        if beat.stop().await {
+            // Not ours any more: nothing to release.
+            guard.id = None;
+            result?;
+            return Err(StateError::LockLost {
+                stack: stack.to_owned(),
+                id: lock.id,
+            }
+            .into());
+        }
         let released = self.backend.unlock(stack, &lock.id).await;
         guard.id = None;
         let value = result?;
@@ -467,26 +506,36 @@ impl Engine {
         Fut: Future<Output = bool>,
     {
         self.enforce_policies(stack)?;
-        self.locked(stack.name(), "up", opts.who.as_deref(), |_| async {
-            let registry = self.registry_for(Some(stack));
-            let mut state = self.load_state(stack.name()).await?;
-            self.crypter(&mut state).await?;
-            let declared = |u: &Urn| stack.index_of(u).is_some();
-            self.resolve_pending(&mut state, &registry, &declared)
-                .await?;
-            if opts.refresh {
-                let (s, _) = self.refresh_state(state, &registry, opts).await?;
-                state = s;
-            }
-            let mut plan = plan(stack, &state, &registry, &opts.targets)?;
-            plan.violations = self.check_policies(stack);
-            if !approve(&plan).await {
-                return Ok(None);
-            }
-            self.apply(stack, plan, state, registry, opts)
-                .await
-                .map(Some)
-        })
+        self.locked(
+            stack.name(),
+            "up",
+            opts.who.as_deref(),
+            Some(&opts.cancel),
+            |_, cancel| async move {
+                let opts = &RunOptions {
+                    cancel,
+                    ..opts.clone()
+                };
+                let registry = self.registry_for(Some(stack));
+                let mut state = self.load_state(stack.name()).await?;
+                self.crypter(&mut state).await?;
+                let declared = |u: &Urn| stack.index_of(u).is_some();
+                self.resolve_pending(&mut state, &registry, &declared)
+                    .await?;
+                if opts.refresh {
+                    let (s, _) = self.refresh_state(state, &registry, opts).await?;
+                    state = s;
+                }
+                let mut plan = plan(stack, &state, &registry, &opts.targets)?;
+                plan.violations = self.check_policies(stack);
+                if !approve(&plan).await {
+                    return Ok(None);
+                }
+                self.apply(stack, plan, state, registry, opts)
+                    .await
+                    .map(Some)
+            },
+        )
         .await
     }
 
@@ -513,15 +562,25 @@ impl Engine {
         A: FnOnce(&Plan) -> Fut,
         Fut: Future<Output = bool>,
     {
-        self.locked(stack, "destroy", opts.who.as_deref(), |_| async {
-            let mut state = self.load_state(stack).await?;
-            let registry = self.registry.clone();
-            self.crypter(&mut state).await?;
-            // Nothing is created again: a create that did not happen is forgotten.
-            self.resolve_pending(&mut state, &registry, &|_| false)
-                .await?;
-            self.run_destroy(state, registry, opts, approve).await
-        })
+        self.locked(
+            stack,
+            "destroy",
+            opts.who.as_deref(),
+            Some(&opts.cancel),
+            |_, cancel| async move {
+                let opts = &RunOptions {
+                    cancel,
+                    ..opts.clone()
+                };
+                let mut state = self.load_state(stack).await?;
+                let registry = self.registry.clone();
+                self.crypter(&mut state).await?;
+                // Nothing is created again: a create that did not happen is forgotten.
+                self.resolve_pending(&mut state, &registry, &|_| false)
+                    .await?;
+                self.run_destroy(state, registry, opts, approve).await
+            },
+        )
         .await
     }
 
@@ -531,16 +590,26 @@ impl Engine {
         stack: &str,
         opts: &RunOptions,
     ) -> Result<RefreshReport, EngineError> {
-        self.locked(stack, "refresh", opts.who.as_deref(), |_| async {
-            let mut state = self.load_state(stack).await?;
-            let registry = self.registry.clone();
-            self.crypter(&mut state).await?;
-            // Keep a create that did not happen for the next `up` to retry by its token.
-            self.resolve_pending(&mut state, &registry, &|_| true)
-                .await?;
-            let (_, report) = self.refresh_state(state, &registry, opts).await?;
-            Ok(report)
-        })
+        self.locked(
+            stack,
+            "refresh",
+            opts.who.as_deref(),
+            Some(&opts.cancel),
+            |_, cancel| async move {
+                let opts = &RunOptions {
+                    cancel,
+                    ..opts.clone()
+                };
+                let mut state = self.load_state(stack).await?;
+                let registry = self.registry.clone();
+                self.crypter(&mut state).await?;
+                // Keep a create that did not happen for the next `up` to retry by its token.
+                self.resolve_pending(&mut state, &registry, &|_| true)
+                    .await?;
+                let (_, report) = self.refresh_state(state, &registry, opts).await?;
+                Ok(report)
+            },
+        )
         .await
     }
 
@@ -566,7 +635,7 @@ impl Engine {
         let Some(ty) = self.registry.get(type_name) else {
             return Err(fail(format!("unknown resource type {type_name:?}")));
         };
-        self.locked(stack, "import", None, |_| async {
+        self.locked(stack, "import", None, None, |_, _| async {
             let mut state = self.load_state(stack).await?;
             if state.resources.contains_key(&urn) {
                 return Err(fail(
@@ -716,7 +785,7 @@ impl Engine {
         op: &str,
         f: impl FnOnce(&mut State) -> Result<(T, String), EngineError>,
     ) -> Result<T, EngineError> {
-        self.locked(stack, op, None, |lock| async move {
+        self.locked(stack, op, None, None, |lock, _| async move {
             let mut state = self.load_state(stack).await?;
             let (value, action) = f(&mut state)?;
             state.audit.push(crate::state::AuditEntry {
@@ -1295,50 +1364,81 @@ impl Engine {
     }
 }
 
-/// Releases a run's lock if the run's future is dropped before it released it.
-/// Refreshes a run's lock heartbeat until dropped. If the lock is found no longer held
-/// (`state unlock` released it), says so once: the run's later writes will be refused.
-struct Heartbeat(tokio::task::JoinHandle<()>);
+/// Refreshes a run's lock heartbeat until stopped. If the lock is found no longer held
+/// (`state unlock` released it, and maybe another run took it), the run is cancelled (no
+/// new step starts) and fails with [`StateError::LockLost`]: it must not go on changing
+/// AWS without the lock.
+struct Heartbeat {
+    task: tokio::task::JoinHandle<()>,
+    stop: Arc<tokio::sync::Notify>,
+    lost: Arc<AtomicBool>,
+}
 
 impl Heartbeat {
-    fn start(engine: &Engine, stack: &str, lock: &crate::state::LockInfo) -> Self {
+    fn start(
+        engine: &Engine,
+        stack: &str,
+        lock: &crate::state::LockInfo,
+        cancel: CancelToken,
+    ) -> Self {
         let (backend, events, every) = (
             engine.backend.clone(),
             engine.events.clone(),
             engine.heartbeat,
         );
         let (stack, lock) = (stack.to_owned(), lock.clone());
-        Heartbeat(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                match backend.heartbeat(&stack, &lock).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        events.emit(Event::Diagnostic {
-                            level: Level::Warning,
-                            urn: None,
-                            message: format!(
-                                "the lock {} of stack {stack:?} is no longer held by this run (released by `state unlock`?): its state writes will be refused and kept locally",
-                                lock.id
-                            ),
-                        });
-                        return;
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let lost = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (stop, lost) = (stop.clone(), lost.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        () = stop.notified() => return,
                     }
-                    Err(e) => {
-                        tracing::warn!(%stack, lock = %lock.id, error = %e, "the lock's heartbeat could not be refreshed");
+                    match backend.heartbeat(&stack, &lock).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            lost.store(true, Ordering::SeqCst);
+                            cancel.cancel();
+                            events.emit(Event::Diagnostic {
+                                level: Level::Error,
+                                urn: None,
+                                message: format!(
+                                    "the lock {} of stack {stack:?} is no longer held by this run (released by `state unlock`?): no new step starts",
+                                    lock.id
+                                ),
+                            });
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(%stack, lock = %lock.id, error = %e, "the lock's heartbeat could not be refreshed");
+                        }
                     }
                 }
-            }
-        }))
+            })
+        };
+        Heartbeat { task, stop, lost }
+    }
+
+    /// Stops it, after a refresh in flight (so that it cannot land after the unlock), and
+    /// says whether the lock was found lost.
+    async fn stop(mut self) -> bool {
+        self.stop.notify_one();
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        let _ = task.await;
+        self.lost.load(Ordering::SeqCst)
     }
 }
 
 impl Drop for Heartbeat {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
+/// Releases a run's lock if the run's future is dropped before it released it.
 struct LockGuard {
     backend: Arc<dyn Backend>,
     stack: String,

@@ -33,7 +33,7 @@ pub use resource::{
     Registry, Resource, ResourceArgs,
 };
 pub use stack::{DeclarationError, DeclarationErrors, Declared, SealedStack, Stack, StackView};
-pub use state::{Backend, FileBackend, LockInfo, MemoryBackend, State, StateError};
+pub use state::{Backend, FileBackend, LockInfo, LockRequest, MemoryBackend, State, StateError};
 pub use urn::Urn;
 pub use value::{Input, Output, Secret};
 

@@ -576,3 +576,49 @@ async fn partly_secret_results_and_reordered_lists_stay_secret() {
         app.args
     );
 }
+
+/// A run whose lock is released under it (`state unlock`) notices at its next heartbeat:
+/// it starts no new step and fails saying so; the caller's token is untouched.
+#[tokio::test]
+async fn a_run_that_loses_its_lock_stops_and_fails() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).heartbeat_every(Duration::from_millis(100));
+    let st = seal(|s| {
+        let a = s.add("a", Mock::new().duration(Duration::from_millis(600)));
+        let b = s.add("b", Mock::new().prop("a", a.id()));
+        s.add("c", Mock::new().prop("b", b.id()));
+    });
+    let opts = RunOptions::default();
+    let run = e.up(&st, &opts);
+    let unlock = async {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let held = be.current_lock("dev").await.unwrap().expect("held");
+        be.unlock("dev", &held.id).await.unwrap();
+    };
+    let (result, ()) = tokio::join!(run, unlock);
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("was released while this run held it"), "{err}");
+    let names: Vec<String> = cloud.resources().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["a"], "no step started after the lock was lost");
+    assert!(
+        !opts.cancel.is_cancelled(),
+        "the caller's token was cancelled"
+    );
+}
+
+/// A lock written without heartbeats (by an older strata) is never judged dead by age.
+#[test]
+fn a_lock_without_heartbeats_is_not_judged_by_its_age() {
+    let old = LockInfo {
+        heartbeat: None,
+        created: "2020-01-01T00:00:00Z".to_owned(),
+        host: "elsewhere".to_owned(),
+        ..LockInfo::new("up")
+    };
+    assert!(!old.looks_abandoned());
+    assert!(
+        old.to_string()
+            .contains("whether the holder is alive is unknown"),
+        "{old}"
+    );
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Backend, LockInfo, State, StateError, WriteStats};
+use super::{Backend, LockInfo, LockRequest, State, StateError, WriteStats};
 
 /// State in a local directory (the default: `.strata` in the working directory).
 #[derive(Debug)]
@@ -175,8 +175,12 @@ fn read_lock_file(path: &Path) -> Result<Option<LockInfo>, StateError> {
         location: path.display().to_string(),
         message: e.to_string(),
     })?;
-    if let Ok(m) = std::fs::metadata(path).and_then(|m| m.modified()) {
-        info.heartbeat = Some(humantime::format_rfc3339_seconds(m).to_string());
+    // The holder touches the file to beat (only a record that keeps heartbeats: one
+    // written by an older strata is left without).
+    if info.heartbeat.is_some() {
+        if let Ok(m) = std::fs::metadata(path).and_then(|m| m.modified()) {
+            info.heartbeat = Some(humantime::format_rfc3339_seconds(m).to_string());
+        }
     }
     Ok(Some(info))
 }
@@ -420,9 +424,10 @@ impl Backend for FileBackend {
     async fn acquire(
         &self,
         stack: &str,
-        info: LockInfo,
+        request: &LockRequest,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
+        let info = request.record();
         let deadline = super::lock_deadline(timeout);
         loop {
             let (dir, path, name, record) = (
@@ -473,15 +478,24 @@ impl Backend for FileBackend {
         // The heartbeat is the lock file's modification time: touching it never rewrites
         // the record, so it cannot overwrite a lock another run took meanwhile.
         tokio::task::spawn_blocking(move || -> Result<bool, StateError> {
-            match read_lock_file(&path) {
-                Ok(Some(l)) if l.id == id => {}
-                Ok(_) | Err(StateError::Corrupt { .. }) => return Ok(false),
-                Err(e) => return Err(e),
-            }
-            let f = std::fs::OpenOptions::new()
+            use std::io::Read as _;
+            // One handle: the record read is the file touched, even if the lock changes
+            // hands in between.
+            let mut f = match std::fs::OpenOptions::new()
+                .read(true)
                 .append(true)
                 .open(&path)
-                .map_err(io("opening", &path))?;
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(io("opening", &path)(e)),
+            };
+            let mut body = Vec::new();
+            f.read_to_end(&mut body).map_err(io("reading", &path))?;
+            match serde_json::from_slice::<LockInfo>(&body) {
+                Ok(l) if l.id == id => {}
+                _ => return Ok(false),
+            }
             f.set_modified(std::time::SystemTime::now())
                 .map_err(io("touching", &path))?;
             Ok(true)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Backend, LockInfo, State, StateError, WriteStats};
+use super::{Backend, LockInfo, LockRequest, State, StateError, WriteStats};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -125,9 +125,10 @@ impl Backend for MemoryBackend {
     async fn acquire(
         &self,
         stack: &str,
-        info: LockInfo,
+        request: &LockRequest,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
+        let info = request.record();
         let deadline = super::lock_deadline(timeout);
         loop {
             let held = self.with(|i| match i.locks.get(stack) {

@@ -365,6 +365,14 @@ pub enum StateError {
         /// Who holds the lock.
         holder: Box<LockInfo>,
     },
+    /// The run's lock was released while it held it.
+    #[error("the lock {id} of stack {stack:?} was released while this run held it (by `state unlock`?), so the run stopped starting steps. What it changed is in AWS; its last state writes may have been refused and kept in a recovery file. Run `up` again to bring state and AWS together")]
+    LockLost {
+        /// The stack.
+        stack: String,
+        /// The lost lock's id.
+        id: String,
+    },
     /// `unlock` named a lock id that is not the current one.
     #[error("stack {stack:?}: the lock id {given} does not match the current lock ({current})")]
     LockMismatch {
@@ -430,6 +438,22 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// refreshing it (four missed beats).
 pub const HEARTBEAT_STALE: Duration = Duration::from_secs(120);
 
+/// What a run asks a lock for: its operation, and who runs it (`None`: `$USER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// The operation (`up`, `destroy`, …).
+    pub operation: String,
+    /// Who runs it, if not this process's user (an embedder's own user).
+    pub who: Option<String>,
+}
+
+impl LockRequest {
+    /// The record of a new lock for this request, with a fresh id: backends write this.
+    pub fn record(&self) -> LockInfo {
+        LockInfo::new(&self.operation).held_by(self.who.as_deref())
+    }
+}
+
 /// Who holds a lock, for what, since when, and when the holder last showed life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -485,9 +509,11 @@ impl LockInfo {
     }
 
     /// Whether the holder is known to be gone: a process of this host that no longer runs
-    /// (Linux), or a heartbeat older than [`HEARTBEAT_STALE`].
+    /// (Linux), or a heartbeat older than [`HEARTBEAT_STALE`]. A lock without heartbeats
+    /// (written by an older strata) is never judged by its age.
     pub fn looks_abandoned(&self) -> bool {
-        self.process_gone() || self.silent_for().is_some_and(|d| d > HEARTBEAT_STALE)
+        self.process_gone()
+            || (self.heartbeat.is_some() && self.silent_for().is_some_and(|d| d > HEARTBEAT_STALE))
     }
 
     /// A lock taken on this host by a process that no longer runs (Linux: no
@@ -511,21 +537,20 @@ impl std::fmt::Display for LockInfo {
         let age = self
             .silent_for()
             .map(|d| humantime::format_duration(Duration::from_secs(d.as_secs())).to_string());
-        let seen = if self.heartbeat.is_some() {
-            "last heartbeat"
-        } else {
-            "no heartbeat recorded; taken"
-        };
         match age {
             _ if self.process_gone() => write!(
                 f,
                 "; its process is no longer running on this host: the holder is gone"
             ),
+            Some(age) if self.heartbeat.is_none() => write!(
+                f,
+                "; taken {age} ago, without heartbeats (an older strata): whether the holder is alive is unknown"
+            ),
             Some(age) if self.looks_abandoned() => write!(
                 f,
-                "; {seen} {age} ago: the holder looks gone (its heartbeat stopped)"
+                "; last heartbeat {age} ago: the holder looks gone (its heartbeat stopped)"
             ),
-            Some(age) => write!(f, "; {seen} {age} ago: the holder looks alive"),
+            Some(age) => write!(f, "; last heartbeat {age} ago: the holder looks alive"),
             None => Ok(()),
         }
     }
@@ -573,12 +598,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Durably writes a snapshot of `stack` (serialized with [`State::to_bytes`]). Refuses
     /// to replace state of another lineage, or state it cannot read.
     async fn save(&self, stack: &str, lineage: &str, bytes: Vec<u8>) -> Result<(), StateError>;
-    /// Takes the stack's lock with the record `request` (its id, holder and operation),
-    /// polling up to `timeout` while someone else holds it. Returns the record written.
+    /// Takes the stack's lock for `request` (the operation, and who runs it), polling up
+    /// to `timeout` while someone else holds it. Returns the record written, with a new
+    /// lock id.
     async fn acquire(
         &self,
         stack: &str,
-        request: LockInfo,
+        request: &LockRequest,
         timeout: Duration,
     ) -> Result<LockInfo, StateError>;
     /// Takes the stack's lock for `operation`, held by this process's user.
@@ -588,7 +614,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         operation: &str,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
-        self.acquire(stack, LockInfo::new(operation), timeout).await
+        let request = LockRequest {
+            operation: operation.to_owned(),
+            who: None,
+        };
+        self.acquire(stack, &request, timeout).await
     }
     /// Refreshes the heartbeat of `lock`, if it still holds the stack: `Ok(false)` if it
     /// no longer does (released by `state unlock`, or taken by another run). Backends

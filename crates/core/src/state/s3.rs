@@ -43,7 +43,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 
-use super::{Backend, LockInfo, State, StateError, WriteStats};
+use super::{Backend, LockInfo, LockRequest, State, StateError, WriteStats};
 
 /// How an S3 backend locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -724,9 +724,10 @@ impl Backend for S3Backend {
     async fn acquire(
         &self,
         stack: &str,
-        info: LockInfo,
+        request: &LockRequest,
         timeout: Duration,
     ) -> Result<LockInfo, StateError> {
+        let info = request.record();
         let deadline = super::lock_deadline(timeout);
         loop {
             if self.try_lock(stack, &info).await? {
@@ -799,27 +800,30 @@ impl Backend for S3Backend {
             }
             LockKind::S3Object => {
                 let key = self.key(stack, "lock");
-                let Some((body, etag)) = self.get(&key).await? else {
-                    return Err(mismatch(None));
-                };
-                match serde_json::from_slice::<LockInfo>(&body) {
-                    Ok(l) if l.id == lock_id => {}
-                    Ok(l) => return Err(mismatch(Some(l))),
-                    // An unreadable lock object can only be cleared by hand: any id does.
-                    Err(_) => tracing::warn!(key, "removing an unreadable lock object"),
-                }
-                // Only the object we read: not a lock someone took since.
-                let mut delete = self.s3.delete_object().bucket(&self.bucket).key(&key);
-                if let Some(etag) = etag {
-                    delete = delete.if_match(etag);
-                }
-                match delete.send().await {
-                    Ok(_) => Ok(()),
-                    Err(e) if precondition_failed(&e) => {
-                        Err(mismatch(self.read_lock_item(stack).await?))
+                // A heartbeat rewrite landing between the read and the delete changes the
+                // ETag: read again, a few times, while the lock is still ours.
+                for _ in 0..4 {
+                    let Some((body, etag)) = self.get(&key).await? else {
+                        return Err(mismatch(None));
+                    };
+                    match serde_json::from_slice::<LockInfo>(&body) {
+                        Ok(l) if l.id == lock_id => {}
+                        Ok(l) => return Err(mismatch(Some(l))),
+                        // An unreadable lock object can only be cleared by hand: any id.
+                        Err(_) => tracing::warn!(key, "removing an unreadable lock object"),
                     }
-                    Err(e) => Err(aws_err("s3:DeleteObject", self.location(&key))(e)),
+                    // Only the object we read: not a lock someone took since.
+                    let mut delete = self.s3.delete_object().bucket(&self.bucket).key(&key);
+                    if let Some(etag) = etag {
+                        delete = delete.if_match(etag);
+                    }
+                    match delete.send().await {
+                        Ok(_) => return Ok(()),
+                        Err(e) if precondition_failed(&e) => continue,
+                        Err(e) => return Err(aws_err("s3:DeleteObject", self.location(&key))(e)),
+                    }
                 }
+                Err(mismatch(self.read_lock_item(stack).await?))
             }
         }
     }
@@ -864,16 +868,18 @@ impl Backend for S3Backend {
                     Ok(l) if l.id == lock.id => {}
                     _ => return Ok(false),
                 }
-                // Only over the object just read: never over a lock another run took since.
-                let mut put = self
+                // Only over the object just read: never over a lock another run took since
+                // (without an ETag to condition on, no write at all).
+                let Some(etag) = etag else {
+                    return Ok(false);
+                };
+                let put = self
                     .s3
                     .put_object()
                     .bucket(&self.bucket)
                     .key(&key)
+                    .if_match(etag)
                     .body(ByteStream::from(body.into_bytes()));
-                if let Some(etag) = etag {
-                    put = put.if_match(etag);
-                }
                 match put.send().await {
                     Ok(_) => Ok(true),
                     Err(e) if precondition_failed(&e) => Ok(false),
