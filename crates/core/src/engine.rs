@@ -528,6 +528,9 @@ impl Engine {
                 }
                 let mut plan = plan(stack, &state, &registry, &opts.targets)?;
                 plan.violations = self.check_policies(stack);
+                // What the plan removes must be deletable before anyone approves it.
+                self.check_deletable(&plan.removals(stack, &state), &registry)
+                    .await?;
                 if !approve(&plan).await {
                     return Ok(None);
                 }

@@ -229,6 +229,10 @@ pub trait Resource: Send + Sync + Sized + 'static {
     /// declarations can share it. A field that is absent or not yet known takes part in no
     /// comparison.
     const IDENTITY: &'static [&'static str] = &[];
+    /// The fields of its args, for types whose serialized args leave some out (with
+    /// `skip_serializing_if`): `ignore_changes` and `replace_on_changes` paths are checked
+    /// against them, and against the fields the declared args hold.
+    const FIELDS: &'static [&'static str] = &[];
 
     /// The desired properties.
     type Args: Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -426,6 +430,8 @@ pub trait ErasedResource: Send + Sync {
     /// The physical identity of a resource with these (resolved) args, per
     /// [`Resource::IDENTITY`]: `None` when the type has none or a part is unknown.
     fn identity(&self, args: &Value) -> Option<String>;
+    /// See [`Resource::FIELDS`].
+    fn fields(&self) -> &'static [&'static str];
     /// See [`Resource::delete_blocker`].
     async fn delete_blocker(
         &self,
@@ -552,6 +558,10 @@ impl<R: Resource> ErasedResource for Adapter<R> {
 
     fn estimate(&self, args: &Value) -> Duration {
         de::<R::Args>(args, "args").map_or(Duration::from_secs(2), |a| R::estimate(&a))
+    }
+
+    fn fields(&self) -> &'static [&'static str] {
+        R::FIELDS
     }
 
     fn identity(&self, args: &Value) -> Option<String> {

@@ -350,7 +350,7 @@ impl Stack {
         let mut errors = std::mem::take(&mut self.errors);
         let mut deps: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
-            check_option_paths(node, &mut errors);
+            check_option_paths(node, &self.registry, &mut errors);
             let mut d = Vec::new();
             let paths = placeholder_paths(&node.template);
             for (i, out) in node.inputs.iter().enumerate() {
@@ -735,12 +735,19 @@ pub fn check_logical_name(name: &str, urn: &Urn) -> Result<(), String> {
 
 /// `ignore_changes` and `replace_on_changes` paths must name a field of the type: a typo
 /// (`desired_capcity`) would otherwise be silently ignored. The first segment is checked
-/// against the type's args (every field is in the declared args, `null` when unset);
-/// deeper segments may be map keys (`tags.Name`), which no schema lists.
-fn check_option_paths(node: &Node, errors: &mut Vec<DeclarationError>) {
-    let Value::Object(fields) = &*node.template else {
+/// against the type's args (every field is in the declared args, `null` when unset, and a
+/// type that leaves some out lists them in `Resource::FIELDS`); deeper segments may be
+/// map keys (`tags.Name`), which no schema lists.
+fn check_option_paths(node: &Node, registry: &Registry, errors: &mut Vec<DeclarationError>) {
+    let Value::Object(declared) = &*node.template else {
         return;
     };
+    let listed = registry.get(node.type_name).map_or(&[][..], |t| t.fields());
+    let fields: std::collections::BTreeSet<&str> = declared
+        .keys()
+        .map(String::as_str)
+        .chain(listed.iter().copied())
+        .collect();
     let lists = [
         ("ignore_changes", &node.options.ignore_changes),
         ("replace_on_changes", &node.options.replace_on_changes),
@@ -753,11 +760,10 @@ fn check_option_paths(node: &Node, errors: &mut Vec<DeclarationError>) {
             let first = path.split('.').next().unwrap_or_default();
             let message = if path.is_empty() || path.split('.').any(str::is_empty) {
                 format!("{path:?} is not a property path (fields joined by '.', or \"*\")")
-            } else if fields.contains_key(first) {
+            } else if fields.contains(first) {
                 continue;
             } else {
-                let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
-                known.sort_unstable();
+                let known: Vec<&str> = fields.iter().copied().collect();
                 let near = known
                     .iter()
                     .map(|k| (strsim_distance(first, k), *k))

@@ -199,8 +199,8 @@ fn engine(cloud: &MemCloud, be: &MemoryBackend) -> Engine {
         .parallel(3)
 }
 
-/// Checks the invariants after a settled run of `p`. `retained` names resources that
-/// may stay in the cloud unmanaged.
+/// Checks the invariants after a settled run of `p`. `retained` holds the ids of
+/// resources that may stay in the cloud unmanaged.
 async fn check(
     p: &Program,
     cloud: &MemCloud,
@@ -253,7 +253,7 @@ async fn check(
     for c in &live {
         if !managed.contains(c.id.as_str()) {
             prop_assert!(
-                retained.contains(&c.name),
+                retained.contains(&c.id),
                 "orphan {} ({}) was never retained; cloud: {:?}",
                 c.name,
                 c.id,
@@ -370,8 +370,16 @@ proptest! {
                     continue;
                 }
                 // A retained resource may stay behind even when the run is refused
-                // later on: the allowance is made as soon as the edit is tried.
-                newly_retained(&program, &next, &mut retained);
+                // later on: the allowance (for the resource as it is now) is made as soon
+                // as the edit is tried.
+                let mut names = BTreeSet::new();
+                newly_retained(&program, &next, &mut names);
+                let st = e.load_state("dev").await.unwrap();
+                for r in st.resources.values() {
+                    if names.contains(r.urn.name()) {
+                        retained.insert(r.id.clone());
+                    }
+                }
                 faulty_up(&e, &cloud, &next, fault).await;
                 let settled = e.up(&declare(&next), &RunOptions::default()).await;
                 // Deleting the old half of a delete-before-replace that a dependent only
@@ -414,16 +422,18 @@ proptest! {
             }
             let sum = e.up(&declare(&program), &RunOptions::default()).await.unwrap();
             prop_assert!(sum.is_success(), "{:?}", sum);
+            let st = e.load_state("dev").await.unwrap();
             for (i, r) in &program {
                 if r.retain {
-                    retained.insert(name(*i));
+                    let urn = Urn::new("dev", "test:mock", &name(*i));
+                    retained.insert(st.resources[&urn].id.clone());
                 }
             }
             let sum = e.destroy("dev", &RunOptions::default()).await.unwrap();
             prop_assert!(sum.is_success(), "{:?}", sum);
             prop_assert!(e.load_state("dev").await.unwrap().resources.is_empty());
             for c in cloud.resources() {
-                prop_assert!(retained.contains(&c.name), "{} survived destroy", c.name);
+                prop_assert!(retained.contains(&c.id), "{} ({}) survived destroy", c.name, c.id);
             }
             Ok(())
         })?;

@@ -554,6 +554,7 @@ impl Resource for Mock {
     const TYPE: &'static str = "test:mock";
     const REPLACE_ON: &'static [&'static str] = &["key", "name"];
     const IDENTITY: &'static [&'static str] = &["name"];
+    const FIELDS: &'static [&'static str] = &["key", "name", "props", "secret", "duration_ms"];
     type Args = MockArgs;
     type Outputs = MockOutputs;
 
