@@ -412,7 +412,10 @@ impl Program {
                 return ExitCode::FAILURE;
             }
         };
-        match rt.block_on(self.main(cli)) {
+        let outcome = rt.block_on(self.main(cli));
+        // A prompt's reader may still wait on stdin: do not wait for it.
+        rt.shutdown_background();
+        match outcome {
             Ok(code) => code,
             Err(CliError::Usage(m)) => {
                 eprintln!("error: {m}");
@@ -510,6 +513,24 @@ impl Program {
                             .await?;
                     out.drift(&report);
                 }
+                // Without a terminal and without --yes, nothing can be asked: a plan with
+                // changes is refused before the lock is taken (as before any state is
+                // touched).
+                let unattended = !cli.yes && !std::io::stdin().is_terminal();
+                if unattended {
+                    let plan = engine.preview(&stack, &opts.targets).await?;
+                    if plan.has_changes() {
+                        out.plan(&plan);
+                        if cli.expect_no_changes {
+                            out.line("changes are planned and --expect-no-changes was given; nothing was applied");
+                            return Ok(ExitCode::from(EXIT_CHANGES));
+                        }
+                        return Err(CliError::Usage(format!(
+                            "refusing to up stack {:?} without confirmation: there is no terminal; pass --yes",
+                            cli.stack
+                        )));
+                    }
+                }
                 // The plan is made under the lock and shown; if approved, exactly that plan
                 // is applied under the same lock.
                 let declined = std::cell::Cell::new(None);
@@ -537,7 +558,7 @@ impl Program {
                     return Ok(match declined.get() {
                         Some(code) => code,
                         None => {
-                            out.line("cancelled; nothing was changed");
+                            out.line("cancelled; nothing was applied");
                             sig.exit_code()
                         }
                     });
@@ -581,7 +602,7 @@ impl Program {
                     return Ok(match declined.get() {
                         Some(code) => code,
                         None => {
-                            out.line("cancelled; nothing was changed");
+                            out.line("cancelled; nothing was applied");
                             sig.exit_code()
                         }
                     });
@@ -613,6 +634,7 @@ impl Program {
                         known_types(&self.registry, declared.registry())
                     )));
                 }
+                let _held = sig.hold();
                 let r = engine.import(&cli.stack, type_name, name, id).await?;
                 out.line(&format!("imported {} as {}", r.id, r.urn));
                 Ok(ExitCode::SUCCESS)
@@ -690,6 +712,7 @@ impl Program {
                     StateCommand::Pending {
                         command: Some(PendingCommand::Drop { token }),
                     } => {
+                        let _held = sig.hold();
                         let p = engine.drop_pending(&cli.stack, token).await?;
                         out.line(&format!(
                             "dropped the pending {:?} of {} (token {})",
@@ -699,6 +722,7 @@ impl Program {
                     StateCommand::Rm { urn } => {
                         let state = engine.load_state(&cli.stack).await?;
                         let u = target_in_state(urn, &state)?;
+                        let _held = sig.hold();
                         let r = engine.forget(&cli.stack, &u).await?;
                         out.line(&format!(
                             "forgot {} ({}): it stays in AWS and is no longer managed",
@@ -709,12 +733,18 @@ impl Program {
                         // Say whose lock it is, how long it has been silent, and whether
                         // its holder looks alive; releasing a live run's lock lets two
                         // runs write, so that takes --yes (or a yes on the terminal).
-                        if let Ok(Some(held)) = backend.current_lock(&cli.stack).await {
+                        let current = match backend.current_lock(&cli.stack).await {
+                            Ok(c) => c,
+                            // Unreadable: `unlock` clears it with any id.
+                            Err(StateError::Corrupt { .. }) => None,
+                            Err(e) => return Err(e.into()),
+                        };
+                        if let Some(held) = current {
                             if held.id == *lock_id {
                                 out.line(&format!("the lock is held by {held}"));
                                 if !held.looks_abandoned() {
                                     let declined = std::cell::Cell::new(None);
-                                    let what = "release the lock of a run that looks alive";
+                                    let what = "force-release the lock of";
                                     if !ask(&cli, what, &declined)
                                         .answer(&cli.stack, what, &sig.cancel)
                                         .await
@@ -727,6 +757,7 @@ impl Program {
                                 }
                             }
                         }
+                        let _held = sig.hold();
                         backend.unlock(&cli.stack, lock_id).await?;
                         out.line(&format!("released lock {lock_id} of stack {:?}", cli.stack));
                     }
@@ -898,15 +929,18 @@ impl Ask {
                 Ask::Yes => true,
                 Ask::No => false,
                 Ask::Prompt => {
-                    let read = tokio::task::spawn_blocking(move || {
+                    // A thread of its own, never joined: a read of stdin cannot be
+                    // interrupted, and the runtime must not wait for it on the way out.
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
                         eprint!("{question}");
                         let _ = std::io::stderr().flush();
                         let mut line = String::new();
-                        std::io::stdin().lock().read_line(&mut line).ok()?;
-                        Some(line)
+                        let read = std::io::stdin().lock().read_line(&mut line).ok();
+                        let _ = tx.send(read.map(|_| line));
                     });
                     tokio::select! {
-                        line = read => matches!(
+                        line = rx => matches!(
                             line.ok().flatten().as_deref().map(str::trim),
                             Some("y" | "Y" | "yes")
                         ),
@@ -986,11 +1020,27 @@ impl Signals {
         }
     }
 
+    /// Marks a lock-holding operation outside [`with_progress`] as active until dropped:
+    /// a first signal then lets it finish and release its lock.
+    fn hold(&self) -> ActiveGuard {
+        self.active.store(true, std::sync::atomic::Ordering::SeqCst);
+        ActiveGuard(self.active.clone())
+    }
+
     /// 130 after Ctrl-C, 143 after SIGTERM, else 0.
     fn exit_code(&self) -> ExitCode {
         self.got
             .get()
             .map_or(ExitCode::SUCCESS, |s| ExitCode::from(exit_code_of(s)))
+    }
+}
+
+/// See [`Signals::hold`].
+struct ActiveGuard(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

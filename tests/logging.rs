@@ -30,7 +30,9 @@ impl Write for Captured {
 }
 
 /// Deploys a secret with the CLI's log filter for these settings, and returns the logs.
-fn deploy_logging(strata: &str, sdk: Option<&str>, stack: &str) -> String {
+/// With `global`, the subscriber is the process's (as the CLI installs it), so that
+/// events of every thread, blocking ones included, are captured.
+fn deploy_logging(strata: &str, sdk: Option<&str>, stack: &str, global: bool) -> String {
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -43,7 +45,7 @@ fn deploy_logging(strata: &str, sdk: Option<&str>, stack: &str) -> String {
         .enable_all()
         .build()
         .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
+    let deploy = || {
         rt.block_on(async {
             let env = Harness::new(stack, strata_security::register)
                 .await
@@ -60,7 +62,13 @@ fn deploy_logging(strata: &str, sdk: Option<&str>, stack: &str) -> String {
                 .unwrap();
             env.destroy().await;
         });
-    });
+    };
+    if global {
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        deploy();
+    } else {
+        tracing::subscriber::with_default(subscriber, deploy);
+    }
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     text
 }
@@ -70,7 +78,7 @@ fn trace_logs_hold_no_secret_plaintext() {
     // The SDK redacts sensitive bodies unless told not to; say so, as someone chasing a
     // bug might have: strata's filter must still keep the SDK's bodies out.
     std::env::set_var("LOG_SENSITIVE_BODIES", "true");
-    let logs = deploy_logging("trace", None, "logging-quiet-sdk");
+    let logs = deploy_logging("trace", None, "logging-quiet-sdk", true);
     assert!(
         logs.contains("strata_core"),
         "strata's own trace events are logged: {logs}"
@@ -78,7 +86,7 @@ fn trace_logs_hold_no_secret_plaintext() {
     assert!(!logs.contains(CANARY), "a secret leaked into the logs");
     // The SDK's switch is what prints bodies: with it up, the same deploy logs the
     // plaintext (so the check above can fail).
-    let loud = deploy_logging("trace", Some("trace"), "logging-loud-sdk");
+    let loud = deploy_logging("trace", Some("trace"), "logging-loud-sdk", false);
     assert!(
         loud.contains(CANARY),
         "expected the SDK's trace logs to show request bodies"
