@@ -183,8 +183,9 @@ fn security(s: &mut Stack, cfg: &Config) -> Security {
         key("secrets", None),
     );
 
-    // Credentials: the DB's master password is managed by RDS in Secrets Manager (see
-    // `data`); the app's DB password and the third-party API keys rotate every 90 days.
+    // Credentials: the DB's master password is managed by RDS in Secrets Manager and
+    // rotated by it every 90 days (see `data`); the app's DB password and the third-party
+    // API keys rotate every 90 days.
     let rotation = RotationFunction::new(format!("{n}-secret-rotation")).declare(s);
     let mut api_keys = Vec::new();
     for (name, env) in [
@@ -333,6 +334,8 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
             .security_group(net.db_sg.id())
             .parameter_group(params.name())
             .db_name("shop")
+            // The RDS-managed master secret rotates every 90 days, as the app's secrets do.
+            .master_user_secret_rotation(90)
             .deletion_protection(cfg.deletion_protection),
     );
     if let Some(week) = &cfg.weekly_snapshot {
@@ -657,9 +660,14 @@ fn observability(
         "alerts-devops",
         Subscription::new(alerts.arn(), Protocol::Email, cfg.alert_email.clone()),
     );
+    // The PagerDuty URL carries the integration key: a secret endpoint.
     s.add(
         "alerts-pagerduty",
-        Subscription::new(alerts.arn(), Protocol::Https, cfg.pagerduty_url.clone()),
+        Subscription::secret(
+            alerts.arn(),
+            Protocol::Https,
+            Secret::new(cfg.pagerduty_url.clone()),
+        ),
     );
 
     // The five critical alarms.

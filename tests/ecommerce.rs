@@ -73,6 +73,15 @@ async fn the_ecommerce_stack_deploys_matches_the_spec_replans_nothing_and_destro
 
     verify_spec(&conf).await;
 
+    // The PagerDuty endpoint carries its integration key: it is a secret in state.
+    let state = engine.load_state("shop").await.unwrap();
+    let pagerduty = state
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "alerts-pagerduty")
+        .expect("the PagerDuty subscription");
+    assert!(strata_core::value::is_secret(&pagerduty.args["endpoint"]));
+
     // Out-of-band drift: the ALB's 5xx alarm threshold raised by hand.
     let cw = aws_sdk_cloudwatch::Client::new(&conf);
     let alarm = cw
@@ -420,6 +429,12 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
     assert_eq!(db.backup_retention_period(), Some(7));
     assert_eq!(db.storage_encrypted(), Some(true));
     assert_eq!(db.publicly_accessible(), Some(false));
+    // The master password lives in the secret RDS manages (checked below: its rotation).
+    let master_secret = db
+        .master_user_secret()
+        .and_then(|s| s.secret_arn())
+        .expect("the RDS-managed master user secret")
+        .to_owned();
     let ec = aws_sdk_elasticache::Client::new(conf);
     let rg = ec
         .describe_replication_groups()
@@ -521,7 +536,8 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
         .iter()
         .any(|r| r.sampling_rule().map(|r| r.rule_name()) == Some(Some("shop-default"))));
 
-    // Security: CMKs rotated, secrets rotated every 90 days, GuardDuty on.
+    // Security: CMKs rotated, secrets (the DB's managed master secret too) rotated every
+    // 90 days, GuardDuty on.
     let kms = aws_sdk_kms::Client::new(conf);
     let aliases = kms.list_aliases().send().await.unwrap();
     for what in ["rds", "s3", "ebs", "efs"] {
@@ -553,6 +569,20 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
             "{name}"
         );
     }
+    // The RDS-managed master secret too: every 90 days, not AWS's default 7.
+    let d = sm
+        .describe_secret()
+        .secret_id(&master_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.rotation_enabled(), Some(true), "the master secret");
+    assert_eq!(
+        d.rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(90),
+        "the master secret"
+    );
     let gd = aws_sdk_guardduty::Client::new(conf);
     assert_eq!(
         gd.list_detectors()

@@ -13,9 +13,13 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use strata_core::aws::api_error;
+use strata_core::diff::diff_values;
+use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
+    ResourceArgs, Secret,
 };
 
 /// A launch template. Every change of what it launches is a new version, made the
@@ -26,12 +30,21 @@ use strata_core::{
 /// A name that is taken in the region (`InvalidLaunchTemplateName.AlreadyExistsException`)
 /// is never taken over: the create fails naming the conflict.
 ///
+/// User data that holds a credential is declared secret
+/// ([`LaunchTemplateArgs::secret_user_data`]: a [`Secret<String>`] or a secret output):
+/// sealed in state, `[secret]` in plans, events and logs; only the launch template data
+/// sent to EC2 has the plaintext (and whoever may describe the template's versions can
+/// read it there). Making user data secret (or plain again) without changing it is an
+/// in-place change that makes no new version.
+///
 /// ```
-/// use strata_core::Stack;
+/// use strata_core::{Secret, Stack};
 /// use strata_compute::LaunchTemplate;
 /// let mut s = Stack::new("dev");
 /// s.add("app", LaunchTemplate::new("shop-app", "ami-0123456789abcdef0", "t3.medium")
 ///     .user_data("#!/bin/bash\nmount -t efs fs-1:/ /mnt/shared\n"));
+/// s.add("worker", LaunchTemplate::new("shop-worker", "ami-0123456789abcdef0", "t3.medium")
+///     .secret_user_data(Secret::new("#!/bin/bash\nexport TOKEN=…\n".to_owned())));
 /// ```
 #[derive(Debug)]
 pub struct LaunchTemplate;
@@ -51,10 +64,10 @@ pub struct LaunchTemplateArgs {
     /// The instance profile's name.
     #[serde(default)]
     pub instance_profile: Option<Input<String>>,
-    /// User data (plain text; base64-encoded for AWS). It may be computed from other
-    /// resources' outputs (the EFS file system id in a mount command).
+    /// User data (plain text; base64-encoded for AWS), plain or secret. It may be computed
+    /// from other resources' outputs (the EFS file system id in a mount command).
     #[serde(default)]
-    pub user_data: Option<Input<String>>,
+    pub user_data: Option<Input<UserData>>,
     /// Root volume size, GiB.
     pub root_volume_size: i32,
     /// The KMS key of the (always encrypted) root volume.
@@ -63,6 +76,32 @@ pub struct LaunchTemplateArgs {
     /// User tags (of the template).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// A launch template's user data: plain, or a secret (sealed in state, redacted in plans,
+/// events and logs). It serializes as the plain string or as the secret marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UserData {
+    /// Plain user data.
+    Plain(String),
+    /// Secret user data (a script that holds a credential).
+    Secret(Secret<String>),
+}
+
+impl UserData {
+    /// The plaintext. Only where it is really needed: the template data sent to EC2.
+    pub fn expose(&self) -> &str {
+        match self {
+            UserData::Plain(s) => s,
+            UserData::Secret(s) => s.expose(),
+        }
+    }
+
+    /// Whether it is a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, UserData::Secret(_))
+    }
 }
 
 impl LaunchTemplate {
@@ -99,9 +138,20 @@ impl LaunchTemplateArgs {
         self.instance_profile = Some(name.into());
         self
     }
-    /// Sets the user data.
+    /// Sets the user data (a literal or an output).
     pub fn user_data(mut self, script: impl Into<Input<String>>) -> Self {
-        self.user_data = Some(script.into());
+        self.user_data = Some(match script.into() {
+            Input::Value(s) => Input::Value(UserData::Plain(s)),
+            Input::Output(o) => Input::Output(o.map(UserData::Plain)),
+        });
+        self
+    }
+    /// Sets secret user data: a [`Secret<String>`] or a secret output.
+    pub fn secret_user_data(mut self, script: impl Into<Input<Secret<String>>>) -> Self {
+        self.user_data = Some(match script.into() {
+            Input::Value(s) => Input::Value(UserData::Secret(s)),
+            Input::Output(o) => Input::Output(o.map(UserData::Secret)),
+        });
         self
     }
     /// Encrypts the root volume with this KMS key.
@@ -171,7 +221,7 @@ fn data(a: &LaunchTemplateArgs) -> Result<RequestLaunchTemplateData, ProviderErr
                 .as_ref()
                 .map(|u| {
                     u.value()
-                        .map(|u| base64::engine::general_purpose::STANDARD.encode(u))
+                        .map(|u| base64::engine::general_purpose::STANDARD.encode(u.expose()))
                 })
                 .transpose()?,
         )
@@ -287,7 +337,12 @@ impl Resource for LaunchTemplate {
         if a.user_data
             .as_ref()
             .and_then(Input::known)
-            .is_some_and(|u| base64::engine::general_purpose::STANDARD.encode(u).len() > 16384)
+            .is_some_and(|u| {
+                base64::engine::general_purpose::STANDARD
+                    .encode(u.expose())
+                    .len()
+                    > 16384
+            })
         {
             errs.push(FieldError::new(
                 "user_data",
@@ -295,6 +350,27 @@ impl Resource for LaunchTemplate {
             ));
         }
         errs
+    }
+
+    /// The default diff (the name replaces, the rest is a new version), with the old
+    /// value of user data that becomes secret shown as a secret too. Only made secret (or
+    /// plain again), user data is an in-place change that makes no new version.
+    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
+        let mut changes = diff_values(old, new, Self::REPLACE_ON);
+        for c in changes.iter_mut().filter(|c| c.path == "user_data") {
+            if c.new.as_ref().is_some_and(is_secret) {
+                if let Some(plain) = c.old.take() {
+                    c.old = Some(if plain.is_string() {
+                        let mut m = serde_json::Map::new();
+                        m.insert(SECRET_KEY.to_owned(), plain);
+                        Value::Object(m)
+                    } else {
+                        plain
+                    });
+                }
+            }
+        }
+        changes
     }
 
     fn estimate(_: &LaunchTemplateArgs) -> Duration {
@@ -397,10 +473,17 @@ impl Resource for LaunchTemplate {
             }
             _ => live.into_iter().map(Input::Value).collect(),
         };
+        // The declared user data (secret or not) while its plaintext is the live one.
         let user_data = d
             .user_data()
             .and_then(|u| base64::engine::general_purpose::STANDARD.decode(u).ok())
-            .map(|b| Input::Value(String::from_utf8_lossy(&b).into_owned()));
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map(|live| match args.and_then(|a| a.user_data.as_ref()) {
+                Some(declared) if declared.known().map(UserData::expose) == Some(live.as_str()) => {
+                    declared.clone()
+                }
+                _ => Input::Value(UserData::Plain(live)),
+            });
         Ok(Some(Observed {
             args: LaunchTemplateArgs {
                 name: t.launch_template_name().unwrap_or_default().to_owned(),

@@ -13,7 +13,7 @@ pub use auto_scaling_group::{
     HealthCheck,
 };
 pub use launch_template::{
-    LaunchTemplate, LaunchTemplateArgs, LaunchTemplateHandle, LaunchTemplateOutputs,
+    LaunchTemplate, LaunchTemplateArgs, LaunchTemplateHandle, LaunchTemplateOutputs, UserData,
 };
 pub use scaling_policy::{
     Metric, ScalingPolicy, ScalingPolicyArgs, ScalingPolicyHandle, ScalingPolicyOutputs,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
 use strata_core::{
@@ -31,13 +32,21 @@ const TIMEOUT: Duration = Duration::from_secs(90 * 60);
 /// live) is refused before the run starts, naming the field. An instance of that
 /// identifier that this stack did not make is never taken over.
 ///
+/// **The master secret's rotation.** RDS rotates the secret it keeps the master password
+/// in on AWS's default schedule (every 7 days) unless `master_user_secret_rotation_days`
+/// sets another: create (and update, in place) set it with Secrets Manager's
+/// `RotateSecret`, rotation rules only (the rotation is RDS's own, no function) and no
+/// rotation right away; read reports it from `DescribeSecret` (`None` when rotation is
+/// off). Back to `None`, the schedule is left as it is.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_data::{DbInstance, DbSubnetGroup, DbSubnetGroupHandle, StorageType};
 /// let mut s = Stack::new("dev");
 /// let subnets = s.add("db-subnets", DbSubnetGroup::new("shop-db", ["subnet-a", "subnet-b"]));
 /// s.add("db", DbInstance::postgres("shop-db", "14.10", "db.r5.xlarge", subnets.name())
-///     .storage(500, StorageType::Gp3).multi_az(true));
+///     .storage(500, StorageType::Gp3).multi_az(true)
+///     .master_user_secret_rotation(90));
 /// ```
 #[derive(Debug)]
 pub struct DbInstance;
@@ -103,6 +112,10 @@ pub struct DbInstanceArgs {
     /// The KMS key of the master password's secret (default: Secrets Manager's).
     #[serde(default)]
     pub master_user_secret_kms_key_id: Option<Input<String>>,
+    /// Days between rotations of the master password's secret (1 to 1000; RDS rotates
+    /// it). `None`: AWS's schedule (7 days by default), untouched.
+    #[serde(default)]
+    pub master_user_secret_rotation_days: Option<i64>,
     /// Days of automated backups (0 to 35).
     pub backup_retention_period: i32,
     /// The daily backup window, UTC (`03:00-04:00`).
@@ -151,6 +164,7 @@ impl DbInstance {
             db_name: None,
             master_username: "app_admin".into(),
             master_user_secret_kms_key_id: None,
+            master_user_secret_rotation_days: None,
             backup_retention_period: 7,
             preferred_backup_window: None,
             storage_encrypted: true,
@@ -181,6 +195,11 @@ impl DbInstanceArgs {
         let key = key.into();
         self.kms_key_id = Some(key.clone());
         self.master_user_secret_kms_key_id = Some(key);
+        self
+    }
+    /// Rotates the master password's secret (managed by RDS) every `days` days.
+    pub fn master_user_secret_rotation(mut self, days: i64) -> Self {
+        self.master_user_secret_rotation_days = Some(days);
         self
     }
     /// Sets the backups.
@@ -290,6 +309,62 @@ fn outputs(d: &aws_sdk_rds::types::DbInstance) -> DbInstanceOutputs {
             .master_user_secret()
             .and_then(|s| s.secret_arn())
             .map(str::to_owned),
+    }
+}
+
+fn secretsmanager(cx: &Cx<'_>) -> Result<aws_sdk_secretsmanager::Client, ProviderError> {
+    cx.client(aws_sdk_secretsmanager::Client::new)
+}
+
+/// Sets the rotation schedule of instance `id`'s RDS-managed master secret (`secret`, its
+/// ARN) to every `days` days: rotation rules only, since RDS rotates it itself (no
+/// function), and no rotation now.
+async fn set_master_secret_rotation(
+    cx: &Cx<'_>,
+    id: &str,
+    secret: Option<&str>,
+    days: i64,
+) -> Result<(), ProviderError> {
+    let secret = secret.ok_or_else(|| {
+        ProviderError::Other(format!(
+            "DB instance {id} reports no RDS-managed master user secret to set the rotation of"
+        ))
+    })?;
+    secretsmanager(cx)?
+        .rotate_secret()
+        .secret_id(secret)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .automatically_after_days(days)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .map_err(api_error("secretsmanager:RotateSecret"))?;
+    Ok(())
+}
+
+/// The days between rotations of the master secret `secret` (its ARN): `None` when its
+/// rotation is off or it is gone.
+async fn master_secret_rotation(cx: &Cx<'_>, secret: &str) -> Result<Option<i64>, ProviderError> {
+    match secretsmanager(cx)?
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+    {
+        Ok(d) if d.rotation_enabled() == Some(true) => Ok(d
+            .rotation_rules()
+            .and_then(|r| r.automatically_after_days())),
+        Ok(_) => Ok(None),
+        Err(e)
+            if aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceNotFoundException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(api_error("secretsmanager:DescribeSecret")(e)),
     }
 }
 
@@ -430,6 +505,14 @@ impl Resource for DbInstance {
                 ),
             ));
         }
+        if let Some(days) = a.master_user_secret_rotation_days {
+            if !(1..=1000).contains(&days) {
+                errs.push(FieldError::new(
+                    "master_user_secret_rotation_days",
+                    format!("{days} days: Secrets Manager rotates every 1 to 1000"),
+                ));
+            }
+        }
         if a.engine.is_empty() || a.engine_version.is_empty() {
             errs.push(FieldError::new(
                 "engine_version",
@@ -494,14 +577,26 @@ impl Resource for DbInstance {
             .await
             .map_err(api_error("rds:CreateDBInstance"))?;
         let d = wait_available(cx, &a.identifier).await?;
+        let out = outputs(&d);
+        if let Some(days) = a.master_user_secret_rotation_days {
+            set_master_secret_rotation(
+                cx,
+                &a.identifier,
+                out.master_user_secret_arn.as_deref(),
+                days,
+            )
+            .await?;
+        }
         Ok(Created {
             id: a.identifier.clone(),
-            outputs: outputs(&d),
+            outputs: out,
         })
     }
 
     /// Found again by its identifier only with proof that this create made it: its
-    /// `strata:token` tag. An instance being deleted is not the one this create made.
+    /// `strata:token` tag. An instance being deleted is not the one this create made. The
+    /// create's last step, the master secret's rotation schedule, is made again (it is
+    /// idempotent): the create may have stopped before it.
     async fn recover(
         cx: &Cx<'_>,
         a: &DbInstanceArgs,
@@ -516,9 +611,19 @@ impl Resource for DbInstance {
             return Ok(Recovery::Absent);
         }
         let d = wait_available(cx, &a.identifier).await?;
+        let out = outputs(&d);
+        if let Some(days) = a.master_user_secret_rotation_days {
+            set_master_secret_rotation(
+                cx,
+                &a.identifier,
+                out.master_user_secret_arn.as_deref(),
+                days,
+            )
+            .await?;
+        }
         Ok(Recovery::Found(Created {
             id: a.identifier.clone(),
-            outputs: outputs(&d),
+            outputs: out,
         }))
     }
 
@@ -580,6 +685,14 @@ impl Resource for DbInstance {
         // A change waiting for the maintenance window is what the instance will be: it
         // is not drift.
         let pending = d.pending_modified_values();
+        // The master secret's schedule, when one is declared (otherwise it is AWS's).
+        let master_user_secret_rotation_days = match (
+            args.and_then(|a| a.master_user_secret_rotation_days),
+            d.master_user_secret().and_then(|s| s.secret_arn()),
+        ) {
+            (Some(_), Some(secret)) => master_secret_rotation(cx, secret).await?,
+            _ => None,
+        };
         let storage_type = match pending.and_then(|p| p.storage_type()).or(d.storage_type()) {
             Some("gp2") => StorageType::Gp2,
             Some("io1") => StorageType::Io1,
@@ -634,6 +747,7 @@ impl Resource for DbInstance {
                     d.master_user_secret().and_then(|s| s.kms_key_id()),
                     args.map(|a| &a.master_user_secret_kms_key_id),
                 ),
+                master_user_secret_rotation_days,
                 backup_retention_period: pending
                     .and_then(|p| p.backup_retention_period())
                     .or(d.backup_retention_period())
@@ -728,6 +842,12 @@ impl Resource for DbInstance {
                 .map_err(api_error("rds:ModifyDBInstance"))?;
             if new.apply_immediately {
                 out = outputs(&wait_available(cx, id).await?);
+            }
+        }
+        if let Some(days) = new.master_user_secret_rotation_days {
+            if old.master_user_secret_rotation_days != Some(days) {
+                set_master_secret_rotation(cx, id, out.master_user_secret_arn.as_deref(), days)
+                    .await?;
             }
         }
         update_tags(&client, &outputs_in.arn, &old.tags, &new.tags).await?;

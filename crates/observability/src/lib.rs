@@ -64,8 +64,8 @@ pub use metric_alarm::{
 };
 pub use sampling_rule::{SamplingRule, SamplingRuleArgs, SamplingRuleHandle, SamplingRuleOutputs};
 pub use subscription::{
-    FilterPolicyScope, Protocol, Subscription, SubscriptionArgs, SubscriptionHandle,
-    SubscriptionOutputs,
+    FilterPolicyScope, Protocol, Subscription, SubscriptionArgs, SubscriptionEndpoint,
+    SubscriptionHandle, SubscriptionOutputs,
 };
 pub use topic::{Topic, TopicArgs, TopicHandle, TopicOutputs};
 pub use trail::{

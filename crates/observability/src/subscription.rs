@@ -8,8 +8,11 @@ use aws_sdk_sns::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::{api_error, wait_for};
+use strata_core::diff::diff_values;
+use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
+    ResourceArgs, Secret,
 };
 
 use crate::common::{is_arn_of, json_eq, taken};
@@ -32,18 +35,27 @@ const TIMEOUT: Duration = Duration::from_secs(2 * 60);
 /// subscription: deleting one drops it from state and leaves it to expire on AWS (an
 /// unconfirmed subscription is removed once its confirmation link expires).
 ///
+/// **A secret endpoint.** An endpoint can carry a credential (a PagerDuty events URL holds
+/// its integration key): [`Subscription::secret`] takes it as a [`Secret<String>`] (or a
+/// secret output), which is sealed in state and shown as `[secret]` in plans, events and
+/// logs; only the calls to SNS get the plaintext. [`Subscription::new`] takes a plain one.
+/// Making an endpoint secret (or plain again) without changing it is an in-place change
+/// that touches nothing on AWS. The engine does not check an identity that holds a
+/// secret (plan errors show identities), so the plan does not refuse two declarations of
+/// one secret endpoint: declare each once.
+///
 /// ```
-/// use strata_core::Stack;
+/// use strata_core::{Secret, Stack};
 /// use strata_observability::{Protocol, Subscription, Topic, TopicHandle};
 /// let mut s = Stack::new("dev");
 /// let alerts = s.add("alerts", Topic::new("shop-critical"));
 /// s.add("devops-email", Subscription::new(alerts.arn(), Protocol::Email, "devops@example.com"));
 /// s.add(
 ///     "pagerduty",
-///     Subscription::new(
+///     Subscription::secret(
 ///         alerts.arn(),
 ///         Protocol::Https,
-///         "https://events.pagerduty.com/integration/KEY/enqueue",
+///         Secret::new("https://events.pagerduty.com/integration/KEY/enqueue".to_owned()),
 ///     ),
 /// );
 /// ```
@@ -120,6 +132,32 @@ pub enum FilterPolicyScope {
     MessageBody,
 }
 
+/// A subscription's endpoint: plain, or a secret (sealed in state, redacted in plans,
+/// events and logs). It serializes as the plain string or as the secret marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubscriptionEndpoint {
+    /// A plain endpoint (an email address, a queue's ARN).
+    Plain(String),
+    /// A secret endpoint (a URL that carries a key).
+    Secret(Secret<String>),
+}
+
+impl SubscriptionEndpoint {
+    /// The plaintext. Only where it is really needed: the calls to SNS, validation.
+    pub fn expose(&self) -> &str {
+        match self {
+            SubscriptionEndpoint::Plain(s) => s,
+            SubscriptionEndpoint::Secret(s) => s.expose(),
+        }
+    }
+
+    /// Whether it is a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, SubscriptionEndpoint::Secret(_))
+    }
+}
+
 impl FilterPolicyScope {
     fn as_str(self) -> &'static str {
         match self {
@@ -136,8 +174,9 @@ pub struct SubscriptionArgs {
     pub topic_arn: Input<String>,
     /// The protocol.
     pub protocol: Protocol,
-    /// The endpoint: an email address, a URL, a queue's or function's ARN, a phone number.
-    pub endpoint: Input<String>,
+    /// The endpoint: an email address, a URL, a queue's or function's ARN, a phone number;
+    /// plain or secret.
+    pub endpoint: Input<SubscriptionEndpoint>,
     /// Which messages the endpoint receives (a JSON object); `None`: all of them.
     #[serde(default)]
     pub filter_policy: Option<Value>,
@@ -157,10 +196,36 @@ impl Subscription {
         protocol: Protocol,
         endpoint: impl Into<Input<String>>,
     ) -> SubscriptionArgs {
+        let endpoint = match endpoint.into() {
+            Input::Value(e) => Input::Value(SubscriptionEndpoint::Plain(e)),
+            Input::Output(o) => Input::Output(o.map(SubscriptionEndpoint::Plain)),
+        };
+        Self::with_endpoint(topic_arn.into(), protocol, endpoint)
+    }
+
+    /// Subscribes the secret `endpoint` (`Secret::new(url)` from configuration, or a
+    /// secret output) to `topic_arn` by `protocol`: a URL that carries a key.
+    pub fn secret(
+        topic_arn: impl Into<Input<String>>,
+        protocol: Protocol,
+        endpoint: impl Into<Input<Secret<String>>>,
+    ) -> SubscriptionArgs {
+        let endpoint = match endpoint.into() {
+            Input::Value(e) => Input::Value(SubscriptionEndpoint::Secret(e)),
+            Input::Output(o) => Input::Output(o.map(SubscriptionEndpoint::Secret)),
+        };
+        Self::with_endpoint(topic_arn.into(), protocol, endpoint)
+    }
+
+    fn with_endpoint(
+        topic_arn: Input<String>,
+        protocol: Protocol,
+        endpoint: Input<SubscriptionEndpoint>,
+    ) -> SubscriptionArgs {
         SubscriptionArgs {
-            topic_arn: topic_arn.into(),
+            topic_arn,
             protocol,
-            endpoint: endpoint.into(),
+            endpoint,
             filter_policy: None,
             filter_policy_scope: None,
             raw_message_delivery: false,
@@ -205,6 +270,23 @@ strata_core::outputs!(Subscription => SubscriptionHandle {
     /// Whether it is pending confirmation.
     pending_confirmation: bool,
 });
+
+/// The plaintext of a serialized endpoint, plain or marked secret (`None`: sealed or
+/// unknown).
+fn plaintext(v: &Value) -> Option<&str> {
+    if is_secret(v) {
+        v.get(SECRET_KEY).and_then(Value::as_str)
+    } else {
+        v.as_str()
+    }
+}
+
+/// `v` marked secret (`{"$strata:secret": v}`), as a [`Secret`] serializes.
+fn marked(v: Value) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(SECRET_KEY.to_owned(), v);
+    Value::Object(m)
+}
 
 /// Whether `s` looks like an email address: `local@domain.tld`, no spaces.
 fn looks_like_email(s: &str) -> bool {
@@ -352,32 +434,39 @@ impl Resource for Subscription {
                 ));
             }
         }
-        if let Some(e) = a.endpoint.known() {
+        // (A secret endpoint is checked too, but not quoted.)
+        if let Some(endpoint) = a.endpoint.known() {
+            let quoted = if endpoint.is_secret() {
+                "[secret]".to_owned()
+            } else {
+                format!("{:?}", endpoint.expose())
+            };
+            let (e, q) = (endpoint.expose(), quoted.as_str());
             let problem = if e.trim().is_empty() {
                 Some("the endpoint is empty".to_owned())
             } else {
                 match a.protocol {
                     Protocol::Email | Protocol::EmailJson if !looks_like_email(e) => {
-                        Some(format!("{e:?} is not an email address"))
+                        Some(format!("{q} is not an email address"))
                     }
                     Protocol::Https if !e.starts_with("https://") => Some(format!(
-                        "{e:?}: an https endpoint is a URL starting with https://"
+                        "{q}: an https endpoint is a URL starting with https://"
                     )),
                     Protocol::Http if !e.starts_with("http://") => Some(format!(
-                        "{e:?}: an http endpoint is a URL starting with http://"
+                        "{q}: an http endpoint is a URL starting with http://"
                     )),
                     Protocol::Sqs if !is_arn_of(e, "sqs") => {
-                        Some(format!("{e:?}: an sqs endpoint is a queue's ARN"))
+                        Some(format!("{q}: an sqs endpoint is a queue's ARN"))
                     }
                     Protocol::Lambda if !is_arn_of(e, "lambda") => {
-                        Some(format!("{e:?}: a lambda endpoint is a function's ARN"))
+                        Some(format!("{q}: a lambda endpoint is a function's ARN"))
                     }
                     Protocol::Sms => {
                         let digits = e.strip_prefix('+').unwrap_or(e);
                         (digits.is_empty()
                             || digits.len() > 15
                             || !digits.chars().all(|c| c.is_ascii_digit()))
-                        .then(|| format!("{e:?}: an sms endpoint is an E.164 phone number (+ and up to 15 digits)"))
+                        .then(|| format!("{q}: an sms endpoint is an E.164 phone number (+ and up to 15 digits)"))
                     }
                     _ => None,
                 }
@@ -426,6 +515,36 @@ impl Resource for Subscription {
         errs
     }
 
+    /// The topic, protocol and endpoint replace it. The endpoint is compared by its
+    /// plaintext: made secret (or plain again) and otherwise unchanged, it is an in-place
+    /// change that calls nothing on AWS and only seals it in state (or unseals it); the
+    /// old value of an endpoint that becomes secret is shown as a secret too.
+    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
+        let mut changes = diff_values(old, new, Self::REPLACE_ON);
+        for c in changes.iter_mut().filter(|c| c.path == "endpoint") {
+            let same = matches!(
+                (
+                    c.old.as_ref().and_then(plaintext),
+                    c.new.as_ref().and_then(plaintext),
+                ),
+                (Some(o), Some(n)) if o == n
+            );
+            if same {
+                c.replaces = false;
+            }
+            if c.new.as_ref().is_some_and(is_secret) {
+                if let Some(plain) = c.old.take() {
+                    c.old = Some(if plain.is_string() {
+                        marked(plain)
+                    } else {
+                        plain
+                    });
+                }
+            }
+        }
+        changes
+    }
+
     /// `Subscribe` is idempotent: for an endpoint already subscribed to the topic by the
     /// protocol it answers the existing subscription, without an error. So an existing
     /// one (confirmed or pending) is refused before the call, and nothing of it changes.
@@ -433,12 +552,13 @@ impl Resource for Subscription {
         cx: &Cx<'_>,
         a: &SubscriptionArgs,
     ) -> Result<Created<SubscriptionOutputs>, ProviderError> {
-        let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?);
+        let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?.expose());
         if listed(cx, topic, a.protocol, endpoint).await?.is_some() {
+            // (Not quoted: the endpoint may be a secret, which a provider sees bare.)
             return Err(taken(
                 "sns:Subscribe",
                 format!(
-                    "{endpoint} is already subscribed to {topic} by {}",
+                    "the endpoint is already subscribed to {topic} by {}",
                     a.protocol.as_str()
                 ),
             ));
@@ -530,7 +650,7 @@ impl Resource for Subscription {
         cx: &Cx<'_>,
         a: &SubscriptionArgs,
     ) -> Result<Recovery<SubscriptionOutputs>, ProviderError> {
-        let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?);
+        let (topic, endpoint) = (a.topic_arn.value()?, a.endpoint.value()?.expose());
         let Some(Some(arn)) = listed(cx, topic, a.protocol, endpoint).await? else {
             return Ok(Recovery::Absent);
         };
@@ -578,6 +698,7 @@ impl Resource for Subscription {
             // MessageAttributes is the default: declared or not, it is the same.
             _ => args.and_then(|a| a.filter_policy_scope),
         };
+        let live_endpoint = get("Endpoint");
         let protocol_live = get("Protocol");
         let protocol = Protocol::parse(&protocol_live).ok_or_else(|| {
             ProviderError::Other(format!(
@@ -588,7 +709,17 @@ impl Resource for Subscription {
             args: SubscriptionArgs {
                 topic_arn: keep(args.map(|a| &a.topic_arn), get("TopicArn")),
                 protocol,
-                endpoint: keep(args.map(|a| &a.endpoint), get("Endpoint")),
+                // The declared endpoint while its plaintext is the live one (secret or
+                // not: the engine keeps a secret one secret).
+                endpoint: match args.map(|a| &a.endpoint) {
+                    Some(d)
+                        if d.known().map(SubscriptionEndpoint::expose)
+                            == Some(live_endpoint.as_str()) =>
+                    {
+                        d.clone()
+                    }
+                    _ => Input::Value(SubscriptionEndpoint::Plain(live_endpoint)),
+                },
                 filter_policy,
                 filter_policy_scope,
                 raw_message_delivery: is_true(&attrs, "RawMessageDelivery"),

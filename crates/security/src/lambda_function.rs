@@ -9,10 +9,14 @@ use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strata_core::aws::api_error;
+use strata_core::diff::diff_values;
+use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
+    ResourceArgs, Secret as SecretValue,
 };
 
 use crate::common::{check_tags, create_tags, tag_changes, taken_if, user_tags};
@@ -23,13 +27,22 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 /// ZIP at create and update; a change of any file is an in-place code update, detected
 /// by the package's SHA-256.
 ///
+/// An environment value that is a credential is declared secret
+/// ([`LambdaFunctionArgs::secret_env`]: a `strata_core::Secret<String>` or a secret
+/// output): sealed in state, `[secret]` in plans, events and logs; only the function's
+/// configuration sent to Lambda has the plaintext (and whoever may read the function's
+/// configuration can read it there). Making a value secret (or plain again) without
+/// changing it is an in-place change that calls nothing on AWS.
+///
 /// ```
 /// use strata_core::Stack;
 /// use strata_security::{IamRole, IamRoleHandle, LambdaFunction};
 /// let mut s = Stack::new("dev");
 /// let role = s.add("fn-role", IamRole::for_service("hello", "lambda.amazonaws.com"));
 /// s.add("hello", LambdaFunction::python("hello", role.arn(), "index.handler")
-///     .file("index.py", "def handler(event, context):\n    return 'hi'\n"));
+///     .file("index.py", "def handler(event, context):\n    return 'hi'\n")
+///     .env("GREETING", "hi")
+///     .secret_env("API_TOKEN", strata_core::Secret::new("tok_…".to_owned())));
 /// ```
 #[derive(Debug)]
 pub struct LambdaFunction;
@@ -51,12 +64,39 @@ pub struct LambdaFunctionArgs {
     pub timeout: i32,
     /// Megabytes (128 to 10240).
     pub memory_size: i32,
-    /// Environment variables.
+    /// Environment variables, each plain or secret.
     #[serde(default)]
-    pub environment: BTreeMap<String, Input<String>>,
+    pub environment: BTreeMap<String, Input<EnvValue>>,
     /// User tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// The value of a Lambda environment variable: plain, or a secret (sealed in state,
+/// redacted in plans, events and logs). It serializes as the plain string or as the
+/// secret marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EnvValue {
+    /// A plain value.
+    Plain(String),
+    /// A secret value (a token, a password).
+    Secret(SecretValue<String>),
+}
+
+impl EnvValue {
+    /// The plaintext. Only where it is really needed: the configuration sent to Lambda.
+    pub fn expose(&self) -> &str {
+        match self {
+            EnvValue::Plain(s) => s,
+            EnvValue::Secret(s) => s.expose(),
+        }
+    }
+
+    /// Whether it is a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, EnvValue::Secret(_))
+    }
 }
 
 impl LambdaFunction {
@@ -86,9 +126,27 @@ impl LambdaFunctionArgs {
         self.files.insert(name.into(), text.into());
         self
     }
-    /// Sets an environment variable.
+    /// Sets an environment variable (a literal or an output).
     pub fn env(mut self, k: impl Into<String>, v: impl Into<Input<String>>) -> Self {
-        self.environment.insert(k.into(), v.into());
+        let v = match v.into() {
+            Input::Value(v) => Input::Value(EnvValue::Plain(v)),
+            Input::Output(o) => Input::Output(o.map(EnvValue::Plain)),
+        };
+        self.environment.insert(k.into(), v);
+        self
+    }
+    /// Sets a secret environment variable: a `strata_core::Secret<String>` or a secret
+    /// output.
+    pub fn secret_env(
+        mut self,
+        k: impl Into<String>,
+        v: impl Into<Input<SecretValue<String>>>,
+    ) -> Self {
+        let v = match v.into() {
+            Input::Value(v) => Input::Value(EnvValue::Secret(v)),
+            Input::Output(o) => Input::Output(o.map(EnvValue::Secret)),
+        };
+        self.environment.insert(k.into(), v);
         self
     }
     /// Sets the timeout.
@@ -146,7 +204,7 @@ fn environment(args: &LambdaFunctionArgs) -> Result<Environment, ProviderError> 
     let vars = args
         .environment
         .iter()
-        .map(|(k, v)| Ok((k.clone(), v.value()?.clone())))
+        .map(|(k, v)| Ok((k.clone(), v.value()?.expose().to_owned())))
         .collect::<Result<_, ProviderError>>()?;
     Ok(Environment::builder().set_variables(Some(vars)).build())
 }
@@ -211,6 +269,29 @@ impl Resource for LambdaFunction {
             ));
         }
         errs
+    }
+
+    /// The default diff (the name replaces, the rest is in place), with the old value of
+    /// an environment variable that becomes secret shown as a secret too.
+    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
+        let mut changes = diff_values(old, new, Self::REPLACE_ON);
+        for c in changes
+            .iter_mut()
+            .filter(|c| c.path.starts_with("environment."))
+        {
+            if c.new.as_ref().is_some_and(is_secret) {
+                if let Some(plain) = c.old.take() {
+                    c.old = Some(if plain.is_string() {
+                        let mut m = serde_json::Map::new();
+                        m.insert(SECRET_KEY.to_owned(), plain);
+                        Value::Object(m)
+                    } else {
+                        plain
+                    });
+                }
+            }
+        }
+        changes
     }
 
     fn estimate(_: &LambdaFunctionArgs) -> Duration {
@@ -326,12 +407,23 @@ impl Resource for LambdaFunction {
             Some(a) if sha256_b64(&a.package()) == live_sha => a.files.clone(),
             _ => BTreeMap::from([("(deployed package)".to_owned(), live_sha.clone())]),
         };
+        // Each declared value (secret or not) while its plaintext is the live one.
+        let declared = args.map(|a| &a.environment);
         let environment = c
             .environment()
             .and_then(|e| e.variables())
-            .map(|v| {
-                v.iter()
-                    .map(|(k, v)| (k.clone(), Input::Value(v.clone())))
+            .map(|vars| {
+                vars.iter()
+                    .map(|(k, live)| {
+                        let kept = declared
+                            .and_then(|d| d.get(k))
+                            .filter(|d| d.known().map(EnvValue::expose) == Some(live.as_str()));
+                        let v = match kept {
+                            Some(d) => d.clone(),
+                            None => Input::Value(EnvValue::Plain(live.clone())),
+                        };
+                        (k.clone(), v)
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -42,7 +42,7 @@ pub use iam_role::{IamRole, IamRoleArgs, IamRoleHandle, IamRoleOutputs};
 pub use kms_alias::{KmsAlias, KmsAliasArgs, KmsAliasHandle, KmsAliasOutputs};
 pub use kms_key::{KeySpec, KeyUsage, KmsKey, KmsKeyArgs, KmsKeyHandle, KmsKeyOutputs};
 pub use lambda_function::{
-    LambdaFunction, LambdaFunctionArgs, LambdaFunctionHandle, LambdaFunctionOutputs,
+    EnvValue, LambdaFunction, LambdaFunctionArgs, LambdaFunctionHandle, LambdaFunctionOutputs,
 };
 pub use lambda_permission::{
     LambdaPermission, LambdaPermissionArgs, LambdaPermissionHandle, LambdaPermissionOutputs,
