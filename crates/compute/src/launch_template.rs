@@ -13,13 +13,10 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use strata_core::aws::api_error;
-use strata_core::diff::diff_values;
-use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
-    ResourceArgs, Secret,
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Secret,
 };
 
 /// A launch template. Every change of what it launches is a new version, made the
@@ -350,27 +347,6 @@ impl Resource for LaunchTemplate {
             ));
         }
         errs
-    }
-
-    /// The default diff (the name replaces, the rest is a new version), with the old
-    /// value of user data that becomes secret shown as a secret too. Only made secret (or
-    /// plain again), user data is an in-place change that makes no new version.
-    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
-        let mut changes = diff_values(old, new, Self::REPLACE_ON);
-        for c in changes.iter_mut().filter(|c| c.path == "user_data") {
-            if c.new.as_ref().is_some_and(is_secret) {
-                if let Some(plain) = c.old.take() {
-                    c.old = Some(if plain.is_string() {
-                        let mut m = serde_json::Map::new();
-                        m.insert(SECRET_KEY.to_owned(), plain);
-                        Value::Object(m)
-                    } else {
-                        plain
-                    });
-                }
-            }
-        }
-        changes
     }
 
     fn estimate(_: &LaunchTemplateArgs) -> Duration {

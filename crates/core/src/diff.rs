@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::value::{display_value, is_secret, is_unknown, redact};
+use crate::value::{display_value, is_secret, is_unknown, mark, redact, unmark};
 
 fn redacted<S: serde::Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
     v.as_ref().map(redact).serialize(s)
@@ -73,14 +73,35 @@ pub fn path_matches(path: &str, rule: &str) -> bool {
     prefix(path, rule) || prefix(rule, path)
 }
 
+/// Whether only the secrecy of a property changed: the same plaintext, made secret or
+/// plain again.
+pub fn secrecy_only(c: &PropertyChange) -> bool {
+    match (&c.old, &c.new) {
+        (Some(a), Some(b)) => (is_secret(a) || is_secret(b)) && unmark(a) == unmark(b),
+        _ => false,
+    }
+}
+
 /// Compares old and new args property by property. A change under a path listed in
 /// `replace_on` forces replacement; any other change is in place.
+///
+/// Two rules hold for every type: a change on either side of which is a secret shows
+/// both sides as secret (the old plaintext of what became secret is not shown); and a
+/// change of secrecy only (the same plaintext, made secret or plain again) never forces
+/// replacement: it only reseals state.
 pub fn diff_values(old: &Value, new: &Value, replace_on: &[&str]) -> Vec<PropertyChange> {
     let mut out = Vec::new();
     let mut path = Vec::new();
     walk(&mut path, Some(old), Some(new), &mut out);
     for c in &mut out {
-        c.replaces = replace_on.iter().any(|r| path_matches(&c.path, r));
+        c.replaces = !secrecy_only(c) && replace_on.iter().any(|r| path_matches(&c.path, r));
+        if c.old.iter().chain(&c.new).any(is_secret) {
+            for v in [&mut c.old, &mut c.new].into_iter().flatten() {
+                if !is_secret(v) && !crate::secrets::is_sealed(v) && !is_unknown(v) {
+                    *v = mark(std::mem::take(v));
+                }
+            }
+        }
     }
     out
 }

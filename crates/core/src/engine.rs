@@ -528,13 +528,12 @@ impl Engine {
                 }
                 let mut plan = plan(stack, &state, &registry, &opts.targets)?;
                 plan.violations = self.check_policies(stack);
-                // What the plan removes must be deletable before anyone approves it.
-                self.check_deletable(&plan.removals(stack, &state), &registry)
-                    .await?;
+                // Sound and deletable before anyone approves it.
+                let graph = self.prepare(stack, &plan, &state, &registry).await?;
                 if !approve(&plan).await {
                     return Ok(None);
                 }
-                self.apply(stack, plan, state, registry, opts)
+                self.apply(stack, plan, graph, state, registry, opts)
                     .await
                     .map(Some)
             },
@@ -997,21 +996,34 @@ impl Engine {
         }
     }
 
+    /// What must hold before a plan is applied (or shown for approval): its changes can
+    /// be ordered, and what it removes can be deleted. Makes no mutating call; the
+    /// deletability check reads only once the order is known to be sound.
+    async fn prepare(
+        &self,
+        stack: &SealedStack,
+        plan: &Plan,
+        state: &State,
+        registry: &Registry,
+    ) -> Result<ApplyGraph, EngineError> {
+        let graph = ApplyGraph::build(stack, plan, state);
+        if let Some(stuck) = graph.cycle() {
+            return Err(PlanErrors(vec![PlanError::Ordering(stuck)]).into());
+        }
+        self.check_deletable(&plan.removals(stack, state), registry)
+            .await?;
+        Ok(graph)
+    }
+
     async fn apply(
         &self,
         stack: &SealedStack,
         plan: Plan,
+        graph: ApplyGraph,
         state: State,
         registry: Registry,
         opts: &RunOptions,
     ) -> Result<Summary, EngineError> {
-        let graph = ApplyGraph::build(stack, &plan, &state);
-        if let Some(stuck) = graph.cycle() {
-            return Err(PlanErrors(vec![PlanError::Ordering(stuck)]).into());
-        }
-        // What the plan removes must be deletable, or nothing starts.
-        self.check_deletable(&plan.removals(stack, &state), &registry)
-            .await?;
         let run = Arc::new(Run::new(self, state, registry).await?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
@@ -2581,6 +2593,14 @@ impl Run {
                     self.put(make(old.id, old.args, old.outputs), None);
                 }
                 Ok(Op::Same)
+            }
+            // Only secrecy changed (a value made secret, or plain again): AWS holds the
+            // same; only state is resealed.
+            Op::Update if crate::value::unmark(&old.args) == crate::value::unmark(&args) => {
+                let t = self.emit_start(&node.urn, op);
+                self.put(make(old.id, args, old.outputs), None);
+                self.emit_finish(&node.urn, op, t);
+                Ok(op)
             }
             Op::Update => {
                 let t = self.emit_start(&node.urn, op);

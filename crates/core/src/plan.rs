@@ -676,10 +676,11 @@ pub(crate) fn classify(
         None => diff_values(&old.args, &new, &[]),
     };
     for c in &mut changes {
-        if options
-            .replace_on_changes
-            .iter()
-            .any(|p| path_matches(&c.path, p))
+        if !crate::diff::secrecy_only(c)
+            && options
+                .replace_on_changes
+                .iter()
+                .any(|p| path_matches(&c.path, p))
         {
             c.replaces = true;
         }

@@ -8,11 +8,9 @@ use aws_sdk_sns::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strata_core::aws::{api_error, wait_for};
-use strata_core::diff::diff_values;
-use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
-    ResourceArgs, Secret,
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Secret,
 };
 
 use crate::common::{is_arn_of, json_eq, taken};
@@ -271,23 +269,6 @@ strata_core::outputs!(Subscription => SubscriptionHandle {
     pending_confirmation: bool,
 });
 
-/// The plaintext of a serialized endpoint, plain or marked secret (`None`: sealed or
-/// unknown).
-fn plaintext(v: &Value) -> Option<&str> {
-    if is_secret(v) {
-        v.get(SECRET_KEY).and_then(Value::as_str)
-    } else {
-        v.as_str()
-    }
-}
-
-/// `v` marked secret (`{"$strata:secret": v}`), as a [`Secret`] serializes.
-fn marked(v: Value) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert(SECRET_KEY.to_owned(), v);
-    Value::Object(m)
-}
-
 /// Whether `s` looks like an email address: `local@domain.tld`, no spaces.
 fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
@@ -513,36 +494,6 @@ impl Resource for Subscription {
             }
         }
         errs
-    }
-
-    /// The topic, protocol and endpoint replace it. The endpoint is compared by its
-    /// plaintext: made secret (or plain again) and otherwise unchanged, it is an in-place
-    /// change that calls nothing on AWS and only seals it in state (or unseals it); the
-    /// old value of an endpoint that becomes secret is shown as a secret too.
-    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
-        let mut changes = diff_values(old, new, Self::REPLACE_ON);
-        for c in changes.iter_mut().filter(|c| c.path == "endpoint") {
-            let same = matches!(
-                (
-                    c.old.as_ref().and_then(plaintext),
-                    c.new.as_ref().and_then(plaintext),
-                ),
-                (Some(o), Some(n)) if o == n
-            );
-            if same {
-                c.replaces = false;
-            }
-            if c.new.as_ref().is_some_and(is_secret) {
-                if let Some(plain) = c.old.take() {
-                    c.old = Some(if plain.is_string() {
-                        marked(plain)
-                    } else {
-                        plain
-                    });
-                }
-            }
-        }
-        changes
     }
 
     /// `Subscribe` is idempotent: for an endpoint already subscribed to the topic by the

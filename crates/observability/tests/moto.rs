@@ -10,7 +10,7 @@
 
 use serde_json::json;
 use strata_core::plan::Op;
-use strata_core::{Registry, Stack};
+use strata_core::{Registry, Secret, Stack};
 use strata_data::{Bucket, BucketHandle, LifecycleRule};
 use strata_observability::*;
 use strata_testkit::Harness as Env;
@@ -1498,4 +1498,59 @@ async fn untagged_lookalikes_are_not_taken_over() {
         .await
         .unwrap();
     sns.delete_topic().topic_arn(&topic).send().await.unwrap();
+}
+
+/// A secret endpoint (a URL that carries a key) is sealed in state and redacted in the
+/// plan; making a plain endpoint secret without changing it is an in-place change that
+/// calls nothing on SNS (the subscription stays the same).
+#[tokio::test]
+async fn a_secret_endpoint_is_sealed_and_making_it_secret_changes_nothing_on_aws() {
+    let e = env("obs-secret-endpoint")
+        .await
+        .with_passphrase("endpoint-passphrase");
+    let sns = aws_sdk_sns::Client::new(&e.conf);
+    const URL: &str = "https://events.example.com/integration/KEY-8f2c/enqueue";
+    let build = |secret: bool| {
+        move |s: &mut Stack| {
+            let alerts = s.add("alerts", Topic::new("strata-contract-paged"));
+            let sub = if secret {
+                Subscription::secret(alerts.arn(), Protocol::Https, Secret::new(URL.to_owned()))
+            } else {
+                Subscription::new(alerts.arn(), Protocol::Https, URL)
+            };
+            s.add("pager", sub);
+        }
+    };
+    e.up(&e.stack(build(false))).await;
+    let arn = e.id("pager").await;
+    let st = e.stack(build(true));
+    let plan = e.engine.preview(&st, &[]).await.unwrap();
+    let text = plan.render();
+    assert_eq!(plan.count(Op::Update), 1, "{text}");
+    assert_eq!(plan.count(Op::Replace), 0, "{text}");
+    assert!(!text.contains("KEY-8f2c"), "{text}");
+    e.up(&st).await;
+    assert_eq!(e.id("pager").await, arn, "the same subscription");
+    let listed = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(e.id("alerts").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.subscriptions().len(), 1);
+    assert_eq!(listed.subscriptions()[0].endpoint(), Some(URL));
+    // Secret in state (sealed when written); no drift; nothing more to do.
+    let state = e.state().await;
+    let pager = state
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "pager")
+        .unwrap();
+    assert!(
+        strata_core::value::is_secret(&pager.args["endpoint"]),
+        "{pager:?}"
+    );
+    assert!(e.drift().await.is_empty());
+    assert!(!e.engine.preview(&st, &[]).await.unwrap().has_changes());
+    e.destroy().await;
 }

@@ -9,14 +9,11 @@ use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strata_core::aws::api_error;
-use strata_core::diff::diff_values;
-use strata_core::value::{is_secret, SECRET_KEY};
 use strata_core::{
-    Created, Cx, FieldError, Input, Observed, PropertyChange, ProviderError, Recovery, Resource,
-    ResourceArgs, Secret as SecretValue,
+    Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    Secret as SecretValue,
 };
 
 use crate::common::{check_tags, create_tags, tag_changes, taken_if, user_tags};
@@ -269,29 +266,6 @@ impl Resource for LambdaFunction {
             ));
         }
         errs
-    }
-
-    /// The default diff (the name replaces, the rest is in place), with the old value of
-    /// an environment variable that becomes secret shown as a secret too.
-    fn diff(old: &Value, new: &Value) -> Vec<PropertyChange> {
-        let mut changes = diff_values(old, new, Self::REPLACE_ON);
-        for c in changes
-            .iter_mut()
-            .filter(|c| c.path.starts_with("environment."))
-        {
-            if c.new.as_ref().is_some_and(is_secret) {
-                if let Some(plain) = c.old.take() {
-                    c.old = Some(if plain.is_string() {
-                        let mut m = serde_json::Map::new();
-                        m.insert(SECRET_KEY.to_owned(), plain);
-                        Value::Object(m)
-                    } else {
-                        plain
-                    });
-                }
-            }
-        }
-        changes
     }
 
     fn estimate(_: &LambdaFunctionArgs) -> Duration {
