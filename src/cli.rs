@@ -555,13 +555,7 @@ impl Program {
                 )
                 .await?;
                 let Some(summary) = applied else {
-                    return Ok(match declined.get() {
-                        Some(code) => code,
-                        None => {
-                            out.line("cancelled; nothing was applied");
-                            sig.exit_code()
-                        }
-                    });
+                    return Ok(not_applied(declined.get(), &out, &sig));
                 };
                 out.summary(&summary);
                 let state = engine.load_state(stack.name()).await?;
@@ -599,13 +593,7 @@ impl Program {
                 )
                 .await?;
                 let Some(summary) = applied else {
-                    return Ok(match declined.get() {
-                        Some(code) => code,
-                        None => {
-                            out.line("cancelled; nothing was applied");
-                            sig.exit_code()
-                        }
-                    });
+                    return Ok(not_applied(declined.get(), &out, &sig));
                 };
                 out.summary(&summary);
                 Ok(code(&summary))
@@ -890,6 +878,15 @@ fn reveal(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(reveal).collect()),
         other => other.clone(),
     }
+}
+
+/// The exit code of a plan that was not applied: why it was declined (`--expect-no-changes`,
+/// no terminal), or the answer no, or the signal that interrupted the question.
+fn not_applied(declined: Option<ExitCode>, out: &Output, sig: &Signals) -> ExitCode {
+    declined.unwrap_or_else(|| {
+        out.line("cancelled; nothing was applied");
+        sig.exit_code()
+    })
 }
 
 /// Whether to go ahead with a plan: at once, not at all, or after asking on the terminal.

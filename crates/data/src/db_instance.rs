@@ -345,6 +345,26 @@ async fn set_master_secret_rotation(
     Ok(())
 }
 
+/// Sets the declared rotation schedule of the master secret, if one is declared.
+async fn ensure_master_secret_rotation(
+    cx: &Cx<'_>,
+    a: &DbInstanceArgs,
+    out: &DbInstanceOutputs,
+) -> Result<(), ProviderError> {
+    match a.master_user_secret_rotation_days {
+        Some(days) => {
+            set_master_secret_rotation(
+                cx,
+                &a.identifier,
+                out.master_user_secret_arn.as_deref(),
+                days,
+            )
+            .await
+        }
+        None => Ok(()),
+    }
+}
+
 /// The days between rotations of the master secret `secret` (its ARN): `None` when its
 /// rotation is off or it is gone.
 async fn master_secret_rotation(cx: &Cx<'_>, secret: &str) -> Result<Option<i64>, ProviderError> {
@@ -578,15 +598,7 @@ impl Resource for DbInstance {
             .map_err(api_error("rds:CreateDBInstance"))?;
         let d = wait_available(cx, &a.identifier).await?;
         let out = outputs(&d);
-        if let Some(days) = a.master_user_secret_rotation_days {
-            set_master_secret_rotation(
-                cx,
-                &a.identifier,
-                out.master_user_secret_arn.as_deref(),
-                days,
-            )
-            .await?;
-        }
+        ensure_master_secret_rotation(cx, a, &out).await?;
         Ok(Created {
             id: a.identifier.clone(),
             outputs: out,
@@ -612,15 +624,7 @@ impl Resource for DbInstance {
         }
         let d = wait_available(cx, &a.identifier).await?;
         let out = outputs(&d);
-        if let Some(days) = a.master_user_secret_rotation_days {
-            set_master_secret_rotation(
-                cx,
-                &a.identifier,
-                out.master_user_secret_arn.as_deref(),
-                days,
-            )
-            .await?;
-        }
+        ensure_master_secret_rotation(cx, a, &out).await?;
         Ok(Recovery::Found(Created {
             id: a.identifier.clone(),
             outputs: out,

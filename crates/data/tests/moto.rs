@@ -345,12 +345,39 @@ async fn rds_groups_instance_and_snapshot() {
                     .parameter_group(params.name())
                     .kms_key(key)
                     .backups(days, "03:00-04:00")
+                    // (Tied to the backup days to change with them: 70, then 140.)
+                    .master_user_secret_rotation(i64::from(days) * 10)
                     .deletion_protection(protect),
             );
         }
     };
     e.up(&e.stack(build("db.r5.xlarge", 500, 7, true))).await;
     let rds = aws_sdk_rds::Client::new(&e.conf);
+    // The RDS-managed master secret rotates on the declared schedule.
+    let sm = aws_sdk_secretsmanager::Client::new(&e.conf);
+    let rotation = || {
+        let (rds, sm) = (rds.clone(), sm.clone());
+        async move {
+            let d = rds
+                .describe_db_instances()
+                .db_instance_identifier("contract-db")
+                .send()
+                .await
+                .unwrap();
+            let arn = d.db_instances()[0]
+                .master_user_secret()
+                .and_then(|m| m.secret_arn())
+                .expect("an RDS-managed master secret")
+                .to_owned();
+            let s = sm.describe_secret().secret_id(arn).send().await.unwrap();
+            (
+                s.rotation_enabled(),
+                s.rotation_rules()
+                    .and_then(|r| r.automatically_after_days()),
+            )
+        }
+    };
+    assert_eq!(rotation().await, (Some(true), Some(70)));
     let d = rds
         .describe_db_instances()
         .db_instance_identifier("contract-db")
@@ -414,6 +441,11 @@ async fn rds_groups_instance_and_snapshot() {
             d.backup_retention_period()
         ),
         (Some("db.r5.2xlarge"), Some(600), Some(14))
+    );
+    assert_eq!(
+        rotation().await,
+        (Some(true), Some(140)),
+        "rotation changed in place"
     );
 
     // Drift: backups shortened out of band.
@@ -506,6 +538,11 @@ async fn rds_declaration_errors() {
         "small",
         DbInstance::postgres("Bad--Id", "14.10", "db.t3.micro", "g").storage(10, StorageType::Gp3),
     );
+    s.add(
+        "rotation",
+        DbInstance::postgres("rotation", "14.10", "db.t3.micro", "g")
+            .master_user_secret_rotation(1001),
+    );
     let err = s.seal().unwrap_err().to_string();
     for expected in [
         "::one-subnet: field `subnet_ids`",
@@ -515,6 +552,7 @@ async fn rds_declaration_errors() {
         "::class: field `preferred_backup_window`",
         "::small: field `identifier`",
         "::small: field `allocated_storage`: 10 GiB",
+        "::rotation: field `master_user_secret_rotation_days`: 1001 days",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
