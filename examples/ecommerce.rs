@@ -407,20 +407,20 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
             .tag("critical", "true"),
     );
 
-    // ALB access logs: S3-managed encryption (the only kind ALBs write), delivered by
-    // the regional log delivery service.
+    // ALB access logs: S3-managed encryption (the only kind ALBs write), delivered by the
+    // region's Elastic Load Balancing account (or, in regions opened since August 2022,
+    // the log delivery service).
     let alb_logs_name = cfg.bucket("alb-logs");
     let alb_logs = s.add(
         "alb-logs",
         Bucket::new(&alb_logs_name)
             .lifecycle(LifecycleRule::new("retention").expire_after(90))
-            .policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{"Sid": "AlbLogDelivery", "Effect": "Allow",
-                    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": format!("arn:aws:s3:::{alb_logs_name}/alb/AWSLogs/{}/*", cfg.account_id)}]
-            })),
+            .policy(strata::edge::access_log_bucket_policy(
+                &alb_logs_name,
+                "alb",
+                &cfg.account_id,
+                &cfg.region,
+            )),
     );
 
     let files = s.add("files", FileSystem::new().kms_key(keys.efs.arn()));

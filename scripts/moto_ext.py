@@ -82,6 +82,13 @@ Fixes (each one documented with the AWS behaviour it restores):
   exists, but with different settings"); moto 5.2.5 made a second load balancer of the
   same name, and refused a target group of a name in use even with the same settings.
 
+- ELBv2 ModifyLoadBalancerAttributes switching access logs on: AWS checks that the bucket
+  exists and that its policy lets the region's log writer (the regional Elastic Load
+  Balancing account in regions older than August 2022, else the log delivery service)
+  put objects under `PREFIX/AWSLogs/ACCOUNT/`, and otherwise refuses
+  (InvalidConfigurationRequest "Access Denied for bucket"); moto 5.2.5 accepts any bucket.
+  The check reads the bucket and its policy from moto's S3 backend.
+
 - WAFv2 errors for a name in use: AWS's code is WAFDuplicateItemException; moto 5.2.5
   answers WafV2DuplicateItem.
 
@@ -1208,6 +1215,89 @@ def _elbv2_create_tg_by_name(self, name, **kwargs):
 
 _elbv2_models.ELBv2Backend.create_load_balancer = _elbv2_create_lb_by_name
 _elbv2_models.ELBv2Backend.create_target_group = _elbv2_create_tg_by_name
+
+# The Elastic Load Balancing account that writes access logs in each region that predates
+# the log delivery service principal (AWS's "Enable access logs for your Application Load
+# Balancer"); regions opened since August 2022 grant the service.
+_ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580", "ap-south-1": "718504428378",
+    "ap-northeast-3": "383597477331", "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127", "eu-west-3": "009996457667", "eu-north-1": "897822967062",
+    "me-south-1": "076674570225", "sa-east-1": "507241528517",
+}
+_ELB_LOG_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def _listed(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _elb_log_writer_allowed(policy, region, bucket, prefix, account):
+    """Whether bucket `policy` lets the region's log writer put `prefix`/AWSLogs/... ."""
+    import fnmatch
+    import json
+
+    try:
+        doc = json.loads(policy)
+    except (TypeError, ValueError):
+        return False
+    key = "/".join(p for p in (prefix.strip("/"), f"AWSLogs/{account}/probe") if p)
+    target = f"arn:aws:s3:::{bucket}/{key}"
+    elb = _ELB_LOG_ACCOUNTS.get(region)
+    for st in _listed(doc.get("Statement", [])):
+        if st.get("Effect") != "Allow":
+            continue
+        actions = _listed(st.get("Action", []))
+        if not any(a in ("s3:PutObject", "s3:*", "*") for a in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(target, r) for r in _listed(st.get("Resource", []))):
+            continue
+        principal = st.get("Principal", {})
+        if principal == "*":
+            return True
+        if elb is not None:
+            ids = _listed(principal.get("AWS", []))
+            if any(i in (elb, f"arn:aws:iam::{elb}:root") for i in ids):
+                return True
+        elif _ELB_LOG_SERVICE in _listed(principal.get("Service", [])):
+            return True
+    return False
+
+
+_elbv2_modify_lb_attrs = _elbv2_models.ELBv2Backend.modify_load_balancer_attributes
+
+
+def _elbv2_modify_lb_attrs_checked(self, arn, attrs):
+    """AWS checks, when access logs are switched on, that the bucket exists and lets the
+    region's log writer put objects under the prefix: else InvalidConfigurationRequest
+    "Access Denied for bucket"."""
+    if str(attrs.get("access_logs.s3.enabled", "")).lower() == "true":
+        from moto.elbv2.exceptions import ELBClientError
+        from moto.s3.models import s3_backends
+
+        bucket = attrs.get("access_logs.s3.bucket") or ""
+        prefix = attrs.get("access_logs.s3.prefix") or ""
+        found = s3_backends[self.account_id]["global"].buckets.get(bucket)
+        if found is None:
+            raise ELBClientError(
+                "InvalidConfigurationRequest",
+                f"The specified bucket does not exist: {bucket}",
+            )
+        policy = found.policy.decode() if found.policy else None
+        if not _elb_log_writer_allowed(policy, self.region_name, bucket, prefix, self.account_id):
+            raise ELBClientError(
+                "InvalidConfigurationRequest",
+                f"Access Denied for bucket: {bucket}. Please check S3bucket permission",
+            )
+    return _elbv2_modify_lb_attrs(self, arn, attrs)
+
+
+_elbv2_models.ELBv2Backend.modify_load_balancer_attributes = _elbv2_modify_lb_attrs_checked
 
 
 def _wafv2_duplicate_init(self):

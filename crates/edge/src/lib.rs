@@ -5,6 +5,7 @@
 //! creates with `strata:stack`, `strata:urn` and `strata:token` where AWS allows tags.
 
 // --- load balancing, WAF and ACM ---
+mod access_logs;
 mod certificate;
 mod elb_common;
 mod listener;
@@ -13,6 +14,7 @@ mod target_group;
 mod web_acl;
 mod web_acl_association;
 
+pub use access_logs::{access_log_bucket_policy, access_log_principal};
 pub use certificate::{
     Certificate, CertificateArgs, CertificateHandle, CertificateOutputs, ValidationMethod,
     ValidationRecord,

@@ -1817,3 +1817,59 @@ async fn declaration_errors_name_the_resource_and_field_and_call_nothing() {
         .iter()
         .any(|w| w.name().is_some_and(|n| n.starts_with("w-"))));
 }
+
+/// Access logs need a bucket policy that lets the region's log writer put objects: in
+/// eu-central-1 (older than August 2022) the regional Elastic Load Balancing account, not
+/// the log delivery service, which AWS refuses there ("Access Denied for bucket").
+#[tokio::test]
+async fn access_logs_need_the_regions_log_writer_in_the_bucket_policy() {
+    let e = Env::new("alb-access-logs", |r| {
+        strata_network::register(r);
+        strata_edge::register(r);
+        strata_data::register(r);
+    })
+    .await;
+    assert_eq!(REGION, "eu-central-1");
+    let bucket = "strata-contract-alb-logs";
+    let build = |policy: Value| {
+        move |s: &mut Stack| {
+            let net = network(s, "lbl", 31);
+            let logs = s.add(
+                "logs",
+                strata_data::Bucket::new(bucket).policy(policy.clone()),
+            );
+            s.add(
+                "lb",
+                alb(&net, "strata-contract-logged")
+                    .access_logs(strata_data::BucketHandle::name(&logs), Some("alb")),
+            );
+        }
+    };
+    let wrong = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/alb/AWSLogs/123456789012/*")}]
+    });
+    let sum = e
+        .engine
+        .up(&e.stack(build(wrong)), &strata_core::RunOptions::default())
+        .await
+        .unwrap();
+    let failed = format!("{:?}", sum.failed);
+    assert!(
+        failed.contains("::lb") && failed.contains("Access Denied for bucket"),
+        "{failed}"
+    );
+    let right = access_log_bucket_policy(bucket, "alb", "123456789012", REGION);
+    assert_eq!(
+        right["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::054676820928:root"
+    );
+    e.up(&e.stack(build(right))).await;
+    let attrs = lb_attributes(&e, &e.id("lb").await).await;
+    assert_eq!(attrs["access_logs.s3.enabled"], "true");
+    assert_eq!(attrs["access_logs.s3.bucket"], bucket);
+    e.destroy().await;
+}
