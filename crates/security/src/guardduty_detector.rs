@@ -196,11 +196,31 @@ impl Resource for GuardDutyDetector {
     /// included, in the same call. AWS allows one detector per account and region: with
     /// one there already it answers `BadRequestException` "… a detector already exists",
     /// a taken identity.
+    /// An account has at most one detector per region, and accounts often have one
+    /// already (enabled by hand, or by AWS Organizations for every member). So the create
+    /// looks first: an existing detector is never adopted silently, the create fails
+    /// naming it and the `import` that would manage it. (A detector an earlier attempt of
+    /// this create made is found again by the engine, through `recover`.)
     async fn create(
         cx: &Cx<'_>,
         args: &GuardDutyDetectorArgs,
     ) -> Result<Created<GuardDutyDetectorOutputs>, ProviderError> {
-        let out = gd(cx)?
+        let client = gd(cx)?;
+        let existing = client
+            .list_detectors()
+            .send()
+            .await
+            .map_err(api_error("guardduty:ListDetectors"))?;
+        if let Some(id) = existing.detector_ids().first() {
+            return Err(ProviderError::AlreadyExists {
+                operation: "guardduty:CreateDetector".to_owned(),
+                message: format!(
+                    "a GuardDuty detector ({id}) exists for this account in this region, and a region has one: import it (`import {} NAME {id}`) rather than create another",
+                    Self::TYPE
+                ),
+            });
+        }
+        let out = client
             .create_detector()
             .enable(args.enable)
             .finding_publishing_frequency(frequency(args.finding_publishing_frequency))

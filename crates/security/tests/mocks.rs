@@ -94,3 +94,42 @@ async fn throttling_is_reported_as_transient() {
         "{err}"
     );
 }
+
+/// An account with a detector already (Organizations enable GuardDuty for members): the
+/// create refuses before `CreateDetector`, naming the detector and the import, and never
+/// adopts it.
+#[tokio::test]
+async fn an_existing_detector_is_named_for_import_not_adopted() {
+    let listed = mock!(aws_sdk_guardduty::Client::list_detectors).then_output(|| {
+        aws_sdk_guardduty::operation::list_detectors::ListDetectorsOutput::builder()
+            .detector_ids("12abc34d567e8fa901bc2d34e56789f0")
+            .build()
+    });
+    let create = mock!(aws_sdk_guardduty::Client::create_detector).then_output(|| {
+        aws_sdk_guardduty::operation::create_detector::CreateDetectorOutput::builder()
+            .detector_id("ffff")
+            .build()
+    });
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&listed, &create]);
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", GuardDutyDetector::TYPE, "guardduty");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let err = GuardDutyDetector::create(&cx, &GuardDutyDetector::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::AlreadyExists { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("12abc34d567e8fa901bc2d34e56789f0")
+            && text.contains("import aws:guardduty/detector NAME 12abc34d567e8fa901bc2d34e56789f0"),
+        "{text}"
+    );
+    assert_eq!(create.num_calls(), 0, "no second detector is asked for");
+}
