@@ -87,19 +87,68 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Checks that a policy document is a JSON object with a `Statement`.
+/// Condition operators that compare exactly: a `*` or `?` in their values is a literal
+/// character, never a wildcard, so such a condition silently matches nothing.
+const EXACT_OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "ArnEquals",
+    "ArnNotEquals",
+];
+
+/// Checks that a policy document is a JSON object with a `Statement`, within AWS's size,
+/// and that no exact-match condition holds a wildcard (`StringEquals` with
+/// `secretsmanager.*.amazonaws.com` denies every call it was meant to allow: the
+/// wildcard operators are `StringLike` and `ArnLike`).
 pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
     match doc {
         Value::Object(m) if m.contains_key("Statement") => {
+            let mut errs = Vec::new();
             let len = doc.to_string().len();
             if len > 20_480 {
-                vec![FieldError::new(
+                errs.push(FieldError::new(
                     field,
                     format!("{len} characters: too long for AWS"),
-                )]
-            } else {
-                Vec::new()
+                ));
             }
+            let statements = match &m["Statement"] {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for (k, st) in statements.into_iter().enumerate() {
+                let Some(Value::Object(conditions)) = st.get("Condition") else {
+                    continue;
+                };
+                for (op, keys) in conditions {
+                    // (`ForAnyValue:StringEquals` and `…IfExists` compare exactly too.)
+                    let base = op.rsplit(':').next().unwrap_or(op);
+                    let base = base.strip_suffix("IfExists").unwrap_or(base);
+                    if !EXACT_OPERATORS.contains(&base) {
+                        continue;
+                    }
+                    let Value::Object(keys) = keys else { continue };
+                    for (key, values) in keys {
+                        let wild = match values {
+                            Value::Array(a) => a.iter().any(has_wildcard),
+                            v => has_wildcard(v),
+                        };
+                        if wild {
+                            let like = if base.starts_with("Arn") {
+                                "ArnLike"
+                            } else {
+                                "StringLike"
+                            };
+                            errs.push(FieldError::new(
+                                format!("{field}.Statement.{k}.Condition.{op}.{key}"),
+                                format!("{op} compares exactly, so its `*` or `?` never matches anything: use {like} for a pattern"),
+                            ));
+                        }
+                    }
+                }
+            }
+            errs
         }
         _ => vec![FieldError::new(
             field,
@@ -108,9 +157,44 @@ pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
     }
 }
 
+fn has_wildcard(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.contains('*') || s.contains('?'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_conditions_with_wildcards_are_refused() {
+        let doc = serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"StringLike": {"s3:prefix": "logs/*"},
+                           "ArnEquals": {"aws:SourceArn": ["arn:aws:sns:eu-central-1:1:t", "arn:aws:lambda:*:*:function:f"]}}}
+        ]});
+        let errs = check_policy("inline_policies.p", &doc);
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "inline_policies.p.Statement.0.Condition.StringEquals.kms:ViaService",
+                "inline_policies.p.Statement.1.Condition.ArnEquals.aws:SourceArn"
+            ]
+        );
+        assert!(
+            errs[0].message.contains("use StringLike"),
+            "{}",
+            errs[0].message
+        );
+        assert!(
+            errs[1].message.contains("use ArnLike"),
+            "{}",
+            errs[1].message
+        );
+    }
 
     #[test]
     fn iam_policies_are_url_decoded() {

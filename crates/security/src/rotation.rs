@@ -90,8 +90,11 @@ impl RotationFunction {
                     "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                     "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"
                 ],
+                // Only the secrets this function rotates: the condition key is the one
+                // AWS documents for a secret's rotation function, compared as an ARN
+                // pattern (the region and account are the function's own).
                 "Resource": "*",
-                "Condition": {"StringEquals": {"secretsmanager:resource/RotationLambdaARN": format!("arn:aws:lambda:*:*:function:{n}")}}
+                "Condition": {"ArnLike": {"secretsmanager:resource/AllowRotationLambdaArn": format!("arn:aws:lambda:*:*:function:{n}")}}
             }, {
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetRandomPassword",
@@ -100,7 +103,7 @@ impl RotationFunction {
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+                "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
             }]
         });
         let role = s.add(

@@ -408,6 +408,16 @@ async fn declaration_errors_name_the_resource_and_the_field() {
     s.add("rotation", SecretRotation::new("arn", "fn", 2000));
     s.add("role", IamRole::new("bad name", json!({"no": "statement"})));
     s.add(
+        "exact-wildcard",
+        IamRole::for_service("exact-wildcard", "lambda.amazonaws.com").inline_policy(
+            "kms",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}}]}),
+        ),
+    );
+    // The rotation function's own role passes.
+    RotationFunction::new("checked-rotation").declare(&mut s);
+    s.add(
         "fn",
         LambdaFunction::python("f", "arn:role", "h").timeout(901),
     );
@@ -422,11 +432,13 @@ async fn declaration_errors_name_the_resource_and_the_field() {
         "::rotation: field `automatically_after_days`: 2000 days",
         "::role: field `name`",
         "::role: field `assume_role_policy`",
+        "::exact-wildcard: field `inline_policies.kms.Statement.0.Condition.StringEquals.kms:ViaService`: StringEquals compares exactly",
         "::fn: field `timeout`: 901 s",
         "::fn: field `files`",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
+    assert!(!err.contains("checked-rotation"), "{err}");
 }
 
 #[tokio::test]
