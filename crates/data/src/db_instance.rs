@@ -312,6 +312,33 @@ fn outputs(d: &aws_sdk_rds::types::DbInstance) -> DbInstanceOutputs {
     }
 }
 
+/// The final snapshot of instance `id` deleted at `at`: `ID-final-YYYYMMDDHHMMSS`, unique
+/// per deletion (a fixed name would make the second deploy-and-destroy cycle fail with
+/// DBSnapshotAlreadyExists, the first cycle's snapshot being kept on purpose). An instance
+/// identifier has at most 63 characters, so the name stays within the 255 allowed.
+fn final_snapshot_name(id: &str, at: std::time::SystemTime) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // The civil date of a day count (Howard Hinnant's algorithm), UTC.
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{id}-final-{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn secretsmanager(cx: &Cx<'_>) -> Result<aws_sdk_secretsmanager::Client, ProviderError> {
     cx.client(aws_sdk_secretsmanager::Client::new)
 }
@@ -870,7 +897,7 @@ impl Resource for DbInstance {
             call.skip_final_snapshot(true)
         } else {
             call.skip_final_snapshot(false)
-                .final_db_snapshot_identifier(format!("{id}-final"))
+                .final_db_snapshot_identifier(final_snapshot_name(id, std::time::SystemTime::now()))
         };
         match call.send().await {
             Ok(_) => {}
@@ -899,5 +926,23 @@ impl Resource for DbInstance {
                 what: format!("DB instance {id} to be deleted ({e})"),
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_snapshots_are_named_by_the_time_of_deletion() {
+        let leap = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        assert_eq!(
+            final_snapshot_name("shop-db", leap),
+            "shop-db-final-20000229000000"
+        );
+        let epoch = std::time::UNIX_EPOCH;
+        assert_eq!(final_snapshot_name("db", epoch), "db-final-19700101000000");
+        let late = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_114_061);
+        assert_eq!(final_snapshot_name("db", late), "db-final-20261201083421");
     }
 }

@@ -513,13 +513,21 @@ async fn rds_groups_instance_and_snapshot() {
         .send()
         .await
         .is_err());
+    // The final snapshot is named for its deletion: a second deploy-and-destroy cycle
+    // of the same identifier does not collide with the first's (kept) snapshot.
     let fin = rds
         .describe_db_snapshots()
-        .db_snapshot_identifier("contract-db-final")
+        .db_instance_identifier("contract-db")
         .send()
         .await
         .unwrap();
-    assert_eq!(fin.db_snapshots().len(), 1);
+    let names: Vec<&str> = fin
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .filter(|n| n.starts_with("contract-db-final-"))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
 }
 
 #[tokio::test]
