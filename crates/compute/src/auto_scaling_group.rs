@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{DeletionProtection, LaunchTemplateSpecification, Tag};
 use serde::{Deserialize, Serialize};
-use strata_core::aws::{api_error, wait_for};
+use strata_core::aws::{api_error, api_error_is, retry_while_propagating, wait_for};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
 };
@@ -238,7 +238,8 @@ impl Resource for AutoScalingGroup {
         a: &AutoScalingGroupArgs,
     ) -> Result<Created<AutoScalingGroupOutputs>, ProviderError> {
         let tags = cx.create_tags(&a.tags);
-        autoscaling(cx)?
+        let client = autoscaling(cx)?;
+        let call = client
             .create_auto_scaling_group()
             .auto_scaling_group_name(&a.name)
             .launch_template(
@@ -254,10 +255,21 @@ impl Resource for AutoScalingGroup {
             .set_target_group_arns(Some(values(&a.target_group_arns)?))
             .health_check_type(health(a.health_check_type))
             .health_check_grace_period(a.health_check_grace_period)
-            .set_tags(Some(tags.iter().map(|(k, v)| tag(&a.name, k, v)).collect()))
-            .send()
-            .await
-            .map_err(api_error("autoscaling:CreateAutoScalingGroup"))?;
+            .set_tags(Some(tags.iter().map(|(k, v)| tag(&a.name, k, v)).collect()));
+        // The launch template's instance profile may be new: until IAM has propagated it,
+        // the group's template is refused as naming an invalid profile.
+        retry_while_propagating(
+            |e| api_error_is(e, "ValidationError", "Invalid IAM Instance Profile"),
+            || {
+                let call = call.clone();
+                async move {
+                    call.send()
+                        .await
+                        .map_err(api_error("autoscaling:CreateAutoScalingGroup"))
+                }
+            },
+        )
+        .await?;
         let g = describe(cx, &a.name)
             .await?
             .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;

@@ -232,6 +232,43 @@ where
     }
 }
 
+/// How long a call is retried while IAM propagates a role or instance profile just made
+/// (AWS documents that IAM changes take a while to be visible everywhere; Terraform's
+/// provider waits 2 minutes too).
+pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Calls `call` until it succeeds, fails otherwise than `propagating` says, or
+/// [`IAM_PROPAGATION`] has passed (then the last error stands), waiting 2, 4, 8, then 10
+/// seconds between tries. For exactly the errors that mean "IAM has not propagated yet":
+/// a Lambda function whose new role "cannot be assumed by Lambda", a launch with a new
+/// instance profile that is an "Invalid IAM Instance Profile name".
+pub async fn retry_while_propagating<T, F, Fut>(
+    propagating: impl Fn(&ProviderError) -> bool,
+    mut call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut wait = Duration::from_secs(2);
+    loop {
+        match call().await {
+            Err(e) if propagating(&e) && start.elapsed() + wait <= IAM_PROPAGATION => {
+                tracing::info!(error = %e, "waiting for IAM to propagate");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether `e` is an API error of `code` whose message contains `needle`.
+pub fn api_error_is(e: &ProviderError, code: &str, needle: &str) -> bool {
+    matches!(e, ProviderError::Api { code: Some(c), message, .. } if c == code && message.contains(needle))
+}
+
 /// Whether a tag key is the user's: not `aws:` (AWS's) and not `strata:` (strata's own).
 /// Reads report only user tags, so strata's bookkeeping tags are never drift.
 pub fn is_user_tag(key: &str) -> bool {

@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use strata_core::aws::api_error;
+use strata_core::aws::{api_error, api_error_is, retry_while_propagating};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
     Secret as SecretValue,
@@ -281,7 +281,7 @@ impl Resource for LambdaFunction {
     ) -> Result<Created<LambdaFunctionOutputs>, ProviderError> {
         let client = lambda(cx)?;
         let zip = args.package();
-        let out = client
+        let call = client
             .create_function()
             .function_name(&args.name)
             .runtime(Runtime::from(args.runtime.as_str()))
@@ -295,11 +295,27 @@ impl Resource for LambdaFunction {
             .timeout(args.timeout)
             .memory_size(args.memory_size)
             .environment(environment(args)?)
-            .set_tags(Some(create_tags(cx, &args.tags).into_iter().collect()))
-            .send()
-            .await
-            .map_err(api_error("lambda:CreateFunction"))
-            .map_err(|e| taken_if("ResourceConflictException", &["already exist"], e))?;
+            .set_tags(Some(create_tags(cx, &args.tags).into_iter().collect()));
+        // A role made just before is refused until IAM has propagated it.
+        let out = retry_while_propagating(
+            |e| {
+                api_error_is(
+                    e,
+                    "InvalidParameterValueException",
+                    "cannot be assumed by Lambda",
+                )
+            },
+            || {
+                let call = call.clone();
+                async move {
+                    call.send()
+                        .await
+                        .map_err(api_error("lambda:CreateFunction"))
+                }
+            },
+        )
+        .await
+        .map_err(|e| taken_if("ResourceConflictException", &["already exist"], e))?;
         client
             .wait_until_function_active_v2()
             .function_name(&args.name)

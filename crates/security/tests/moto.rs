@@ -875,3 +875,44 @@ async fn a_role_of_the_same_name_is_not_taken_over() {
         .await
         .unwrap();
 }
+
+/// A role made just before its function is not visible to Lambda at once: CreateFunction
+/// is refused ("cannot be assumed by Lambda", which moto answers while the role does not
+/// exist) until IAM has propagated it. The create retries exactly that error, for a
+/// bounded time: here the role appears 3 seconds into the create.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_waits_for_its_new_role_to_propagate() {
+    let e = env("lambda-propagation").await;
+    let iam = aws_sdk_iam::Client::new(&e.conf);
+    let role = "late-rotation-role";
+    let arn = format!("arn:aws:iam::123456789012:role/{role}");
+    let st = e.stack(|s| {
+        s.add(
+            "late-fn",
+            LambdaFunction::python("late-fn", arn.clone(), "index.handler")
+                .file("index.py", "def handler(event, context):\n    return 1\n"),
+        );
+    });
+    let appear = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let started = std::time::Instant::now();
+    e.up(&st).await;
+    appear.await.unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "the create waited for the role"
+    );
+    assert_eq!(e.id("late-fn").await, "late-fn");
+    e.destroy().await;
+}
