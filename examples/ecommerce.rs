@@ -475,12 +475,15 @@ fn edge(s: &mut Stack, cfg: &Config, net: &Network, data: &Data) -> Edge {
         "app-targets",
         TargetGroup::http(format!("{n}-app"), 8080, net.net.vpc.id()).health_check_path("/health"),
     );
-    let alb = s.add(
+    // Internet-facing: AWS refuses it in a VPC without an attached internet gateway, and
+    // the gateway's detach waits for its addresses to go.
+    let alb = s.add_with(
         "alb",
         LoadBalancer::new(format!("{n}-alb"), net.net.public.iter().map(|p| p.id()))
             .security_group(net.alb_sg.id())
             .cross_zone(true)
             .access_logs(data.alb_logs.name(), Some("alb")),
+        ResourceOptions::new().depends_on(net.net.igw.urn().clone()),
     );
     s.add(
         "https",

@@ -51,6 +51,10 @@ Fixes (each one documented with the AWS behaviour it restores):
   and answers NatGatewayNotFound for an unknown id; moto 5.2.5 keeps the address
   associated to the deleted gateway, and fails with HTTP 500 on an unknown id.
 
+- EC2 CreateNatGateway (public) in a VPC without an attached internet gateway: AWS makes
+  the gateway and it goes `failed` (Gateway.NotAttached, "Network vpc-... has no Internet
+  gateway attached"); moto 5.2.5 makes it `available`.
+
 - EC2 AssociateRouteTable for a subnet that is associated already (with any table): AWS
   refuses (Resource.AlreadyAssociated, "the specified association for route table ...
   conflicts with an existing association"); moto 5.2.5 answers the existing association,
@@ -859,6 +863,31 @@ def _nat_delete_disassociating(self, nat_gateway_id):
 
 
 _nat_models.NatGatewayBackend.delete_nat_gateway = _nat_delete_disassociating
+
+
+def _igw_attached(backend, vpc_id):
+    return any(
+        igw.vpc is not None and igw.vpc.id == vpc_id
+        for igw in backend.internet_gateways.values()
+    )
+
+
+_nat_create_model = _nat_models.NatGatewayBackend.create_nat_gateway
+
+
+def _nat_create_needing_igw(self, subnet_id, allocation_id, *args, **kwargs):
+    """AWS makes a public NAT gateway in a VPC without an attached internet gateway, and
+    it goes `failed` (Gateway.NotAttached)."""
+    gateway = _nat_create_model(self, subnet_id, allocation_id, *args, **kwargs)
+    if gateway.connectivity_type == "public" and not _igw_attached(self, gateway.vpc_id):
+        gateway.state = "failed"
+        gateway.failure_code = "Gateway.NotAttached"
+        gateway.failure_message = f"Network {gateway.vpc_id} has no Internet gateway attached"
+    return gateway
+
+
+_nat_models.NatGatewayBackend.create_nat_gateway = _nat_create_needing_igw
+
 
 _rt_associate = _rt_responses.RouteTables.associate_route_table
 

@@ -17,7 +17,7 @@
 //! assert!(s.seal().is_ok());
 //! ```
 
-use strata_core::{Handle, Stack};
+use strata_core::{Handle, ResourceOptions, Stack};
 
 use crate::*;
 
@@ -120,7 +120,7 @@ impl ThreeTierVpc {
         );
         let mut out = ThreeTier {
             vpc: vpc.clone(),
-            igw,
+            igw: igw.clone(),
             public: Vec::new(),
             app: Vec::new(),
             data: Vec::new(),
@@ -158,13 +158,19 @@ impl ThreeTierVpc {
                 format!("{prefix}-public-{tag}-routes"),
                 RouteTableAssociation::new(public_routes.id(), public.id()),
             );
-            let ip = s.add(
+            // A public NAT gateway made before the internet gateway is attached goes
+            // `failed`, and the gateway cannot be detached while their addresses are
+            // mapped: both wait for it, and go before it.
+            let after_igw = || ResourceOptions::new().depends_on(igw.urn().clone());
+            let ip = s.add_with(
                 format!("{prefix}-nat-{tag}-ip"),
                 ElasticIp::new().tag("Name", format!("{prefix}-nat-{tag}")),
+                after_igw(),
             );
-            let nat = s.add(
+            let nat = s.add_with(
                 format!("{prefix}-nat-{tag}"),
                 NatGateway::public(public.id(), ip.id()).tag("Name", format!("{prefix}-nat-{tag}")),
+                after_igw(),
             );
             let private = s.add(
                 format!("{prefix}-private-{tag}-routes"),
@@ -194,5 +200,36 @@ impl ThreeTierVpc {
             out.private_routes.push(private);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nat_gateways_and_their_addresses_come_after_the_internet_gateway() {
+        let mut s = Stack::new("dev");
+        ThreeTierVpc::default().declare(&mut s, "shop");
+        let st = s.seal().unwrap_or_else(|e| panic!("{e}"));
+        let index = |name: &str| {
+            st.nodes()
+                .iter()
+                .position(|n| n.name() == name)
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        let igw = index("shop-igw");
+        let mut checked = 0;
+        for (i, n) in st.nodes().iter().enumerate() {
+            if n.name().starts_with("shop-nat-") {
+                assert!(
+                    st.deps(i).contains(&igw),
+                    "{} does not wait for the gateway",
+                    n.name()
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 4, "two NAT gateways and their two addresses");
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, Tag};
 use strata_core::aws::Aws;
 use strata_core::plan::Op;
-use strata_core::{Context, Stack};
+use strata_core::{Context, ResourceOptions, Stack};
 use strata_network::*;
 use strata_testkit::LocalAws;
 
@@ -205,8 +205,9 @@ async fn subnet_gateways_routes_and_associations() {
                 Subnet::new(vpc.id(), "10.3.2.0/24", "eu-central-1a"),
             );
             let igw = s.add("igw", InternetGateway::new(vpc.id()).tag("t", igw_tag));
-            let ip = s.add("ip", ElasticIp::new());
-            let nat = s.add("nat", NatGateway::public(public.id(), ip.id()));
+            let after_igw = || ResourceOptions::new().depends_on(igw.urn().clone());
+            let ip = s.add_with("ip", ElasticIp::new(), after_igw());
+            let nat = s.add_with("nat", NatGateway::public(public.id(), ip.id()), after_igw());
             let rt = s.add("rt", RouteTable::new(vpc.id()));
             let other = s.add("other-rt", RouteTable::new(vpc.id()));
             let target = if to_nat {
@@ -592,16 +593,22 @@ async fn tags_change_in_place_and_replacing_fields_replace() {
         move |s: &mut Stack| {
             let vpc = s.add("vpc", Vpc::new("10.7.0.0/16"));
             let other = s.add("other-vpc", Vpc::new("10.8.0.0/16"));
+            let third = s.add("third-vpc", Vpc::new("10.9.0.0/16"));
             let subnet = s.add(
                 "subnet",
                 Subnet::new(vpc.id(), "10.7.1.0/24", "eu-central-1a").tag("t", tag),
             );
-            let igw_vpc = if second_vpc { other.id() } else { vpc.id() };
+            // The NAT gateway's VPC keeps its own internet gateway (a public NAT gateway
+            // needs one); the one that moves goes between two others.
+            let nat_igw = s.add("nat-igw", InternetGateway::new(vpc.id()));
+            let igw_vpc = if second_vpc { other.id() } else { third.id() };
             s.add("igw", InternetGateway::new(igw_vpc));
-            let ip = s.add("ip", ElasticIp::new().tag("t", tag));
-            s.add(
+            let after_igw = || ResourceOptions::new().depends_on(nat_igw.urn().clone());
+            let ip = s.add_with("ip", ElasticIp::new().tag("t", tag), after_igw());
+            s.add_with(
                 "nat",
                 NatGateway::public(subnet.id(), ip.id()).tag("t", tag),
+                after_igw(),
             );
             s.add("rt", RouteTable::new(vpc.id()).tag("t", tag));
             s.add(
@@ -725,10 +732,14 @@ async fn every_replacing_field_replaces() {
         move |s: &mut Stack| {
             let vpc = s.add("vpc", Vpc::new("10.10.0.0/16"));
             let other = s.add("other", Vpc::new("10.11.0.0/16"));
+            let third = s.add("third", Vpc::new("10.12.0.0/16"));
             let a = s.add("a", Subnet::new(vpc.id(), "10.10.1.0/24", "eu-central-1a"));
             let b = s.add("b", Subnet::new(vpc.id(), "10.10.2.0/24", "eu-central-1b"));
+            // The NAT gateways' VPC keeps its own internet gateway (without one, AWS
+            // fails a public NAT gateway); the one that moves goes between two others.
+            let nat_igw = s.add("nat-igw", InternetGateway::new(vpc.id()));
             let (subnet, table_vpc, dest) = if v == 0 {
-                (a.id(), vpc.id(), "0.0.0.0/0")
+                (a.id(), third.id(), "0.0.0.0/0")
             } else {
                 (b.id(), other.id(), "10.20.0.0/16")
             };
@@ -740,8 +751,17 @@ async fn every_replacing_field_replaces() {
             );
             // (The replacement takes another address here. It could keep the same: the
             // old gateway is deleted first, which frees its address.)
-            let ip = s.add(if v == 0 { "ip" } else { "ip-2" }, ElasticIp::new());
-            s.add("nat", NatGateway::public(subnet.clone(), ip.id()));
+            let after_igw = || ResourceOptions::new().depends_on(nat_igw.urn().clone());
+            let ip = s.add_with(
+                if v == 0 { "ip" } else { "ip-2" },
+                ElasticIp::new(),
+                after_igw(),
+            );
+            s.add_with(
+                "nat",
+                NatGateway::public(subnet.clone(), ip.id()),
+                after_igw(),
+            );
             let table = s.add("assoc-rt", RouteTable::new(vpc.id()));
             s.add("assoc", RouteTableAssociation::new(table.id(), subnet));
         }
@@ -956,7 +976,24 @@ async fn an_interrupted_nat_gateway_create_is_found_by_its_token_only() {
     use strata_core::ProviderError;
     let e = env("nat-ownership").await;
     let ec2 = ec2(&e);
-    let (_, subnet) = raw_vpc_and_subnet(&ec2, 13).await;
+    let (vpc, subnet) = raw_vpc_and_subnet(&ec2, 13).await;
+    // A public NAT gateway needs the VPC's internet gateway (without, AWS fails it).
+    let igw = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(igw)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
     let mut ips = Vec::new();
     for _ in 0..2 {
         ips.push(
