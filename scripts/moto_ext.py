@@ -1289,6 +1289,8 @@ def _elb_log_writer_allowed(policy, region, bucket, prefix, account):
         principal = st.get("Principal", {})
         if principal == "*":
             return True
+        if not isinstance(principal, dict):
+            continue
         if elb is not None:
             ids = _listed(principal.get("AWS", []))
             if any(i in (elb, f"arn:aws:iam::{elb}:root") for i in ids):
@@ -1305,12 +1307,15 @@ def _elbv2_modify_lb_attrs_checked(self, arn, attrs):
     """AWS checks, when access logs are switched on, that the bucket exists and lets the
     region's log writer put objects under the prefix: else InvalidConfigurationRequest
     "Access Denied for bucket"."""
+    balancer = self.load_balancers.get(arn)
+    merged = {**(balancer.attrs if balancer is not None else {}), **attrs}
     if str(attrs.get("access_logs.s3.enabled", "")).lower() == "true":
+        attrs_now = merged
         from moto.elbv2.exceptions import ELBClientError
         from moto.s3.models import s3_backends
 
-        bucket = attrs.get("access_logs.s3.bucket") or ""
-        prefix = attrs.get("access_logs.s3.prefix") or ""
+        bucket = attrs_now.get("access_logs.s3.bucket") or ""
+        prefix = attrs_now.get("access_logs.s3.prefix") or ""
         found = s3_backends[self.account_id]["global"].buckets.get(bucket)
         if found is None:
             raise ELBClientError(

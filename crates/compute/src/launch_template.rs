@@ -95,7 +95,9 @@ impl UserData {
         }
     }
 
-    /// Whether it is a secret.
+    /// Whether it was declared secret. Only in a declaration: a provider receives
+    /// secrets bare (the engine keeps them secret in state), so in `create`, `read`,
+    /// `update` and `delete` every value reads as plain.
     pub fn is_secret(&self) -> bool {
         matches!(self, UserData::Secret(_))
     }

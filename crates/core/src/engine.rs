@@ -1024,6 +1024,10 @@ impl Engine {
         registry: Registry,
         opts: &RunOptions,
     ) -> Result<Summary, EngineError> {
+        // Checked again: a plan can wait for its approval (deletion protection switched
+        // on meanwhile would stop the run half-way). Reads only.
+        self.check_deletable(&plan.removals(stack, &state), &registry)
+            .await?;
         let run = Arc::new(Run::new(self, state, registry).await?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {
@@ -2598,7 +2602,10 @@ impl Run {
             // same; only state is resealed.
             Op::Update if crate::value::unmark(&old.args) == crate::value::unmark(&args) => {
                 let t = self.emit_start(&node.urn, op);
-                self.put(make(old.id, args, old.outputs), None);
+                // Outputs that repeat a newly secret input become secret too.
+                let mut outputs = old.outputs;
+                crate::value::carry_secrets(&args, &mut outputs);
+                self.put(make(old.id, args, outputs), None);
                 self.emit_finish(&node.urn, op, t);
                 Ok(op)
             }

@@ -624,3 +624,62 @@ fn a_lock_without_heartbeats_is_not_judged_by_its_age() {
         "{old}"
     );
 }
+
+/// A value made secret without changing (a literal, then the same plaintext derived from
+/// a secret) is an update that calls nothing: only state is resealed.
+#[tokio::test]
+async fn a_change_of_secrecy_only_calls_nothing() {
+    let (cloud, be) = (MemCloud::new(), MemoryBackend::new());
+    let e = engine(&cloud, &be).passphrase(Some("correct horse".to_owned()));
+    let decl = |secret: bool| {
+        seal(move |s| {
+            let db = s.add("db", Mock::new().secret("x"));
+            let conn: Input<String> = if secret {
+                db.secret()
+                    .map(|pw: Option<Secret<String>>| {
+                        format!("pg://{}", pw.map(Secret::into_inner).unwrap_or_default())
+                    })
+                    .into()
+            } else {
+                "pg://x".into()
+            };
+            s.add("app", Mock::new().prop("conn", conn));
+        })
+    };
+    assert!(e
+        .up(&decl(false), &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    let plan = e.preview(&decl(true), &[]).await.unwrap();
+    assert_eq!(plan.count(Op::Update), 1, "{}", plan.render());
+    assert!(!plan.render().contains("pg://x"), "{}", plan.render());
+    cloud.reset_log();
+    assert!(e
+        .up(&decl(true), &RunOptions::default())
+        .await
+        .unwrap()
+        .is_success());
+    assert!(
+        cloud.log().iter().all(|c| c.call != Call::Update),
+        "{:?}",
+        cloud.log()
+    );
+    let state = e.load_state("dev").await.unwrap();
+    let app = state
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "app")
+        .unwrap();
+    assert!(
+        value::is_secret(&app.args["props"]["conn"]),
+        "{:?}",
+        app.args
+    );
+    assert!(
+        value::is_secret(&app.outputs["props"]["conn"]),
+        "{:?}",
+        app.outputs
+    );
+    assert!(!e.preview(&decl(true), &[]).await.unwrap().has_changes());
+}

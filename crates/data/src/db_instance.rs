@@ -633,9 +633,7 @@ impl Resource for DbInstance {
     }
 
     /// Found again by its identifier only with proof that this create made it: its
-    /// `strata:token` tag. An instance being deleted is not the one this create made. The
-    /// create's last step, the master secret's rotation schedule, is made again (it is
-    /// idempotent): the create may have stopped before it.
+    /// `strata:token` tag. An instance being deleted is not the one this create made.
     async fn recover(
         cx: &Cx<'_>,
         a: &DbInstanceArgs,
@@ -651,7 +649,8 @@ impl Resource for DbInstance {
         }
         let d = wait_available(cx, &a.identifier).await?;
         let out = outputs(&d);
-        ensure_master_secret_rotation(cx, a, &out).await?;
+        // (Recovery only looks: an adopted instance without the schedule reads so, and the
+        // plan's update sets it.)
         Ok(Recovery::Found(Created {
             id: a.identifier.clone(),
             outputs: out,

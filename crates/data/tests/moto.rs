@@ -513,8 +513,8 @@ async fn rds_groups_instance_and_snapshot() {
         .send()
         .await
         .is_err());
-    // The final snapshot is named for its deletion: a second deploy-and-destroy cycle
-    // of the same identifier does not collide with the first's (kept) snapshot.
+    // The final snapshot is named for its deletion (`ID-final-TIMESTAMP`), so a later
+    // cycle's final snapshot of the same identifier cannot collide with this kept one.
     let fin = rds
         .describe_db_snapshots()
         .db_instance_identifier("contract-db")

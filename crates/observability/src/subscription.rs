@@ -150,7 +150,9 @@ impl SubscriptionEndpoint {
         }
     }
 
-    /// Whether it is a secret.
+    /// Whether it was declared secret. Only in a declaration: a provider receives
+    /// secrets bare (the engine keeps them secret in state), so in `create`, `read`,
+    /// `update` and `delete` every value reads as plain.
     pub fn is_secret(&self) -> bool {
         matches!(self, SubscriptionEndpoint::Secret(_))
     }

@@ -1500,9 +1500,10 @@ async fn untagged_lookalikes_are_not_taken_over() {
     sns.delete_topic().topic_arn(&topic).send().await.unwrap();
 }
 
-/// A secret endpoint (a URL that carries a key) is sealed in state and redacted in the
+/// A secret endpoint (a URL that carries a key) is secret in state and redacted in the
 /// plan; making a plain endpoint secret without changing it is an in-place change that
-/// calls nothing on SNS (the subscription stays the same).
+/// keeps the subscription (the engine makes no provider call for a change of secrecy
+/// only: `crates/core/tests/hardening.rs` counts the calls).
 #[tokio::test]
 async fn a_secret_endpoint_is_sealed_and_making_it_secret_changes_nothing_on_aws() {
     let e = env("obs-secret-endpoint")

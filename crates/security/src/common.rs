@@ -89,13 +89,13 @@ fn percent_decode(s: &str) -> String {
 
 /// Condition operators that compare exactly: a `*` or `?` in their values is a literal
 /// character, never a wildcard, so such a condition silently matches nothing.
+/// (`ArnEquals` is not among them: AWS matches each part of an ARN with `*` and `?`,
+/// as `ArnLike` does. A `?` is left alone too: it is common in literal URLs.)
 const EXACT_OPERATORS: &[&str] = &[
     "StringEquals",
     "StringNotEquals",
     "StringEqualsIgnoreCase",
     "StringNotEqualsIgnoreCase",
-    "ArnEquals",
-    "ArnNotEquals",
 ];
 
 /// Checks that a policy document is a JSON object with a `Statement`, within AWS's size,
@@ -135,14 +135,14 @@ pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
                             v => has_wildcard(v),
                         };
                         if wild {
-                            let like = if base.starts_with("Arn") {
-                                "ArnLike"
+                            let message = if base.starts_with("StringNot") {
+                                format!("{op} compares exactly, so its `*` never equals a value and the condition always holds: use StringNotLike for a pattern")
                             } else {
-                                "StringLike"
+                                format!("{op} compares exactly, so its `*` never matches anything: use StringLike for a pattern")
                             };
                             errs.push(FieldError::new(
                                 format!("{field}.Statement.{k}.Condition.{op}.{key}"),
-                                format!("{op} compares exactly, so its `*` or `?` never matches anything: use {like} for a pattern"),
+                                message,
                             ));
                         }
                     }
@@ -158,8 +158,7 @@ pub(crate) fn check_policy(field: &str, doc: &Value) -> Vec<FieldError> {
 }
 
 fn has_wildcard(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| s.contains('*') || s.contains('?'))
+    v.as_str().is_some_and(|s| s.contains('*'))
 }
 
 #[cfg(test)]
@@ -173,15 +172,19 @@ mod tests {
              "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}},
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
              "Condition": {"StringLike": {"s3:prefix": "logs/*"},
-                           "ArnEquals": {"aws:SourceArn": ["arn:aws:sns:eu-central-1:1:t", "arn:aws:lambda:*:*:function:f"]}}}
+                           "ArnEquals": {"aws:SourceArn": ["arn:aws:sns:eu-central-1:1:t", "arn:aws:lambda:*:*:function:f"]},
+                           "StringEquals": {"aws:Referer": "https://example.com/?a=1"}}},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+             "Condition": {"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["team-*"]}}}
         ]});
         let errs = check_policy("inline_policies.p", &doc);
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        // (ArnEquals matches `*` per ARN part; a `?` in a URL is literal.)
         assert_eq!(
             fields,
             [
                 "inline_policies.p.Statement.0.Condition.StringEquals.kms:ViaService",
-                "inline_policies.p.Statement.1.Condition.ArnEquals.aws:SourceArn"
+                "inline_policies.p.Statement.2.Condition.ForAnyValue:StringNotEquals.aws:TagKeys"
             ]
         );
         assert!(
@@ -190,7 +193,7 @@ mod tests {
             errs[0].message
         );
         assert!(
-            errs[1].message.contains("use ArnLike"),
+            errs[1].message.contains("always holds") && errs[1].message.contains("StringNotLike"),
             "{}",
             errs[1].message
         );

@@ -90,7 +90,9 @@ impl EnvValue {
         }
     }
 
-    /// Whether it is a secret.
+    /// Whether it was declared secret. Only in a declaration: a provider receives
+    /// secrets bare (the engine keeps them secret in state), so in `create`, `read`,
+    /// `update` and `delete` every value reads as plain.
     pub fn is_secret(&self) -> bool {
         matches!(self, EnvValue::Secret(_))
     }
@@ -184,6 +186,29 @@ strata_core::outputs!(LambdaFunction => LambdaFunctionHandle {
     arn: String,
 });
 
+/// An error of Lambda's with the environment it quotes ("String measured: {…}", values and
+/// secrets included) cut off.
+fn unquoted_environment(e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Api {
+            operation,
+            code,
+            message,
+        } if message.contains("String measured:") => ProviderError::Api {
+            operation,
+            code,
+            message: message
+                .split("String measured:")
+                .next()
+                .unwrap_or_default()
+                .trim_end()
+                .to_owned()
+                + " (the environment it quoted is not shown: it may hold secrets)",
+        },
+        other => other,
+    }
+}
+
 pub(crate) fn lambda(cx: &Cx<'_>) -> Result<aws_sdk_lambda::Client, ProviderError> {
     cx.client(aws_sdk_lambda::Client::new)
 }
@@ -229,6 +254,19 @@ impl Resource for LambdaFunction {
 
     fn validate(args: &LambdaFunctionArgs) -> Vec<FieldError> {
         let mut errs = check_tags(&args.tags);
+        // Lambda allows 4 KB of environment in all; past that, its error quotes the whole
+        // environment, secrets included. Refused here, values unquoted.
+        let known: Option<usize> = args
+            .environment
+            .iter()
+            .map(|(k, v)| v.known().map(|v| k.len() + v.expose().len() + 6))
+            .sum();
+        if let Some(size) = known.filter(|n| *n > 4096) {
+            errs.push(FieldError::new(
+                "environment",
+                format!("about {size} bytes: Lambda allows 4 KB of environment variables in all"),
+            ));
+        }
         let n = &args.name;
         if n.is_empty()
             || n.len() > 64
@@ -311,6 +349,7 @@ impl Resource for LambdaFunction {
                     call.send()
                         .await
                         .map_err(api_error("lambda:CreateFunction"))
+                        .map_err(unquoted_environment)
                 }
             },
         )
@@ -480,7 +519,8 @@ impl Resource for LambdaFunction {
                 .environment(environment(new)?)
                 .send()
                 .await
-                .map_err(api_error("lambda:UpdateFunctionConfiguration"))?;
+                .map_err(api_error("lambda:UpdateFunctionConfiguration"))
+                .map_err(unquoted_environment)?;
             wait_updated(&client, id).await?;
         }
         if old.files != new.files {

@@ -415,6 +415,12 @@ async fn declaration_errors_name_the_resource_and_the_field() {
                 "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}}]}),
         ),
     );
+    s.add(
+        "big-env",
+        LambdaFunction::python("big-env", "arn:aws:iam::123456789012:role/r", "h.handler")
+            .file("h.py", "def handler(e, c):\n    return 1\n")
+            .secret_env("BLOB", "x".repeat(5000).as_str()),
+    );
     // The rotation function's own role passes.
     RotationFunction::new("checked-rotation").declare(&mut s);
     s.add(
@@ -432,6 +438,7 @@ async fn declaration_errors_name_the_resource_and_the_field() {
         "::rotation: field `automatically_after_days`: 2000 days",
         "::role: field `name`",
         "::role: field `assume_role_policy`",
+        "::big-env: field `environment`: about 5010 bytes: Lambda allows 4 KB",
         "::exact-wildcard: field `inline_policies.kms.Statement.0.Condition.StringEquals.kms:ViaService`: StringEquals compares exactly",
         "::fn: field `timeout`: 901 s",
         "::fn: field `files`",
