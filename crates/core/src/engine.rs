@@ -484,9 +484,9 @@ impl Engine {
 
     /// Creates, updates, replaces and deletes until AWS matches the declaration.
     pub async fn up(&self, stack: &SealedStack, opts: &RunOptions) -> Result<Summary, EngineError> {
-        let approve = |_: &Plan| std::future::ready(true);
+        let unasked: Option<fn(&Plan) -> std::future::Ready<bool>> = None;
         Ok(self
-            .up_approved(stack, opts, approve)
+            .up_with(stack, opts, unasked)
             .await?
             .unwrap_or_default())
     }
@@ -500,6 +500,20 @@ impl Engine {
         stack: &SealedStack,
         opts: &RunOptions,
         approve: A,
+    ) -> Result<Option<Summary>, EngineError>
+    where
+        A: FnOnce(&Plan) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        self.up_with(stack, opts, Some(approve)).await
+    }
+
+    /// `up`, asking `approve` first when there is one.
+    async fn up_with<A, Fut>(
+        &self,
+        stack: &SealedStack,
+        opts: &RunOptions,
+        approve: Option<A>,
     ) -> Result<Option<Summary>, EngineError>
     where
         A: FnOnce(&Plan) -> Fut,
@@ -530,8 +544,14 @@ impl Engine {
                 plan.violations = self.check_policies(stack);
                 // Sound and deletable before anyone approves it.
                 let graph = self.prepare(stack, &plan, &state, &registry).await?;
-                if !approve(&plan).await {
-                    return Ok(None);
+                if let Some(approve) = approve {
+                    if !approve(&plan).await {
+                        return Ok(None);
+                    }
+                    // Again: an answer can take a while (deletion protection switched on
+                    // meanwhile would stop the run half-way). Reads only.
+                    self.check_deletable(&plan.removals(stack, &state), &registry)
+                        .await?;
                 }
                 self.apply(stack, plan, graph, state, registry, opts)
                     .await
@@ -1024,10 +1044,6 @@ impl Engine {
         registry: Registry,
         opts: &RunOptions,
     ) -> Result<Summary, EngineError> {
-        // Checked again: a plan can wait for its approval (deletion protection switched
-        // on meanwhile would stop the run half-way). Reads only.
-        self.check_deletable(&plan.removals(stack, &state), &registry)
-            .await?;
         let run = Arc::new(Run::new(self, state, registry).await?);
         let (nodes, deps) = stack.shared();
         let shared = Arc::new(ApplyShared {

@@ -826,6 +826,27 @@ async fn raw_vpc_and_subnet(ec2: &aws_sdk_ec2::Client, block: u8) -> (String, St
     (vpc, subnet)
 }
 
+/// An internet gateway made and attached to `vpc` outside strata.
+async fn raw_attached_igw(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    let igw = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    igw
+}
+
 /// The target of the route for `destination` in `table`: (gateway, network interface).
 async fn route_target(
     ec2: &aws_sdk_ec2::Client,
@@ -859,22 +880,7 @@ async fn a_route_with_another_target_is_not_taken_over() {
     let e = env("route-ownership").await;
     let ec2 = ec2(&e);
     let (vpc, subnet) = raw_vpc_and_subnet(&ec2, 12).await;
-    let igw = ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap()
-        .to_owned();
-    ec2.attach_internet_gateway()
-        .internet_gateway_id(&igw)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
+    let igw = raw_attached_igw(&ec2, &vpc).await;
     let table = ec2
         .create_route_table()
         .vpc_id(&vpc)
@@ -978,22 +984,7 @@ async fn an_interrupted_nat_gateway_create_is_found_by_its_token_only() {
     let ec2 = ec2(&e);
     let (vpc, subnet) = raw_vpc_and_subnet(&ec2, 13).await;
     // A public NAT gateway needs the VPC's internet gateway (without, AWS fails it).
-    let igw = ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap()
-        .to_owned();
-    ec2.attach_internet_gateway()
-        .internet_gateway_id(igw)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap();
+    raw_attached_igw(&ec2, &vpc).await;
     let mut ips = Vec::new();
     for _ in 0..2 {
         ips.push(

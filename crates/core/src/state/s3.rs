@@ -498,32 +498,47 @@ impl S3Backend {
         }
     }
 
+    /// Writes the lock item of `stack` holding `info` (serialized as `body`): a new lock
+    /// where there is none (`held_by: None`), or a rewrite of the lock `held_by` holds.
+    /// `Ok(false)` if the condition fails.
+    async fn put_lock_item(
+        &self,
+        table: &str,
+        stack: &str,
+        info: &LockInfo,
+        body: String,
+        held_by: Option<&str>,
+    ) -> Result<bool, StateError> {
+        let put = self
+            .ddb
+            .put_item()
+            .table_name(table)
+            .item("LockID", AttributeValue::S(self.lock_id(stack)))
+            .item("LockId", AttributeValue::S(info.id.clone()))
+            .item("Info", AttributeValue::S(body));
+        let put = match held_by {
+            None => put.condition_expression("attribute_not_exists(LockID)"),
+            Some(id) => put
+                .condition_expression("LockId = :id")
+                .expression_attribute_values(":id", AttributeValue::S(id.to_owned())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws_err("dynamodb:PutItem", table.to_owned())(e)),
+        }
+    }
+
     /// Tries once to take the lock: `Ok(true)` if taken, `Ok(false)` if held.
     async fn try_lock(&self, stack: &str, info: &LockInfo) -> Result<bool, StateError> {
         let body = serde_json::to_string(info).map_err(StateError::Encode)?;
         match &self.lock {
-            LockKind::DynamoDb(table) => {
-                let r = self
-                    .ddb
-                    .put_item()
-                    .table_name(table)
-                    .item("LockID", AttributeValue::S(self.lock_id(stack)))
-                    .item("LockId", AttributeValue::S(info.id.clone()))
-                    .item("Info", AttributeValue::S(body))
-                    .condition_expression("attribute_not_exists(LockID)")
-                    .send()
-                    .await;
-                match r {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(aws_err("dynamodb:PutItem", table.clone())(e)),
-                }
-            }
+            LockKind::DynamoDb(table) => self.put_lock_item(table, stack, info, body, None).await,
             LockKind::S3Object => {
                 let key = self.key(stack, "lock");
                 let r = self
@@ -835,29 +850,10 @@ impl Backend for S3Backend {
         };
         let body = serde_json::to_string(&beat).map_err(StateError::Encode)?;
         match &self.lock {
+            // Only while the item is still this run's lock.
             LockKind::DynamoDb(table) => {
-                // Only while the item is still this run's lock.
-                let r = self
-                    .ddb
-                    .put_item()
-                    .table_name(table)
-                    .item("LockID", AttributeValue::S(self.lock_id(stack)))
-                    .item("LockId", AttributeValue::S(lock.id.clone()))
-                    .item("Info", AttributeValue::S(body))
-                    .condition_expression("LockId = :id")
-                    .expression_attribute_values(":id", AttributeValue::S(lock.id.clone()))
-                    .send()
-                    .await;
-                match r {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(aws_err("dynamodb:PutItem", table.clone())(e)),
-                }
+                self.put_lock_item(table, stack, lock, body, Some(&lock.id))
+                    .await
             }
             LockKind::S3Object => {
                 let key = self.key(stack, "lock");
