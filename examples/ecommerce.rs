@@ -42,7 +42,8 @@ use strata::prelude::*;
 use strata::security::rotation::RotationFunction;
 use strata::security::{
     policies, GuardDutyDetector, IamInstanceProfile, IamInstanceProfileHandle, IamRole,
-    IamRoleHandle, KmsAlias, KmsKey, KmsKeyHandle, SecretHandle, SecretRotation,
+    IamRoleHandle, KeyPolicy, KeyService, KmsAlias, KmsKey, KmsKeyHandle, SecretHandle,
+    SecretRotation,
 };
 
 /// What differs per deployment. Every field has the spec's value as its default.
@@ -151,36 +152,47 @@ pub struct Security {
 
 fn security(s: &mut Stack, cfg: &Config) -> Security {
     let n = &cfg.name;
-    let mut key = |what: &str, policy: Option<serde_json::Value>| {
-        let mut args = KmsKey::new(format!("{n}: {what} encryption"));
-        if let Some(p) = policy {
-            args = args.policy(p);
-        }
-        let key = s.add(format!("{what}-key"), args);
+    let mut key = |what: &str, services: &[KeyService]| {
+        // The account's root (so IAM policies decide for roles and users), and the AWS
+        // services that use the key for the account, which only the key policy can let
+        // in: `up` refuses a key that a service needs and is not granted.
+        let policy = services
+            .iter()
+            .fold(KeyPolicy::new(&cfg.account_id), |p, s| p.service(*s));
+        // The RDS key encrypts the snapshots that outlive the stack (the final one and
+        // the weekly ones): it is kept on delete, or they could never be restored.
+        let options = if what == "rds" {
+            ResourceOptions::default().retain_on_delete()
+        } else {
+            ResourceOptions::default()
+        };
+        let key = s.add_with(
+            format!("{what}-key"),
+            KmsKey::new(format!("{n}: {what} encryption")).key_policy(policy),
+            options,
+        );
         s.add(
             format!("{what}-key-alias"),
             KmsAlias::new(format!("alias/{n}-{what}"), key.id()),
         );
         key
     };
-    // CloudTrail writes, and CloudFront reads, objects encrypted with the S3 key.
-    let s3_policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "Account", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-             "Principal": {"AWS": format!("arn:aws:iam::{}:root", cfg.account_id)}},
-            {"Sid": "CloudTrail", "Effect": "Allow", "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"],
-             "Resource": "*", "Principal": {"Service": "cloudtrail.amazonaws.com"}},
-            {"Sid": "CloudFront", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
-             "Principal": {"Service": "cloudfront.amazonaws.com"}}
-        ]
-    });
     let (rds, s3, ebs, efs, secrets) = (
-        key("rds", None),
-        key("s3", Some(s3_policy)),
-        key("ebs", None),
-        key("efs", None),
-        key("secrets", None),
+        key("rds", &[]),
+        // CloudTrail writes, CloudFront reads, and flow logs write objects under it.
+        key(
+            "s3",
+            &[
+                KeyService::CloudTrail,
+                KeyService::CloudFront,
+                KeyService::LogDelivery,
+            ],
+        ),
+        // The auto scaling group launches instances whose volumes use it.
+        key("ebs", &[KeyService::AutoScaling]),
+        key("efs", &[]),
+        // The alerts topic is encrypted with it, and CloudWatch alarms publish there.
+        key("secrets", &[KeyService::CloudWatchAlarms]),
     );
 
     // Credentials: the DB's master password is managed by RDS in Secrets Manager and
@@ -218,7 +230,11 @@ fn security(s: &mut Stack, cfg: &Config) -> Security {
             )
             .inline_policy(
                 "read-secrets",
-                policies::read_secrets(&[format!("arn:aws:secretsmanager:*:*:secret:{n}/*")], &[]),
+                policies::read_secrets_via_kms(
+                    &[format!("arn:aws:secretsmanager:*:*:secret:{n}/*")],
+                    &cfg.region,
+                    &cfg.account_id,
+                ),
             ),
     );
     let app_profile = s.add(
@@ -326,7 +342,7 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
     );
     let db = s.add(
         "db",
-        DbInstance::postgres(format!("{n}-db"), "14.10", &cfg.db_class, db_subnets.name())
+        DbInstance::postgres(format!("{n}-db"), "14", &cfg.db_class, db_subnets.name())
             .storage(cfg.db_storage_gb, StorageType::Gp3)
             .multi_az(true)
             .backups(7, "03:00-04:00")
@@ -579,11 +595,13 @@ fn compute(
     edge: &Edge,
 ) -> Compute {
     let n = &cfg.name;
-    // Every instance mounts the shared EFS file system at boot.
+    // Every instance mounts the shared EFS file system at boot, and runs the CloudWatch
+    // agent, which publishes the memory metric the memory alarm and policy read.
     let user_data = data.files.id().map(|fs| {
         format!(
             "#!/bin/bash\nset -e\nyum install -y amazon-efs-utils\nmkdir -p /mnt/shared\n\
-             echo '{fs}:/ /mnt/shared efs _netdev,tls 0 0' >> /etc/fstab\nmount -a\n"
+             echo '{fs}:/ /mnt/shared efs _netdev,tls 0 0' >> /etc/fstab\nmount -a\n{}",
+            strata::compute::cloudwatch_agent::install_script()
         )
     });
     let template = s.add(

@@ -38,6 +38,10 @@ Fixes (each one documented with the AWS behaviour it restores):
   its backend (it pops it and never puts it back), so after a subnet change the group is
   gone while instances still use it.
 
+- RDS ModifyDBInstance with an EngineVersion: AWS refuses a downgrade ("Cannot upgrade
+  postgres from 14.12 to 14.10") and a new major version without
+  AllowMajorVersionUpgrade (InvalidParameterCombination); moto 5.2.5 sets any version.
+
 - EC2 DescribeNatGateways with `tag:<key>`, `tag-key` or `tag-value` filters: AWS
   answers the gateways whose tags match; moto 5.2.5 ignores those filters and answers
   every gateway of the region (so a search by a create's token tag found another's).
@@ -782,6 +786,51 @@ def _rds_modify_db_subnet_group_fixed(self, subnet_name, description, subnets):
 
 _rds_models.RDSBackend.create_subnet_group = _rds_create_subnet_group_fixed
 _rds_models.RDSBackend.modify_db_subnet_group = _rds_modify_db_subnet_group_fixed
+
+
+# RDS ModifyDBInstance with an EngineVersion: AWS never downgrades an instance ("Cannot
+# upgrade postgres from 14.12 to 14.10", InvalidParameterCombination: the error every
+# later apply meets once auto minor upgrade moved the instance past a pinned minor), and
+# moves it to another major version only with AllowMajorVersionUpgrade; moto 5.2.5 sets
+# whatever version it is given.
+
+
+def _rds_version_parts(v):
+    try:
+        return [int(p) for p in str(v).split(".")]
+    except ValueError:
+        return None
+
+
+def _rds_major(engine, parts):
+    return parts[:1] if engine == "postgres" and parts[0] >= 10 else parts[:2]
+
+
+_rds_modify_db_instance = _rds_models.RDSBackend.modify_db_instance
+
+
+def _rds_modify_db_instance_fixed(self, db_instance_identifier, db_kwargs):
+    target = db_kwargs.get("EngineVersion")
+    if target:
+        database = self.describe_db_instances(db_instance_identifier)[0]
+        cur, new = _rds_version_parts(database.engine_version), _rds_version_parts(target)
+        if cur and new and new != cur:
+            if new < cur:
+                raise _RDSClientError(
+                    "InvalidParameterCombination",
+                    f"Cannot upgrade {database.engine} from {database.engine_version} to {target}",
+                )
+            major_change = _rds_major(database.engine, cur) != _rds_major(database.engine, new)
+            allowed = str(db_kwargs.get("AllowMajorVersionUpgrade", "")).lower() == "true"
+            if major_change and not allowed:
+                raise _RDSClientError(
+                    "InvalidParameterCombination",
+                    "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+                )
+    return _rds_modify_db_instance(self, db_instance_identifier, db_kwargs)
+
+
+_rds_models.RDSBackend.modify_db_instance = _rds_modify_db_instance_fixed
 
 
 # --- EC2 NAT gateways, route table associations; Auto Scaling groups and policies -------

@@ -860,3 +860,115 @@ fn bad_cli_flags_exit_2_naming_the_flag() {
     );
     assert!(c.cases >= 20);
 }
+
+/// A customer managed key that an AWS service uses for the account must grant that
+/// service in its key policy: AWS's default policy leaves services out, and the failure is
+/// silent on AWS (alarms that notify nobody, instances that never launch, logs never
+/// written). Each use is refused at seal time, on the key's `policy`, naming the user and
+/// the grant to add; with the grants, the same stack seals.
+#[test]
+fn keys_that_aws_services_use_must_grant_them() {
+    use strata::compute::{AutoScalingGroup, LaunchTemplate, LaunchTemplateHandle as _};
+    use strata::data::{Bucket, BucketHandle as _};
+    use strata::network::FlowLog;
+    use strata::observability::{Comparison, MetricAlarm, Topic, TopicHandle as _, Trail};
+    use strata::security::{KeyPolicy, KeyService, KmsKey, KmsKeyHandle as _};
+
+    let declare = |grants: bool| {
+        let mut s = Stack::new("dev");
+        let key = |s: &mut Stack, name: &str, services: &[KeyService]| {
+            let mut args = KmsKey::new(name);
+            if grants {
+                args = args.key_policy(
+                    services
+                        .iter()
+                        .fold(KeyPolicy::new("123456789012"), |p, k| p.service(*k)),
+                );
+            }
+            s.add(name, args)
+        };
+        let alerts_key = key(&mut s, "alerts-key", &[KeyService::CloudWatchAlarms]);
+        let topic = s.add("alerts", Topic::new("alerts").kms_key(alerts_key.arn()));
+        for name in ["cpu", "errors"] {
+            s.add(
+                name,
+                MetricAlarm::new(name, "AWS/EC2", "CPUUtilization")
+                    .when(Comparison::GreaterThanThreshold, 80.0)
+                    .alarm_action(topic.arn()),
+            );
+        }
+        let ebs = key(&mut s, "ebs-key", &[KeyService::AutoScaling]);
+        let lt = s.add(
+            "template",
+            LaunchTemplate::new("app", "ami-12345678", "t3.micro").ebs_kms_key(ebs.arn()),
+        );
+        s.add(
+            "group",
+            AutoScalingGroup::new("app", lt.id(), lt.latest_version(), ["subnet-a"]),
+        );
+        let logs_key = key(
+            &mut s,
+            "logs-key",
+            &[KeyService::LogDelivery, KeyService::CloudTrail],
+        );
+        let logs = s.add(
+            "logs",
+            Bucket::new("strata-catalog-logs").kms(logs_key.arn()),
+        );
+        s.add("flow", FlowLog::to_s3("vpc-1", logs.arn()));
+        s.add("trail", Trail::new("audit", logs.name()));
+        s.seal()
+    };
+    let err = declare(false).unwrap_err().to_string();
+    for want in [
+        "urn:strata:dev::aws:kms/key::alerts-key: field `policy`: alarm cpu notifies SNS topic alerts, which is encrypted with this key; alarm errors notifies SNS topic alerts, which is encrypted with this key, but the key policy does not let cloudwatch.amazonaws.com use the key (kms:Decrypt, kms:GenerateDataKey*): add KeyService::CloudWatchAlarms to it (KeyPolicy::service)",
+        "urn:strata:dev::aws:kms/key::ebs-key: field `policy`: auto scaling group group launches instances from launch template template, whose EBS volumes are encrypted with this key, but the key policy does not let autoscaling.amazonaws.com use the key",
+        "urn:strata:dev::aws:kms/key::logs-key: field `policy`: flow log flow writes to bucket logs, whose default encryption uses this key, but the key policy does not let delivery.logs.amazonaws.com use the key",
+        "urn:strata:dev::aws:kms/key::logs-key: field `policy`: trail trail writes to bucket logs, whose default encryption uses this key, but the key policy does not let cloudtrail.amazonaws.com use the key",
+    ] {
+        assert!(err.contains(want), "missing:\n{want}\nin:\n{err}");
+    }
+    declare(true).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Snapshots that outlive the stack (an instance's final snapshot, snapshots declared
+/// `retain_on_delete`) need their key kept too: a key that `destroy` would schedule for
+/// deletion is refused at seal time, on the key, naming the snapshots.
+#[test]
+fn keys_of_snapshots_that_outlive_the_stack_are_kept() {
+    use strata::data::{DbInstance, DbInstanceHandle as _, DbSnapshot};
+    use strata::security::{KmsKey, KmsKeyHandle as _};
+
+    let declare = |keep_key: bool, skip_final: bool| {
+        let mut s = Stack::new("dev");
+        let options = if keep_key {
+            ResourceOptions::default().retain_on_delete()
+        } else {
+            ResourceOptions::default()
+        };
+        let key = s.add_with("rds-key", KmsKey::new("rds"), options);
+        let db = s.add(
+            "db",
+            DbInstance::postgres("shop-db", "14", "db.t3.micro", "shop-db")
+                .kms_key(key.arn())
+                .skip_final_snapshot(skip_final),
+        );
+        s.add_with(
+            "weekly",
+            DbSnapshot::new(db.identifier(), "shop-db-weekly"),
+            ResourceOptions::default().retain_on_delete(),
+        );
+        s.seal()
+    };
+    let err = declare(false, false).unwrap_err().to_string();
+    assert!(
+        err.contains("urn:strata:dev::aws:kms/key::rds-key: field `retain_on_delete`: the final snapshot of DB instance db and snapshot weekly (retain_on_delete) outlives the stack and is encrypted with this key"),
+        "{err}"
+    );
+    let err = declare(false, true).unwrap_err().to_string();
+    assert!(
+        err.contains("field `retain_on_delete`: snapshot weekly (retain_on_delete) outlives"),
+        "{err}"
+    );
+    declare(true, false).unwrap_or_else(|e| panic!("{e}"));
+}

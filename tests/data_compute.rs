@@ -13,7 +13,7 @@ use strata::data::*;
 use strata::network::three_tier::ThreeTierVpc;
 use strata::network::*;
 use strata::prelude::*;
-use strata::security::{KmsKey, KmsKeyHandle};
+use strata::security::{KeyPolicy, KeyService, KmsKey, KmsKeyHandle};
 use strata_core::aws::Aws;
 use strata_core::MemoryBackend;
 use strata_testkit::LocalAws;
@@ -43,7 +43,12 @@ fn stack(s: &mut Stack, ami: &str) {
         );
     }
     let key = |s: &mut Stack, what: &str| {
-        s.add(format!("{what}-key"), KmsKey::new(format!("shop: {what}")))
+        let mut args = KmsKey::new(format!("shop: {what}"));
+        if what == "ebs" {
+            // The auto scaling group launches instances whose volumes use it.
+            args = args.key_policy(KeyPolicy::new("123456789012").service(KeyService::AutoScaling));
+        }
+        s.add(format!("{what}-key"), args)
     };
     let (rds_key, s3_key, efs_key, ebs_key) =
         (key(s, "rds"), key(s, "s3"), key(s, "efs"), key(s, "ebs"));

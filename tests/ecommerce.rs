@@ -176,12 +176,34 @@ async fn the_ecommerce_stack_deploys_matches_the_spec_replans_nothing_and_destro
         .is_empty());
     let after = inventory(&conf).await;
     // Everything is gone but the database's final snapshot, which a destroy keeps on
-    // purpose (the data outlives the stack unless `skip_final_snapshot` says otherwise).
-    let diff: Vec<&String> = after.symmetric_difference(&before).collect();
+    // purpose (the data outlives the stack unless `skip_final_snapshot` says otherwise),
+    // and the RDS key that encrypts it, kept (`retain_on_delete`) and enabled, so that the
+    // snapshot can be restored.
+    let mut diff: Vec<&String> = after.symmetric_difference(&before).collect();
+    diff.sort();
     assert!(
-        diff.len() == 1 && diff[0].starts_with("snapshot:shop-db-final-"),
-        "the account holds exactly what it held before, and the final snapshot: {diff:?}"
+        diff.len() == 2
+            && diff[0].starts_with("kms:")
+            && diff[1].starts_with("snapshot:shop-db-final-"),
+        "the account holds exactly what it held before, the final snapshot and its key: {diff:?}"
     );
+    let rds = aws_sdk_rds::Client::new(&conf);
+    let snapshot = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(diff[1].trim_start_matches("snapshot:"))
+        .send()
+        .await
+        .unwrap();
+    let snapshot_key = snapshot.db_snapshots()[0].kms_key_id().unwrap().to_owned();
+    let key = aws_sdk_kms::Client::new(&conf)
+        .describe_key()
+        .key_id(&snapshot_key)
+        .send()
+        .await
+        .unwrap();
+    let key = key.key_metadata().unwrap();
+    assert_eq!(format!("kms:{}", key.key_id()), *diff[0], "{snapshot_key}");
+    assert_eq!(key.key_state().map(|s| s.as_str()), Some("Enabled"));
 }
 
 /// The spec's values, read back with raw SDK calls.
@@ -287,6 +309,20 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
             .and_then(|m| m.http_tokens())
             .map(|t| t.as_str()),
         Some("required")
+    );
+    // The CloudWatch agent publishes the memory metric the memory alarm and policy read.
+    let user_data = {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(data.user_data().unwrap())
+            .unwrap();
+        String::from_utf8(raw).unwrap()
+    };
+    assert!(
+        user_data.contains("amazon-cloudwatch-agent-ctl -a fetch-config")
+            && user_data.contains("\"mem_used_percent\"")
+            && user_data.contains("mount -a"),
+        "{user_data}"
     );
     let policies = asg
         .describe_policies()
@@ -553,6 +589,44 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
             .await
             .unwrap();
         assert!(rot.key_rotation_enabled());
+    }
+    // Key policies: the services that use a key for the account are in its policy (the
+    // default policy leaves them out, and AWS then fails silently).
+    for (what, services) in [
+        (
+            "ebs",
+            vec!["autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"],
+        ),
+        ("secrets", vec!["cloudwatch.amazonaws.com"]),
+        (
+            "s3",
+            vec![
+                "cloudtrail.amazonaws.com",
+                "cloudfront.amazonaws.com",
+                "delivery.logs.amazonaws.com",
+            ],
+        ),
+    ] {
+        let alias = aliases
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(&format!("alias/shop-{what}")))
+            .unwrap_or_else(|| panic!("the {what} key"));
+        let policy = kms
+            .get_key_policy()
+            .key_id(alias.target_key_id().unwrap())
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap();
+        let policy = policy.policy().unwrap();
+        for s in services {
+            assert!(policy.contains(s), "the {what} key grants {s}: {policy}");
+        }
+        assert!(
+            policy.contains("arn:aws:iam::123456789012:root"),
+            "{policy}"
+        );
     }
     let sm = aws_sdk_secretsmanager::Client::new(conf);
     for name in [

@@ -35,11 +35,12 @@ use strata::observability::Trail;
 use strata::policy::Baseline;
 use strata::prelude::{Engine, Handle, RunOptions, Stack};
 use strata::security::{
-    GuardDutyDetector, KeySpec, KeyUsage, KmsKey, KmsKeyHandle, Secret, SecretHandle,
-    SecretRotation,
+    GuardDutyDetector, KeyPolicy, KeyService, KeySpec, KeyUsage, KmsKey, KmsKeyHandle, Secret,
+    SecretHandle, SecretRotation,
 };
 use strata_core::{
-    DeclarationError, Enforcement, EngineError, MemoryBackend, SealedStack, Violation,
+    DeclarationError, Enforcement, EngineError, MemoryBackend, ResourceOptions, SealedStack,
+    Violation,
 };
 
 const ROTATION_LAMBDA: &str = "arn:aws:lambda:eu-central-1:123456789012:function:rotate";
@@ -77,7 +78,13 @@ impl Default for Base {
 impl Base {
     /// Declares the base; returns its (rotated, customer-managed) KMS key.
     fn declare(&self, s: &mut Stack) -> Handle<KmsKey> {
-        let key = s.add("key", KmsKey::new("test: encryption at rest"));
+        // CloudTrail writes with it; the database's final snapshot outlives the stack.
+        let key = s.add_with(
+            "key",
+            KmsKey::new("test: encryption at rest")
+                .key_policy(KeyPolicy::new("123456789012").service(KeyService::CloudTrail)),
+            ResourceOptions::default().retain_on_delete(),
+        );
         let mut logs = Bucket::new("test-audit-logs-123456789012").kms(key.arn());
         if let Some(days) = self.expire_days {
             logs = logs.lifecycle(LifecycleRule::new("retention").expire_after(days));

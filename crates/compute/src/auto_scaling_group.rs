@@ -6,9 +6,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{DeletionProtection, LaunchTemplateSpecification, Tag};
 use serde::{Deserialize, Serialize};
+use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::aws::{api_error, api_error_is, retry_while_propagating, wait_for};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    StackView, Urn,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(20 * 60);
@@ -69,6 +71,15 @@ pub struct AutoScalingGroupArgs {
     /// User tags (propagated to instances).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Seconds a create, or an update of the sizes or the launch template, waits for
+    /// `min_size` instances to be in service and healthy (0: no wait). A launch that
+    /// fails meanwhile fails the step at once, with Auto Scaling's reason.
+    #[serde(default = "default_capacity_wait")]
+    pub wait_for_capacity_timeout: u32,
+}
+
+fn default_capacity_wait() -> u32 {
+    600
 }
 
 impl AutoScalingGroup {
@@ -92,6 +103,7 @@ impl AutoScalingGroup {
             health_check_type: HealthCheck::Ec2,
             health_check_grace_period: 300,
             tags: BTreeMap::new(),
+            wait_for_capacity_timeout: default_capacity_wait(),
         }
     }
 }
@@ -108,6 +120,12 @@ impl AutoScalingGroupArgs {
     pub fn health_check(mut self, kind: HealthCheck, grace_seconds: i32) -> Self {
         self.health_check_type = kind;
         self.health_check_grace_period = grace_seconds;
+        self
+    }
+    /// Sets how long a create or a resize waits for `min_size` healthy instances (zero:
+    /// no wait; default 10 minutes, as Terraform's `wait_for_capacity_timeout`).
+    pub fn wait_for_capacity(mut self, timeout: Duration) -> Self {
+        self.wait_for_capacity_timeout = u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX);
         self
     }
     /// Registers instances with a target group.
@@ -182,6 +200,89 @@ async fn describe(
     Ok(out.auto_scaling_groups().first().cloned())
 }
 
+/// Waits until group `name` has `min` instances in service and healthy, for at most the
+/// group's `wait_for_capacity_timeout`. Instances that fail to launch (an EBS key Auto
+/// Scaling may not use, a missing AMI, no capacity) show as failed scaling activities:
+/// the first one that started after `since` fails the wait at once, with its reason.
+/// Otherwise a group without instances would be a silent success.
+async fn wait_for_capacity(
+    cx: &Cx<'_>,
+    a: &AutoScalingGroupArgs,
+    since: std::time::SystemTime,
+) -> Result<(), ProviderError> {
+    if a.wait_for_capacity_timeout == 0 || a.min_size == 0 {
+        return Ok(());
+    }
+    let timeout = Duration::from_secs(a.wait_for_capacity_timeout.into());
+    let client = autoscaling(cx)?;
+    let since = aws_sdk_autoscaling::primitives::DateTime::from(since);
+    let healthy = std::sync::atomic::AtomicUsize::new(0);
+    let healthy = &healthy;
+    let waited = wait_for(
+        format!(
+            "auto scaling group {} to have {} healthy instances in service",
+            a.name, a.min_size
+        ),
+        timeout,
+        CAPACITY_POLL.min(timeout),
+        || {
+            let client = client.clone();
+            async move {
+                let g = describe(cx, &a.name)
+                    .await?
+                    .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;
+                let now = g
+                    .instances()
+                    .iter()
+                    .filter(|i| {
+                        i.lifecycle_state().map(|s| s.as_str()) == Some("InService")
+                            && i.health_status()
+                                .is_some_and(|h| h.eq_ignore_ascii_case("healthy"))
+                    })
+                    .count();
+                healthy.store(now, std::sync::atomic::Ordering::Relaxed);
+                if now >= usize::try_from(a.min_size).unwrap_or(0) {
+                    return Ok(Some(()));
+                }
+                let activities = client
+                    .describe_scaling_activities()
+                    .auto_scaling_group_name(&a.name)
+                    .max_records(20)
+                    .send()
+                    .await
+                    .map_err(api_error("autoscaling:DescribeScalingActivities"))?;
+                let failed = activities.activities().iter().find(|x| {
+                    x.status_code().map(|c| c.as_str()) == Some("Failed")
+                        && x.start_time().is_some_and(|t| t.secs() >= since.secs())
+                });
+                match failed {
+                    Some(x) => Err(ProviderError::Other(format!(
+                        "auto scaling group {} could not launch instances: {} ({})",
+                        a.name,
+                        x.status_message().unwrap_or("no reason given"),
+                        x.description().unwrap_or_default()
+                    ))),
+                    None => Ok(None),
+                }
+            }
+        },
+    )
+    .await;
+    match waited {
+        Err(ProviderError::Timeout { after, what }) => Err(ProviderError::Timeout {
+            after,
+            what: format!(
+                "{what} (it has {})",
+                healthy.load(std::sync::atomic::Ordering::Relaxed)
+            ),
+        }),
+        r => r,
+    }
+}
+
+/// How often the capacity wait looks.
+const CAPACITY_POLL: Duration = Duration::from_secs(10);
+
 #[async_trait]
 impl Resource for AutoScalingGroup {
     const TYPE: &'static str = "aws:autoscaling/group";
@@ -190,6 +291,29 @@ impl Resource for AutoScalingGroup {
     const IDENTITY: &'static [&'static str] = &["name"];
     type Args = AutoScalingGroupArgs;
     type Outputs = AutoScalingGroupOutputs;
+
+    /// The EBS key of the group's launch template must let Auto Scaling's service-linked
+    /// role use it: otherwise instances never launch.
+    fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+        let mut uses = Vec::new();
+        for group in stack.of_type(Self::TYPE) {
+            for lt in group.references("launch_template_id") {
+                let Some(lt) = stack.get(lt) else { continue };
+                for key in keys_at(stack, &lt, "ebs_kms_key_id") {
+                    uses.push(KeyUse {
+                        key,
+                        service: KeyService::AutoScaling,
+                        why: format!(
+                            "auto scaling group {} launches instances from launch template {}, whose EBS volumes are encrypted with this key",
+                            group.urn().name(),
+                            lt.urn().name()
+                        ),
+                    });
+                }
+            }
+        }
+        check_key_uses(stack, uses)
+    }
 
     fn validate(a: &AutoScalingGroupArgs) -> Vec<FieldError> {
         let mut errs = Vec::new();
@@ -239,6 +363,7 @@ impl Resource for AutoScalingGroup {
     ) -> Result<Created<AutoScalingGroupOutputs>, ProviderError> {
         let tags = cx.create_tags(&a.tags);
         let client = autoscaling(cx)?;
+        let started = std::time::SystemTime::now();
         let call = client
             .create_auto_scaling_group()
             .auto_scaling_group_name(&a.name)
@@ -270,6 +395,7 @@ impl Resource for AutoScalingGroup {
             },
         )
         .await?;
+        wait_for_capacity(cx, a, started).await?;
         let g = describe(cx, &a.name)
             .await?
             .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;
@@ -415,6 +541,8 @@ impl Resource for AutoScalingGroup {
                     })
                     .filter(|(k, _)| strata_core::aws::is_user_tag(k))
                     .collect(),
+                wait_for_capacity_timeout: args
+                    .map_or_else(default_capacity_wait, |a| a.wait_for_capacity_timeout),
             },
             outputs: AutoScalingGroupOutputs {
                 name: id.to_owned(),
@@ -436,7 +564,10 @@ impl Resource for AutoScalingGroup {
         b.tags.clear();
         a.target_group_arns.clear();
         b.target_group_arns.clear();
-        if a != b {
+        a.wait_for_capacity_timeout = b.wait_for_capacity_timeout;
+        let started = std::time::SystemTime::now();
+        let resized = a != b;
+        if resized {
             client
                 .update_auto_scaling_group()
                 .auto_scaling_group_name(id)
@@ -515,6 +646,10 @@ impl Resource for AutoScalingGroup {
                 .send()
                 .await
                 .map_err(api_error("autoscaling:CreateOrUpdateTags"))?;
+        }
+        // New sizes, or instances of a new template or in new subnets: in service first.
+        if resized {
+            wait_for_capacity(cx, new, started).await?;
         }
         Ok(outputs.clone())
     }

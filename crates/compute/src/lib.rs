@@ -5,6 +5,7 @@
 //! creates with `strata:stack`, `strata:urn` and `strata:token`.
 
 mod auto_scaling_group;
+pub mod cloudwatch_agent;
 mod launch_template;
 mod scaling_policy;
 

@@ -13,6 +13,8 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::resource::{Cx, ProviderError};
 
+pub mod kms;
+
 /// The tag that records the idempotency token of the create that made a resource.
 pub const TOKEN_TAG: &str = "strata:token";
 

@@ -507,6 +507,11 @@ impl<'a> Declared<'a> {
         self.node.type_name
     }
 
+    /// Whether it is declared `retain_on_delete` (kept in the cloud when deleted).
+    pub fn retained(&self) -> bool {
+        self.node.options.retain_on_delete
+    }
+
     /// The value at the dotted path `path` (`viewer_certificate.minimum_protocol_version`,
     /// `rules.0.priority`) when it is a literal: `None` when it is absent, null, or (at or
     /// above it) an output of another resource.

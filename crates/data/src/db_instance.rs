@@ -9,12 +9,14 @@ use aws_sdk_rds::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
+use strata_core::aws::kms::KMS_KEY_TYPE;
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
     StackView, Urn,
 };
 
 use crate::db_subnet_group::DbSubnetGroup;
+use crate::engine_version::{offered, satisfies, version_not_offered, well_formed};
 use crate::rds_common::{
     check_identifier, create_tags, not_found, owned, rds, same_set, update_tags, user_tags,
 };
@@ -44,7 +46,7 @@ const TIMEOUT: Duration = Duration::from_secs(90 * 60);
 /// use strata_data::{DbInstance, DbSubnetGroup, DbSubnetGroupHandle, StorageType};
 /// let mut s = Stack::new("dev");
 /// let subnets = s.add("db-subnets", DbSubnetGroup::new("shop-db", ["subnet-a", "subnet-b"]));
-/// s.add("db", DbInstance::postgres("shop-db", "14.10", "db.r5.xlarge", subnets.name())
+/// s.add("db", DbInstance::postgres("shop-db", "14", "db.r5.xlarge", subnets.name())
 ///     .storage(500, StorageType::Gp3).multi_az(true)
 ///     .master_user_secret_rotation(90));
 /// ```
@@ -80,7 +82,10 @@ pub struct DbInstanceArgs {
     pub identifier: String,
     /// The engine (`postgres`).
     pub engine: String,
-    /// The engine version (`14.10`).
+    /// The engine version: a major version (`16`), which RDS fills in with its default
+    /// minor, or a minimum minor version (`16.4`). A live instance that a minor upgrade
+    /// has moved past it still satisfies it (no diff: AWS never downgrades); a minor RDS
+    /// no longer offers is created as the newest offered minor above it.
     pub engine_version: String,
     /// Allow a major version upgrade when `engine_version` changes major.
     #[serde(default)]
@@ -264,6 +269,9 @@ pub struct DbInstanceOutputs {
     pub endpoint: String,
     /// The Secrets Manager secret RDS keeps the master password in.
     pub master_user_secret_arn: Option<String>,
+    /// The version the instance runs (`14.17` for a declared `14`).
+    #[serde(default)]
+    pub engine_version: String,
 }
 
 strata_core::outputs!(DbInstance => DbInstanceHandle {
@@ -277,6 +285,8 @@ strata_core::outputs!(DbInstance => DbInstanceHandle {
     endpoint: String,
     /// The master password's secret.
     master_user_secret_arn: Option<String>,
+    /// The version the instance runs.
+    engine_version: String,
 });
 
 fn values(v: &[Input<String>]) -> Result<Vec<String>, ProviderError> {
@@ -309,6 +319,7 @@ fn outputs(d: &aws_sdk_rds::types::DbInstance) -> DbInstanceOutputs {
             .master_user_secret()
             .and_then(|s| s.secret_arn())
             .map(str::to_owned),
+        engine_version: d.engine_version().unwrap_or_default().to_owned(),
     }
 }
 
@@ -475,6 +486,60 @@ fn check_window(errs: &mut Vec<FieldError>, w: &str) {
     }
 }
 
+/// Snapshots outlive the stack: the final snapshot a delete takes (unless
+/// `skip_final_snapshot`) and the snapshots declared `retain_on_delete`. They are
+/// encrypted with the instance's key, so a key of the stack that encrypts one must be
+/// kept too (`retain_on_delete`): otherwise `destroy` schedules its deletion, and once it
+/// is deleted the snapshots can never be restored. One error per key, on the key.
+fn check_kept_keys(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+    let mut kept: BTreeMap<&Urn, Vec<String>> = BTreeMap::new();
+    let mut keep = |db: &strata_core::Declared<'_>, what: String| {
+        for key in db
+            .references("kms_key_id")
+            .into_iter()
+            .filter_map(|k| stack.get(k))
+            .filter(|k| k.type_name() == KMS_KEY_TYPE && !k.retained())
+        {
+            kept.entry(key.urn()).or_default().push(what.clone());
+        }
+    };
+    for db in stack.of_type(DbInstance::TYPE) {
+        if db.literal("skip_final_snapshot").and_then(|v| v.as_bool()) != Some(true) {
+            keep(
+                &db,
+                format!("the final snapshot of DB instance {}", db.urn().name()),
+            );
+        }
+    }
+    for snap in stack
+        .of_type(crate::db_snapshot::DbSnapshot::TYPE)
+        .filter(|s| s.retained())
+    {
+        for db in snap.references("db_instance_identifier") {
+            if let Some(db) = stack.get(db).filter(|d| d.type_name() == DbInstance::TYPE) {
+                keep(
+                    &db,
+                    format!("snapshot {} (retain_on_delete)", snap.urn().name()),
+                );
+            }
+        }
+    }
+    kept.into_iter()
+        .map(|(key, what)| {
+            (
+                key.clone(),
+                FieldError::new(
+                    "retain_on_delete",
+                    format!(
+                        "{} outlives the stack and is encrypted with this key, which a delete would schedule for deletion (the snapshot could then never be restored): declare the key with ResourceOptions::default().retain_on_delete()",
+                        what.join(" and ")
+                    ),
+                ),
+            )
+        })
+        .collect()
+}
+
 #[async_trait]
 impl Resource for DbInstance {
     const TYPE: &'static str = "aws:rds/instance";
@@ -565,6 +630,14 @@ impl Resource for DbInstance {
                 "engine_version",
                 "engine and version are required",
             ));
+        } else if !well_formed(&a.engine, &a.engine_version) {
+            errs.push(FieldError::new(
+                "engine_version",
+                format!(
+                    "{:?}: a major version (\"16\") or a minimum minor version (\"16.4\")",
+                    a.engine_version
+                ),
+            ));
         }
         errs
     }
@@ -585,6 +658,7 @@ impl Resource for DbInstance {
                 errs.push((db.urn().clone(), FieldError::new("multi_az", "Multi-AZ needs a subnet group with subnets in at least two availability zones")));
             }
         }
+        errs.extend(check_kept_keys(stack));
         errs
     }
 
@@ -596,7 +670,7 @@ impl Resource for DbInstance {
         cx: &Cx<'_>,
         a: &DbInstanceArgs,
     ) -> Result<Created<DbInstanceOutputs>, ProviderError> {
-        rds(cx)?
+        let call = rds(cx)?
             .create_db_instance()
             .db_instance_identifier(&a.identifier)
             .engine(&a.engine)
@@ -619,10 +693,16 @@ impl Resource for DbInstance {
             .set_kms_key_id(opt(&a.kms_key_id)?)
             .publicly_accessible(a.publicly_accessible)
             .deletion_protection(a.deletion_protection)
-            .set_tags(Some(create_tags(cx, &a.tags)))
-            .send()
-            .await
-            .map_err(api_error("rds:CreateDBInstance"))?;
+            .set_tags(Some(create_tags(cx, &a.tags)));
+        // A minor version RDS no longer offers: the newest offered one that satisfies it.
+        match call.clone().send().await {
+            Err(e) if version_not_offered(&e) => {
+                let version = offered(cx, &a.engine, &a.engine_version).await?;
+                call.engine_version(version).send().await
+            }
+            r => r,
+        }
+        .map_err(api_error("rds:CreateDBInstance"))?;
         let d = wait_available(cx, &a.identifier).await?;
         let out = outputs(&d);
         ensure_master_secret_rotation(cx, a, &out).await?;
@@ -685,6 +765,10 @@ impl Resource for DbInstance {
                     declared: Option<&Option<Input<String>>>|
          -> Option<Input<String>> {
             match (live, declared.and_then(|d| d.as_ref())) {
+                // None declared: the AWS managed key (aws/rds, aws/secretsmanager), which
+                // AWS reports by its ARN. Reading it back as declared would be drift, and
+                // the key replaces the instance.
+                (_, None) if declared.is_some() => None,
                 // A key or group declared by ARN and reported by id (or the reverse).
                 (Some(l), Some(Input::Value(dv)))
                     if dv.ends_with(l) || l.ends_with(dv.as_str()) =>
@@ -732,11 +816,20 @@ impl Resource for DbInstance {
             args: DbInstanceArgs {
                 identifier: id.to_owned(),
                 engine: d.engine().unwrap_or_default().to_owned(),
-                engine_version: pending
-                    .and_then(|p| p.engine_version())
-                    .or(d.engine_version())
-                    .unwrap_or_default()
-                    .to_owned(),
+                engine_version: {
+                    let live = pending
+                        .and_then(|p| p.engine_version())
+                        .or(d.engine_version())
+                        .unwrap_or_default();
+                    // A newer minor than declared (auto minor upgrade) is what was
+                    // declared: AWS would refuse to go back.
+                    match args {
+                        Some(a) if satisfies(&a.engine, &a.engine_version, live) => {
+                            a.engine_version.clone()
+                        }
+                        _ => live.to_owned(),
+                    }
+                },
                 allow_major_version_upgrade: args.is_some_and(|a| a.allow_major_version_upgrade),
                 instance_class: pending
                     .and_then(|p| p.db_instance_class())
@@ -843,11 +936,21 @@ impl Resource for DbInstance {
             call = call.set_iops(new.iops);
             any = true;
         }
+        let mut version = false;
         if old.engine_version != new.engine_version {
-            call = call
-                .engine_version(&new.engine_version)
-                .allow_major_version_upgrade(new.allow_major_version_upgrade);
-            any = true;
+            // Only when the live version does not satisfy the new declaration already
+            // (it may have moved past it by a minor upgrade).
+            let live = describe(cx, id)
+                .await?
+                .and_then(|d| d.engine_version().map(str::to_owned))
+                .unwrap_or_default();
+            if !satisfies(&new.engine, &new.engine_version, &live) {
+                call = call
+                    .engine_version(&new.engine_version)
+                    .allow_major_version_upgrade(new.allow_major_version_upgrade);
+                any = true;
+                version = true;
+            }
         }
         if old.preferred_backup_window != new.preferred_backup_window {
             call = call.set_preferred_backup_window(new.preferred_backup_window.clone());
@@ -867,9 +970,14 @@ impl Resource for DbInstance {
         }
         let mut out = outputs_in.clone();
         if any {
-            call.send()
-                .await
-                .map_err(api_error("rds:ModifyDBInstance"))?;
+            match call.clone().send().await {
+                Err(e) if version && version_not_offered(&e) => {
+                    let v = offered(cx, &new.engine, &new.engine_version).await?;
+                    call.engine_version(v).send().await
+                }
+                r => r,
+            }
+            .map_err(api_error("rds:ModifyDBInstance"))?;
             if new.apply_immediately {
                 out = outputs(&wait_available(cx, id).await?);
             }

@@ -1,6 +1,6 @@
 //! `DbParameterGroup`: engine parameters for RDS instances (for example `rds.force_ssl`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,8 +15,9 @@ use crate::rds_common::{
     check_identifier, create_tags, not_found, owned, rds, update_tags, user_tags,
 };
 
-/// A DB parameter group. Parameters change in place (static ones apply at the next
-/// reboot); removed ones are reset to the engine default. A group of that name that this
+/// A DB parameter group. Parameters change in place: dynamic ones at once, static ones
+/// at the next reboot of the instances (a warning names them); removed ones are reset to
+/// the engine default. A group of that name that this
 /// stack did not make is never taken over (nor are its parameters set).
 ///
 /// ```
@@ -86,25 +87,61 @@ strata_core::outputs!(DbParameterGroup => DbParameterGroupHandle {
     name: String,
 });
 
-fn params(p: &BTreeMap<String, String>) -> Vec<Parameter> {
-    p.iter()
-        .map(|(k, v)| {
-            Parameter::builder()
-                .parameter_name(k)
-                .parameter_value(v)
-                .apply_method(ApplyMethod::PendingReboot)
-                .build()
-        })
-        .collect()
+/// Which of `names` are dynamic parameters of group `name` (`ApplyType` in
+/// DescribeDBParameters): those apply at once, the others only at the next reboot.
+/// RDS refuses the `immediate` method for a static parameter, and a parameter whose
+/// apply type RDS does not report is treated as static.
+async fn dynamic(
+    client: &aws_sdk_rds::Client,
+    name: &str,
+    names: &[&String],
+) -> Result<BTreeSet<String>, ProviderError> {
+    let mut found = BTreeSet::new();
+    if names.is_empty() {
+        return Ok(found);
+    }
+    let mut pages = client
+        .describe_db_parameters()
+        .db_parameter_group_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(api_error("rds:DescribeDBParameters"))?;
+        for p in page.parameters() {
+            if let (Some(k), Some("dynamic")) = (p.parameter_name(), p.apply_type()) {
+                if names.iter().any(|n| n.as_str() == k) {
+                    found.insert(k.to_owned());
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
+/// Sets parameters `p` of group `name`: dynamic ones applied immediately, static ones at
+/// the instances' next reboot, which a warning names (RDS does not reboot for them).
 async fn set(
     client: &aws_sdk_rds::Client,
     name: &str,
     p: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
+    let names: Vec<&String> = p.keys().collect();
+    let now = dynamic(client, name, &names).await?;
+    let all: Vec<Parameter> = p
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_name(k)
+                .parameter_value(v)
+                .apply_method(if now.contains(k) {
+                    ApplyMethod::Immediate
+                } else {
+                    ApplyMethod::PendingReboot
+                })
+                .build()
+        })
+        .collect();
     // At most 20 parameters per call.
-    let all = params(p);
     for chunk in all.chunks(20) {
         client
             .modify_db_parameter_group()
@@ -113,6 +150,17 @@ async fn set(
             .send()
             .await
             .map_err(api_error("rds:ModifyDBParameterGroup"))?;
+    }
+    let later: Vec<&str> = names
+        .iter()
+        .filter(|n| !now.contains(n.as_str()))
+        .map(|n| n.as_str())
+        .collect();
+    if !later.is_empty() {
+        tracing::warn!(
+            "DB parameter group {name}: {} take effect at the next reboot of the instances that use it (static parameters, or of unknown apply type)",
+            later.join(", ")
+        );
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod db_instance;
 mod db_parameter_group;
 mod db_snapshot;
 mod db_subnet_group;
+mod engine_version;
 mod file_system;
 mod mount_target;
 mod rds_common;

@@ -295,3 +295,167 @@ async fn a_replication_group_still_creating_is_found_by_its_token_tag() {
         Recovery::Absent
     ));
 }
+
+/// RDS retires old minor versions: CreateDBInstance refuses one it no longer offers
+/// ("Cannot find version 14.10 for postgres"). A declared minimum minor is then created as
+/// the newest minor of its major that RDS offers (DescribeDBEngineVersions), and with
+/// nothing offered at or above it the error names the field and what is offered. moto
+/// offers every version and has no DescribeDBEngineVersions.
+#[tokio::test]
+async fn a_retired_minor_version_is_created_as_the_newest_offered_one() {
+    use aws_sdk_rds::operation::create_db_instance::{
+        CreateDBInstanceError, CreateDbInstanceOutput,
+    };
+    use aws_sdk_rds::operation::describe_db_engine_versions::DescribeDbEngineVersionsOutput;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::types::DbEngineVersion;
+
+    let refused = |v: &'static str| {
+        mock!(aws_sdk_rds::Client::create_db_instance)
+            .match_requests(move |r| r.engine_version() == Some(v))
+            .then_error(move || {
+                CreateDBInstanceError::generic(
+                    aws_sdk_rds::error::ErrorMetadata::builder()
+                        .code("InvalidParameterCombination")
+                        .message(format!("Cannot find version {v} for postgres"))
+                        .build(),
+                )
+            })
+    };
+    let versions = mock!(aws_sdk_rds::Client::describe_db_engine_versions)
+        .match_requests(|r| r.engine() == Some("postgres"))
+        .then_output(|| {
+            DescribeDbEngineVersionsOutput::builder()
+                .set_db_engine_versions(Some(
+                    ["13.20", "14.9", "14.13", "14.17", "15.12"]
+                        .into_iter()
+                        .map(|v| {
+                            DbEngineVersion::builder()
+                                .engine("postgres")
+                                .engine_version(v)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+    let created = mock!(aws_sdk_rds::Client::create_db_instance)
+        .match_requests(|r| r.engine_version() == Some("14.17"))
+        .then_output(|| CreateDbInstanceOutput::builder().build());
+    let available = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+        DescribeDbInstancesOutput::builder()
+            .db_instances(
+                aws_sdk_rds::types::DbInstance::builder()
+                    .db_instance_identifier("shop-db")
+                    .db_instance_arn("arn:aws:rds:eu-central-1:123456789012:db:shop-db")
+                    .db_instance_status("available")
+                    .engine("postgres")
+                    .engine_version("14.17")
+                    .build(),
+            )
+            .build()
+    });
+    let (too_new, retired) = (refused("14.18"), refused("14.10"));
+    let client = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        [&retired, &too_new, &versions, &created, &available]
+    );
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", DbInstance::TYPE, "db");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let args = |v: &str| DbInstance::postgres("shop-db", v, "db.r5.large", "shop-db");
+    let made = DbInstance::create(&cx, &args("14.10")).await.unwrap();
+    assert_eq!(made.outputs.engine_version, "14.17");
+    assert_eq!(
+        (
+            retired.num_calls(),
+            versions.num_calls(),
+            created.num_calls()
+        ),
+        (1, 1, 1)
+    );
+
+    let err = DbInstance::create(&cx, &args("14.18")).await.unwrap_err();
+    let strata_core::ProviderError::Invalid { field, message } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(field, "engine_version");
+    assert!(
+        message.contains("14.18") && message.contains("14.9, 14.13, 14.17"),
+        "{message}"
+    );
+    assert_eq!(created.num_calls(), 1, "nothing more was created");
+}
+
+/// RDS applies a dynamic parameter at once only when asked to (`immediate`), and refuses
+/// `immediate` for a static one. Each parameter gets the method its `ApplyType` allows
+/// (DescribeDBParameters); moto reports no apply types.
+#[tokio::test]
+async fn dynamic_parameters_apply_at_once_and_static_ones_at_the_next_reboot() {
+    use aws_sdk_rds::operation::describe_db_parameters::DescribeDbParametersOutput;
+    use aws_sdk_rds::operation::modify_db_parameter_group::ModifyDbParameterGroupOutput;
+    use aws_sdk_rds::types::{ApplyMethod, Parameter};
+
+    let describe = mock!(aws_sdk_rds::Client::describe_db_parameters)
+        .match_requests(|r| {
+            r.db_parameter_group_name() == Some("shop-pg14") && r.source().is_none()
+        })
+        .then_output(|| {
+            let p = |name: &str, apply: &str| {
+                Parameter::builder()
+                    .parameter_name(name)
+                    .apply_type(apply)
+                    .build()
+            };
+            DescribeDbParametersOutput::builder()
+                .parameters(p("rds.force_ssl", "dynamic"))
+                .parameters(p("shared_preload_libraries", "static"))
+                .parameters(p("work_mem", "dynamic"))
+                .build()
+        });
+    let method =
+        |r: &aws_sdk_rds::operation::modify_db_parameter_group::ModifyDbParameterGroupInput,
+         name: &str| {
+            r.parameters()
+                .iter()
+                .find(|p| p.parameter_name() == Some(name))
+                .and_then(|p| p.apply_method().cloned())
+        };
+    let modify = mock!(aws_sdk_rds::Client::modify_db_parameter_group)
+        .match_requests(move |r| {
+            method(r, "rds.force_ssl") == Some(ApplyMethod::Immediate)
+                && method(r, "shared_preload_libraries") == Some(ApplyMethod::PendingReboot)
+                && r.parameters().len() == 2
+        })
+        .then_output(|| {
+            ModifyDbParameterGroupOutput::builder()
+                .db_parameter_group_name("shop-pg14")
+                .build()
+        });
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &modify]);
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", DbParameterGroup::TYPE, "params");
+    let cx = Cx {
+        context: &ctx,
+        urn: &urn,
+        token: "t",
+    };
+    let old = DbParameterGroup::new("shop-pg14", "postgres14");
+    let new = old
+        .clone()
+        .parameter("rds.force_ssl", "1")
+        .parameter("shared_preload_libraries", "pg_stat_statements");
+    let outputs = DbParameterGroupOutputs {
+        name: "shop-pg14".into(),
+        arn: "arn:aws:rds:eu-central-1:123456789012:pg:shop-pg14".into(),
+    };
+    DbParameterGroup::update(&cx, "shop-pg14", &old, &new, &outputs)
+        .await
+        .unwrap();
+    assert_eq!((describe.num_calls(), modify.num_calls()), (1, 1));
+}

@@ -1738,3 +1738,94 @@ async fn a_bucket_holding_objects_blocks_its_delete_without_force_destroy() {
         "a gone bucket blocks nothing"
     );
 }
+
+/// Auto minor version upgrade moves a live instance past its declared minor version. That
+/// is not drift and never a downgrade (AWS refuses one: "Cannot upgrade postgres from
+/// 14.12 to 14.10", which scripts/moto_ext.py reproduces), so refresh and the next `up`
+/// leave it. A newer declared minor upgrades in place; loosening the declaration to the
+/// major alone makes no call.
+#[tokio::test]
+async fn a_newer_live_minor_version_satisfies_the_declared_one() {
+    let e = env("data-minor").await;
+    let (a, b) = subnets(&e.conf, "10.67").await;
+    let build = |version: &'static str| {
+        let (a, b) = (a.clone(), b.clone());
+        move |s: &mut Stack| {
+            let g = s.add("db-subnets", DbSubnetGroup::new("minor-db", [a, b]));
+            s.add(
+                "db",
+                DbInstance::postgres("minor-db", version, "db.t3.micro", g.name())
+                    .deletion_protection(false)
+                    .skip_final_snapshot(true),
+            );
+        }
+    };
+    let rds = aws_sdk_rds::Client::new(&e.conf);
+    let live = || {
+        let rds = rds.clone();
+        async move {
+            rds.describe_db_instances()
+                .db_instance_identifier("minor-db")
+                .send()
+                .await
+                .unwrap()
+                .db_instances()[0]
+                .engine_version()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    e.up(&e.stack(build("14.10"))).await;
+    assert_eq!(live().await, "14.10");
+
+    // The maintenance window's minor upgrade.
+    rds.modify_db_instance()
+        .db_instance_identifier("minor-db")
+        .engine_version("14.12")
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let drift = e.drift().await;
+    assert!(!drift.contains_key("db"), "{drift:?}");
+    e.up(&e.stack(build("14.10"))).await;
+    assert_eq!(live().await, "14.12");
+    let outputs = e
+        .state()
+        .await
+        .resources
+        .values()
+        .find(|r| r.urn.name() == "db")
+        .unwrap()
+        .outputs
+        .clone();
+    assert_eq!(
+        outputs["engine_version"],
+        json!("14.12"),
+        "the live version"
+    );
+
+    // A newer minimum than the live one: upgraded in place.
+    let st = e.stack(build("14.15"));
+    assert_eq!(e.ops(&st).await["db"], Op::Update);
+    e.up(&st).await;
+    assert_eq!(live().await, "14.15");
+
+    // The major alone: satisfied as it is (a ModifyDBInstance to "14" would be refused
+    // as a downgrade).
+    e.up(&e.stack(build("14"))).await;
+    assert_eq!(live().await, "14.15");
+
+    // Declarations RDS cannot take are refused before any call.
+    let mut s = Stack::new("data-minor");
+    s.add(
+        "db",
+        DbInstance::postgres("bad-version", "14.x", "db.t3.micro", "g"),
+    );
+    let err = s.seal().unwrap_err().to_string();
+    assert!(
+        err.contains("engine_version") && err.contains("14.x"),
+        "{err}"
+    );
+    e.destroy().await;
+}

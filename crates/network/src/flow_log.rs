@@ -7,8 +7,10 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
+use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    StackView, Urn,
 };
 
 use crate::common::{check_tags, ec2, owned, token_filter, update_tags, user_tags};
@@ -181,6 +183,34 @@ impl Resource for FlowLog {
     const DELETE_BEFORE_REPLACE: bool = true;
     type Args = FlowLogArgs;
     type Outputs = FlowLogOutputs;
+
+    /// The key of the bucket a flow log writes to must let log delivery use it:
+    /// otherwise no record is ever written.
+    fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+        let mut uses = Vec::new();
+        for log in stack.of_type(Self::TYPE) {
+            for bucket in log.references("destination") {
+                let Some(bucket) = stack
+                    .get(bucket)
+                    .filter(|b| b.type_name() == "aws:s3/bucket")
+                else {
+                    continue;
+                };
+                for key in keys_at(stack, &bucket, "encryption") {
+                    uses.push(KeyUse {
+                        key,
+                        service: KeyService::LogDelivery,
+                        why: format!(
+                            "flow log {} writes to bucket {}, whose default encryption uses this key",
+                            log.urn().name(),
+                            bucket.urn().name()
+                        ),
+                    });
+                }
+            }
+        }
+        check_key_uses(stack, uses)
+    }
 
     fn validate(args: &FlowLogArgs) -> Vec<FieldError> {
         let mut errs = check_tags(&args.tags);

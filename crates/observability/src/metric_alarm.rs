@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Tag};
 use serde::{Deserialize, Serialize};
+use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::aws::{api_error, check_tags, tag_changes, user_tags};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    StackView, Urn,
 };
 
 use crate::common::{recovery_by_token, same_set, taken};
@@ -489,6 +491,36 @@ impl Resource for MetricAlarm {
     const IDENTITY: &'static [&'static str] = &["name"];
     type Args = MetricAlarmArgs;
     type Outputs = MetricAlarmOutputs;
+
+    /// The key of an encrypted SNS topic that an alarm notifies must let CloudWatch use
+    /// it: otherwise the alarm notifies nobody.
+    fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+        let mut uses = Vec::new();
+        for alarm in stack.of_type(Self::TYPE) {
+            let mut topics = alarm.references("alarm_actions");
+            topics.extend(alarm.references("ok_actions"));
+            for topic in topics {
+                let Some(topic) = stack
+                    .get(topic)
+                    .filter(|t| t.type_name() == "aws:sns/topic")
+                else {
+                    continue;
+                };
+                for key in keys_at(stack, &topic, "kms_master_key_id") {
+                    uses.push(KeyUse {
+                        key,
+                        service: KeyService::CloudWatchAlarms,
+                        why: format!(
+                            "alarm {} notifies SNS topic {}, which is encrypted with this key",
+                            alarm.urn().name(),
+                            topic.urn().name()
+                        ),
+                    });
+                }
+            }
+        }
+        check_key_uses(stack, uses)
+    }
 
     fn validate(a: &MetricAlarmArgs) -> Vec<FieldError> {
         let mut errs = Vec::new();

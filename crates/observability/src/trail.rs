@@ -7,9 +7,11 @@ use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::types::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::aws::{api_error, check_tags, tag_changes, user_tags};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
+    StackView, Urn,
 };
 
 use crate::common::{is_arn_of, partition, recovery_by_token};
@@ -334,6 +336,41 @@ impl Resource for Trail {
     const IDENTITY: &'static [&'static str] = &["name"];
     type Args = TrailArgs;
     type Outputs = TrailOutputs;
+
+    /// The trail's key, and the key of its bucket's default encryption, must let
+    /// CloudTrail use them: otherwise no log file is ever written.
+    fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
+        let mut uses = Vec::new();
+        for trail in stack.of_type(Self::TYPE) {
+            let name = trail.urn().name();
+            for key in keys_at(stack, &trail, "kms_key_id") {
+                uses.push(KeyUse {
+                    key,
+                    service: KeyService::CloudTrail,
+                    why: format!("trail {name} encrypts its log files with this key"),
+                });
+            }
+            for bucket in trail.references("s3_bucket_name") {
+                let Some(bucket) = stack
+                    .get(bucket)
+                    .filter(|b| b.type_name() == "aws:s3/bucket")
+                else {
+                    continue;
+                };
+                for key in keys_at(stack, &bucket, "encryption") {
+                    uses.push(KeyUse {
+                        key,
+                        service: KeyService::CloudTrail,
+                        why: format!(
+                            "trail {name} writes to bucket {}, whose default encryption uses this key",
+                            bucket.urn().name()
+                        ),
+                    });
+                }
+            }
+        }
+        check_key_uses(stack, uses)
+    }
 
     fn validate(a: &TrailArgs) -> Vec<FieldError> {
         let mut errs = Vec::new();

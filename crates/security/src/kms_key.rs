@@ -13,6 +13,7 @@ use strata_core::{
 };
 
 use crate::common::{check_policy, check_tags, create_tags, parse_policy, tag_changes, user_tags};
+use crate::key_policy::KeyPolicy;
 
 /// A customer managed key (CMK). Rotation is on by default (every 365 days, as the
 /// platform requires); deletion schedules the key for deletion after a waiting period.
@@ -109,6 +110,12 @@ impl KmsKeyArgs {
     /// Sets the key policy.
     pub fn policy(mut self, policy: Value) -> Self {
         self.policy = Some(policy);
+        self
+    }
+    /// Sets the key policy from a typed [`KeyPolicy`]: the account's root, and the AWS
+    /// services that use the key for the account.
+    pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
+        self.policy = Some(policy.to_value());
         self
     }
     /// Sets the deletion waiting period.

@@ -20,6 +20,7 @@ mod guardduty_detector;
 mod iam_instance_profile;
 mod iam_policy;
 mod iam_role;
+mod key_policy;
 mod kms_alias;
 mod kms_key;
 mod lambda_function;
@@ -39,6 +40,7 @@ pub use iam_instance_profile::{
 };
 pub use iam_policy::{IamPolicy, IamPolicyArgs, IamPolicyHandle, IamPolicyOutputs};
 pub use iam_role::{IamRole, IamRoleArgs, IamRoleHandle, IamRoleOutputs};
+pub use key_policy::{KeyPolicy, KeyService};
 pub use kms_alias::{KmsAlias, KmsAliasArgs, KmsAliasHandle, KmsAliasOutputs};
 pub use kms_key::{KeySpec, KeyUsage, KmsKey, KmsKeyArgs, KmsKeyHandle, KmsKeyOutputs};
 pub use lambda_function::{

@@ -28,3 +28,23 @@ pub fn read_secrets(secret_arns: &[String], kms_key_arns: &[String]) -> Value {
     }
     json!({"Version": "2012-10-17", "Statement": statements})
 }
+
+/// An inline policy that lets a role read these secrets, whatever customer managed key of
+/// account `account` in `region` encrypts them: `kms:Decrypt` on the account's keys, only
+/// through Secrets Manager (`kms:ViaService`), as AWS documents. For keys whose ARNs are
+/// not known when the role is declared (made by the same stack).
+pub fn read_secrets_via_kms(secret_arns: &[String], region: &str, account: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": secret_arns,
+        },
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": format!("arn:aws:kms:{region}:{account}:key/*"),
+            "Condition": {"StringEquals": {"kms:ViaService": format!("secretsmanager.{region}.amazonaws.com")}},
+        },
+    ]})
+}
