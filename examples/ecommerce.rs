@@ -66,6 +66,17 @@ pub struct Config {
     pub ami: String,
     /// The app servers' instance type (`t3.medium`).
     pub instance_type: String,
+    /// Let `destroy` empty the log buckets (CloudTrail's, the ALB's, and the backups
+    /// bucket the flow logs write to) instead of refusing them: off, so production logs
+    /// outlive the stack; a non-production teardown turns it on with an `up` first, as it
+    /// lifts deletion protection.
+    pub force_destroy_logs: bool,
+    /// Read replicas of the database (0).
+    pub read_replicas: u32,
+    /// Instance types for Spot burst capacity above the on-demand base (the minimum
+    /// size): `t3.medium,t3a.medium,t2.medium` (the same 2 vCPUs and 4 GiB); empty turns
+    /// Spot off.
+    pub spot_instance_types: Vec<String>,
     /// The auto scaling group's min, desired and max (2, 4, 8).
     pub capacity: (i32, i32, i32),
     /// The database class (`db.r5.xlarge`) and storage in GB (500).
@@ -97,6 +108,8 @@ impl Config {
         );
         let db_storage_gb = s.config_as_or("db_storage_gb", 500);
         let cache_nodes = s.config_as_or("cache_nodes", 2);
+        let read_replicas = s.config_as_or("read_replicas", 0);
+        let force_destroy_logs = s.config_as_or("force_destroy_logs", false);
         let deletion_protection = s.config_as_or("deletion_protection", true);
         let get = |k: &str, d: &str| s.config_or(k, d);
         let region = get("region", "eu-central-1");
@@ -116,6 +129,14 @@ impl Config {
             db_storage_gb,
             cache_node_type: get("cache_node_type", "cache.r5.large"),
             cache_nodes,
+            read_replicas,
+            force_destroy_logs,
+            spot_instance_types: s
+                .config_or("spot_instance_types", "t3.medium,t3a.medium,t2.medium")
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
             blocked_countries: s
                 .config("blocked_countries")
                 .map(|v| {
@@ -340,20 +361,25 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
         DbParameterGroup::new(format!("{n}-postgres14"), "postgres14")
             .parameter("rds.force_ssl", "1"),
     );
-    let db = s.add(
-        "db",
-        DbInstance::postgres(format!("{n}-db"), "14", &cfg.db_class, db_subnets.name())
-            .storage(cfg.db_storage_gb, StorageType::Gp3)
-            .multi_az(true)
-            .backups(7, "03:00-04:00")
-            .kms_key(keys.rds.arn())
-            .security_group(net.db_sg.id())
-            .parameter_group(params.name())
-            .db_name("shop")
-            // The RDS-managed master secret rotates every 90 days, as the app's secrets do.
-            .master_user_secret_rotation(90)
-            .deletion_protection(cfg.deletion_protection),
-    );
+    let db_args = DbInstance::postgres(format!("{n}-db"), "14", &cfg.db_class, db_subnets.name())
+        .storage(cfg.db_storage_gb, StorageType::Gp3)
+        .multi_az(true)
+        .backups(7, "03:00-04:00")
+        .kms_key(keys.rds.arn())
+        .security_group(net.db_sg.id())
+        .parameter_group(params.name())
+        .db_name("shop")
+        // The RDS-managed master secret rotates every 90 days, as the app's secrets do.
+        .master_user_secret_rotation(90)
+        .deletion_protection(cfg.deletion_protection);
+    let db = s.add("db", db_args.clone());
+    // Read replicas for read-heavy work (none by default), following the primary.
+    for i in 1..=cfg.read_replicas {
+        s.add(
+            format!("db-replica-{i}"),
+            db_args.read_replica(format!("{n}-db-replica-{i}"), db.identifier()),
+        );
+    }
     if let Some(week) = &cfg.weekly_snapshot {
         s.add_with(
             format!("db-snapshot-{week}"),
@@ -402,6 +428,7 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
                     .transition(90, StorageClass::Glacier)
                     .expire_after(365),
             )
+            .force_destroy(cfg.force_destroy_logs)
             .tag("critical", "true"),
     );
     let trail_name = format!("{n}-audit");
@@ -420,6 +447,7 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
                 &cfg.account_id,
                 &cfg.region,
             ))
+            .force_destroy(cfg.force_destroy_logs)
             .tag("critical", "true"),
     );
 
@@ -431,6 +459,7 @@ fn data(s: &mut Stack, cfg: &Config, net: &Network, keys: &Security) -> Data {
         "alb-logs",
         Bucket::new(&alb_logs_name)
             .lifecycle(LifecycleRule::new("retention").expire_after(90))
+            .force_destroy(cfg.force_destroy_logs)
             .policy(strata::edge::access_log_bucket_policy(
                 &alb_logs_name,
                 "alb",
@@ -613,18 +642,20 @@ fn compute(
             .user_data(user_data),
     );
     let (min, desired, max) = cfg.capacity;
-    let group = s.add(
-        "app-asg",
-        AutoScalingGroup::new(
-            format!("{n}-app"),
-            template.id(),
-            template.latest_version(),
-            net.net.app.iter().map(|a| a.id()),
-        )
-        .capacity(min, desired, max)
-        .target_group(edge.targets.arn())
-        .health_check(AsgHealthCheck::Elb, 300),
-    );
+    let mut group = AutoScalingGroup::new(
+        format!("{n}-app"),
+        template.id(),
+        template.latest_version(),
+        net.net.app.iter().map(|a| a.id()),
+    )
+    .capacity(min, desired, max)
+    .target_group(edge.targets.arn())
+    .health_check(AsgHealthCheck::Elb, 300);
+    // The minimum runs on-demand; burst capacity above it runs on Spot.
+    if !cfg.spot_instance_types.is_empty() {
+        group = group.spot_above_base(min, cfg.spot_instance_types.clone());
+    }
+    let group = s.add("app-asg", group);
     s.add(
         "scale-cpu",
         ScalingPolicy::target_tracking(group.name(), "cpu-70", Metric::Cpu, 70.0),

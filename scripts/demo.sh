@@ -5,7 +5,9 @@
 #
 #   bash scripts/demo.sh            # install and start the local AWS if needed, then up
 #   bash scripts/demo.sh destroy    # tear it down (lifts the database's deletion
-#                                   # protection first, as a production teardown must)
+#                                   # protection first, as a production teardown must,
+#                                   # and lets the log buckets be emptied: a demo's logs
+#                                   # need not outlive it)
 #
 # Without AWS_ENDPOINT_URL set, it uses moto on 127.0.0.1:${STRATA_DEMO_PORT:-5555}, with
 # test credentials, in eu-central-1. State is in .strata/ (file backend), its secrets
@@ -24,7 +26,7 @@ cargo build --quiet --example ecommerce
 shop="$CARGO_TARGET_DIR/debug/examples/ecommerce"
 if [ "${1:-}" = "destroy" ]; then
   shift
-  "$shop" --stack shop up --yes --config deletion_protection=false "$@"
+  "$shop" --stack shop up --yes --config deletion_protection=false --config force_destroy_logs=true "$@"
   "$shop" --stack shop destroy --yes "$@"
   exit 0
 fi

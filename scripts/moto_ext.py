@@ -42,6 +42,9 @@ Fixes (each one documented with the AWS behaviour it restores):
   postgres from 14.12 to 14.10") and a new major version without
   AllowMajorVersionUpgrade (InvalidParameterCombination); moto 5.2.5 sets any version.
 
+- RDS CreateDBInstanceReadReplica: AWS makes the replica with automated backups off
+  (BackupRetentionPeriod 0); moto 5.2.5 copies the source's retention.
+
 - EC2 DescribeNatGateways with `tag:<key>`, `tag-key` or `tag-value` filters: AWS
   answers the gateways whose tags match; moto 5.2.5 ignores those filters and answers
   every gateway of the region (so a search by a create's token tag found another's).
@@ -831,6 +834,21 @@ def _rds_modify_db_instance_fixed(self, db_instance_identifier, db_kwargs):
 
 
 _rds_models.RDSBackend.modify_db_instance = _rds_modify_db_instance_fixed
+
+
+# RDS CreateDBInstanceReadReplica: AWS creates a replica with automated backups off
+# (BackupRetentionPeriod 0; they can be turned on by modifying the replica afterwards);
+# moto 5.2.5 copies the source instance, backup retention included.
+_rds_create_read_replica = _rds_models.RDSBackend.create_db_instance_read_replica
+
+
+def _rds_create_read_replica_fixed(self, db_kwargs):
+    replica = _rds_create_read_replica(self, db_kwargs)
+    replica.backup_retention_period = 0
+    return replica
+
+
+_rds_models.RDSBackend.create_db_instance_read_replica = _rds_create_read_replica_fixed
 
 
 # --- EC2 NAT gateways, route table associations; Auto Scaling groups and policies -------

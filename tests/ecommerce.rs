@@ -23,6 +23,10 @@ fn declare(ami: &str, protect: bool) -> strata_core::SealedStack {
     let config = BTreeMap::from([
         ("ami".to_owned(), ami.to_owned()),
         ("deletion_protection".to_owned(), protect.to_string()),
+        // The teardown's config: log buckets emptied by destroy.
+        ("force_destroy_logs".to_owned(), (!protect).to_string()),
+        // One read replica (the spec's "can be added"; the example's default is none).
+        ("read_replicas".to_owned(), "1".to_owned()),
         ("blocked_countries".to_owned(), "KP,IR".to_owned()),
     ]);
     let mut s = Stack::new("shop").with_config(config);
@@ -163,6 +167,22 @@ async fn the_ecommerce_stack_deploys_matches_the_spec_replans_nothing_and_destro
     let st = declare(&ami, false);
     let sum = engine.up(&st, &RunOptions::default()).await.unwrap();
     assert!(sum.is_success(), "{sum:?}");
+    // On AWS the log buckets are never empty: with force_destroy_logs, destroy empties
+    // them instead of refusing.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    for what in ["audit-logs", "alb-logs", "backups"] {
+        s3.put_object()
+            .bucket(format!("shop-{what}-123456789012-eu-central-1"))
+            .key("AWSLogs/123456789012/log.gz")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"log"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    }
     let sum = engine
         .destroy("shop", &RunOptions::default())
         .await
@@ -293,6 +313,18 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
     );
     assert_eq!(g.health_check_type(), Some("ELB"));
     assert_eq!(g.target_group_arns().len(), 1);
+    // The minimum (2) on-demand, Spot above it over three types of the same size.
+    let mixed = g.mixed_instances_policy().unwrap();
+    let d = mixed.instances_distribution().unwrap();
+    assert_eq!(
+        (
+            d.on_demand_base_capacity(),
+            d.on_demand_percentage_above_base_capacity(),
+            d.spot_allocation_strategy()
+        ),
+        (Some(2), Some(0), Some("capacity-optimized"))
+    );
+    assert_eq!(mixed.launch_template().unwrap().overrides().len(), 3);
     let lt = ec2
         .describe_launch_template_versions()
         .launch_template_name("shop-app")
@@ -461,6 +493,11 @@ async fn verify_spec(conf: &aws_config::SdkConfig) {
     assert_eq!(db.db_instance_class(), Some("db.r5.xlarge"));
     assert_eq!(db.multi_az(), Some(true));
     assert_eq!(db.allocated_storage(), Some(500));
+    assert_eq!(
+        db.read_replica_db_instance_identifiers(),
+        ["shop-db-replica-1"],
+        "the configured read replica"
+    );
     assert_eq!(db.storage_type(), Some("gp3"));
     assert_eq!(db.backup_retention_period(), Some(7));
     assert_eq!(db.storage_encrypted(), Some(true));

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_autoscaling::types::{DeletionProtection, LaunchTemplateSpecification, Tag};
+use aws_sdk_autoscaling::types::{
+    DeletionProtection, InstancesDistribution, LaunchTemplateOverrides,
+    LaunchTemplateSpecification, MixedInstancesPolicy, Tag,
+};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::aws::{api_error, api_error_is, retry_while_propagating, wait_for};
@@ -44,6 +47,51 @@ pub enum HealthCheck {
     Elb,
 }
 
+/// How Spot capacity is chosen among the instance types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpotAllocation {
+    /// From the pools with the most spare capacity (fewest interruptions).
+    #[default]
+    CapacityOptimized,
+    /// Capacity first, then price (AWS's recommendation for most workloads).
+    PriceCapacityOptimized,
+    /// The cheapest pools.
+    LowestPrice,
+}
+
+impl SpotAllocation {
+    fn as_str(self) -> &'static str {
+        match self {
+            SpotAllocation::CapacityOptimized => "capacity-optimized",
+            SpotAllocation::PriceCapacityOptimized => "price-capacity-optimized",
+            SpotAllocation::LowestPrice => "lowest-price",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "price-capacity-optimized" => SpotAllocation::PriceCapacityOptimized,
+            "lowest-price" => SpotAllocation::LowestPrice,
+            _ => SpotAllocation::CapacityOptimized,
+        }
+    }
+}
+
+/// A mixed instances policy: on-demand instances up to a base, Spot above it, across
+/// several instance types (which override the launch template's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixedInstances {
+    /// The instance types, in priority order for on-demand.
+    pub instance_types: Vec<String>,
+    /// On-demand instances before any Spot.
+    pub on_demand_base_capacity: i32,
+    /// Percent on-demand above the base (0: all Spot).
+    pub on_demand_percentage_above_base: i32,
+    /// How Spot capacity is chosen.
+    pub spot_allocation_strategy: SpotAllocation,
+}
+
 /// The args of an [`AutoScalingGroup`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoScalingGroupArgs {
@@ -76,6 +124,10 @@ pub struct AutoScalingGroupArgs {
     /// fails meanwhile fails the step at once, with Auto Scaling's reason.
     #[serde(default = "default_capacity_wait")]
     pub wait_for_capacity_timeout: u32,
+    /// On-demand up to a base and Spot above it, over several instance types (`None`: the
+    /// launch template's type, on-demand).
+    #[serde(default)]
+    pub mixed_instances: Option<MixedInstances>,
 }
 
 fn default_capacity_wait() -> u32 {
@@ -104,6 +156,7 @@ impl AutoScalingGroup {
             health_check_grace_period: 300,
             tags: BTreeMap::new(),
             wait_for_capacity_timeout: default_capacity_wait(),
+            mixed_instances: None,
         }
     }
 }
@@ -126,6 +179,22 @@ impl AutoScalingGroupArgs {
     /// no wait; default 10 minutes, as Terraform's `wait_for_capacity_timeout`).
     pub fn wait_for_capacity(mut self, timeout: Duration) -> Self {
         self.wait_for_capacity_timeout = u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX);
+        self
+    }
+    /// Runs `base` on-demand instances and Spot above them, capacity-optimized, over
+    /// `instance_types` (the template's type is overridden; several types make Spot
+    /// capacity likelier): for burst capacity of non-critical work.
+    pub fn spot_above_base<T: Into<String>>(
+        mut self,
+        base: i32,
+        instance_types: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.mixed_instances = Some(MixedInstances {
+            instance_types: instance_types.into_iter().map(Into::into).collect(),
+            on_demand_base_capacity: base,
+            on_demand_percentage_above_base: 0,
+            spot_allocation_strategy: SpotAllocation::CapacityOptimized,
+        });
         self
     }
     /// Registers instances with a target group.
@@ -200,24 +269,85 @@ async fn describe(
     Ok(out.auto_scaling_groups().first().cloned())
 }
 
-/// Waits until group `name` has `min` instances in service and healthy, for at most the
-/// group's `wait_for_capacity_timeout`. Instances that fail to launch (an EBS key Auto
-/// Scaling may not use, a missing AMI, no capacity) show as failed scaling activities:
-/// the first one that started after `since` fails the wait at once, with its reason.
-/// Otherwise a group without instances would be a silent success.
+/// The launch template of the group: `LaunchTemplate`, or inside a
+/// `MixedInstancesPolicy` (the two are exclusive).
+fn template_of(
+    a: &AutoScalingGroupArgs,
+) -> Result<
+    (
+        Option<LaunchTemplateSpecification>,
+        Option<MixedInstancesPolicy>,
+    ),
+    ProviderError,
+> {
+    let spec = LaunchTemplateSpecification::builder()
+        .launch_template_id(a.launch_template_id.value()?)
+        .version(a.launch_template_version.value()?)
+        .build();
+    let Some(m) = &a.mixed_instances else {
+        return Ok((Some(spec), None));
+    };
+    let policy = MixedInstancesPolicy::builder()
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplate::builder()
+                .launch_template_specification(spec)
+                .set_overrides(Some(
+                    m.instance_types
+                        .iter()
+                        .map(|t| LaunchTemplateOverrides::builder().instance_type(t).build())
+                        .collect(),
+                ))
+                .build(),
+        )
+        .instances_distribution(
+            InstancesDistribution::builder()
+                .on_demand_base_capacity(m.on_demand_base_capacity)
+                .on_demand_percentage_above_base_capacity(m.on_demand_percentage_above_base)
+                .spot_allocation_strategy(m.spot_allocation_strategy.as_str())
+                .build(),
+        )
+        .build();
+    Ok((None, Some(policy)))
+}
+
+/// Launch failures Auto Scaling cannot get past by retrying: a key it may not use
+/// (`Client.InternalError`), an image, key pair, group or subnet that is not there, an
+/// invalid parameter. Others (capacity in one zone, an instance profile IAM has not
+/// propagated yet) it retries on its own, so the wait goes on.
+const FATAL_LAUNCH: &[&str] = &[
+    "Client.InternalError",
+    "InvalidAMIID",
+    "InvalidKeyPair",
+    "InvalidGroup.NotFound",
+    "InvalidSubnetID",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "InvalidBlockDeviceMapping",
+];
+
+/// Waits until group `a.name` has `min_size` instances in service and healthy (Auto
+/// Scaling's health: with ELB checks, during the grace period that is being in service),
+/// for at most `wait_for_capacity_timeout`. A launch failure Auto Scaling cannot retry
+/// past fails the wait at once with its reason; others are named in the timeout's
+/// message. `since`: activities before it are an earlier change's (`None` at create: a
+/// new group has no earlier ones). Transient errors while looking only look again.
 async fn wait_for_capacity(
     cx: &Cx<'_>,
     a: &AutoScalingGroupArgs,
-    since: std::time::SystemTime,
+    since: Option<std::time::SystemTime>,
 ) -> Result<(), ProviderError> {
     if a.wait_for_capacity_timeout == 0 || a.min_size == 0 {
         return Ok(());
     }
     let timeout = Duration::from_secs(a.wait_for_capacity_timeout.into());
     let client = autoscaling(cx)?;
-    let since = aws_sdk_autoscaling::primitives::DateTime::from(since);
+    // A minute of slack for the difference between this clock and AWS's.
+    let since =
+        since.map(|t| aws_sdk_autoscaling::primitives::DateTime::from(t).secs() - CLOCK_SLACK_SECS);
     let healthy = std::sync::atomic::AtomicUsize::new(0);
     let healthy = &healthy;
+    let last_failure = std::sync::Mutex::new(None::<String>);
+    let last_failure = &last_failure;
     let waited = wait_for(
         format!(
             "auto scaling group {} to have {} healthy instances in service",
@@ -228,41 +358,54 @@ async fn wait_for_capacity(
         || {
             let client = client.clone();
             async move {
-                let g = describe(cx, &a.name)
-                    .await?
-                    .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;
-                let now = g
-                    .instances()
-                    .iter()
-                    .filter(|i| {
-                        i.lifecycle_state().map(|s| s.as_str()) == Some("InService")
-                            && i.health_status()
-                                .is_some_and(|h| h.eq_ignore_ascii_case("healthy"))
-                    })
-                    .count();
-                healthy.store(now, std::sync::atomic::Ordering::Relaxed);
-                if now >= usize::try_from(a.min_size).unwrap_or(0) {
-                    return Ok(Some(()));
-                }
-                let activities = client
-                    .describe_scaling_activities()
-                    .auto_scaling_group_name(&a.name)
-                    .max_records(20)
-                    .send()
-                    .await
-                    .map_err(api_error("autoscaling:DescribeScalingActivities"))?;
-                let failed = activities.activities().iter().find(|x| {
-                    x.status_code().map(|c| c.as_str()) == Some("Failed")
-                        && x.start_time().is_some_and(|t| t.secs() >= since.secs())
-                });
-                match failed {
-                    Some(x) => Err(ProviderError::Other(format!(
-                        "auto scaling group {} could not launch instances: {} ({})",
-                        a.name,
+                let look = async {
+                    let g = describe(cx, &a.name).await?.ok_or_else(|| {
+                        ProviderError::Transient(format!("group {} not visible yet", a.name))
+                    })?;
+                    let now = g
+                        .instances()
+                        .iter()
+                        .filter(|i| {
+                            i.lifecycle_state().map(|s| s.as_str()) == Some("InService")
+                                && i.health_status()
+                                    .is_some_and(|h| h.eq_ignore_ascii_case("healthy"))
+                        })
+                        .count();
+                    healthy.store(now, std::sync::atomic::Ordering::Relaxed);
+                    if now >= usize::try_from(a.min_size).unwrap_or(0) {
+                        return Ok(Some(()));
+                    }
+                    let activities = client
+                        .describe_scaling_activities()
+                        .auto_scaling_group_name(&a.name)
+                        .max_records(20)
+                        .send()
+                        .await
+                        .map_err(api_error("autoscaling:DescribeScalingActivities"))?;
+                    let failed = activities.activities().iter().find(|x| {
+                        x.status_code().map(|c| c.as_str()) == Some("Failed")
+                            && since.is_none_or(|s| x.start_time().is_some_and(|t| t.secs() >= s))
+                    });
+                    let Some(x) = failed else { return Ok(None) };
+                    let reason = format!(
+                        "{} ({})",
                         x.status_message().unwrap_or("no reason given"),
                         x.description().unwrap_or_default()
-                    ))),
-                    None => Ok(None),
+                    );
+                    if FATAL_LAUNCH.iter().any(|f| reason.contains(f)) {
+                        return Err(ProviderError::Other(format!(
+                            "auto scaling group {} could not launch instances: {reason}",
+                            a.name
+                        )));
+                    }
+                    if let Ok(mut l) = last_failure.lock() {
+                        *l = Some(reason);
+                    }
+                    Ok::<_, ProviderError>(None)
+                };
+                match look.await {
+                    Err(ProviderError::Transient(_)) => Ok(None),
+                    r => r,
                 }
             }
         },
@@ -272,13 +415,22 @@ async fn wait_for_capacity(
         Err(ProviderError::Timeout { after, what }) => Err(ProviderError::Timeout {
             after,
             what: format!(
-                "{what} (it has {})",
-                healthy.load(std::sync::atomic::Ordering::Relaxed)
+                "{what} (it has {}{})",
+                healthy.load(std::sync::atomic::Ordering::Relaxed),
+                last_failure
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.clone())
+                    .map(|r| format!("; last failed launch: {r}"))
+                    .unwrap_or_default()
             ),
         }),
         r => r,
     }
 }
+
+/// Seconds an activity may seem to predate the change that caused it (clock skew).
+const CLOCK_SLACK_SECS: i64 = 60;
 
 /// How often the capacity wait looks.
 const CAPACITY_POLL: Duration = Duration::from_secs(10);
@@ -344,6 +496,29 @@ impl Resource for AutoScalingGroup {
                 format!("{} s: 0 to 7200", a.health_check_grace_period),
             ));
         }
+        if let Some(m) = &a.mixed_instances {
+            if m.instance_types.is_empty() || m.instance_types.len() > 40 {
+                errs.push(FieldError::new(
+                    "mixed_instances.instance_types",
+                    format!("{} types: 1 to 40", m.instance_types.len()),
+                ));
+            }
+            if !(0..=a.max_size).contains(&m.on_demand_base_capacity) {
+                errs.push(FieldError::new(
+                    "mixed_instances.on_demand_base_capacity",
+                    format!(
+                        "{}: 0 to max_size ({})",
+                        m.on_demand_base_capacity, a.max_size
+                    ),
+                ));
+            }
+            if !(0..=100).contains(&m.on_demand_percentage_above_base) {
+                errs.push(FieldError::new(
+                    "mixed_instances.on_demand_percentage_above_base",
+                    format!("{}%: 0 to 100", m.on_demand_percentage_above_base),
+                ));
+            }
+        }
         if a.health_check_type == HealthCheck::Elb && a.target_group_arns.is_empty() {
             errs.push(FieldError::new(
                 "health_check_type",
@@ -363,16 +538,12 @@ impl Resource for AutoScalingGroup {
     ) -> Result<Created<AutoScalingGroupOutputs>, ProviderError> {
         let tags = cx.create_tags(&a.tags);
         let client = autoscaling(cx)?;
-        let started = std::time::SystemTime::now();
+        let (template, mixed) = template_of(a)?;
         let call = client
             .create_auto_scaling_group()
             .auto_scaling_group_name(&a.name)
-            .launch_template(
-                LaunchTemplateSpecification::builder()
-                    .launch_template_id(a.launch_template_id.value()?)
-                    .version(a.launch_template_version.value()?)
-                    .build(),
-            )
+            .set_launch_template(template)
+            .set_mixed_instances_policy(mixed)
             .min_size(a.min_size)
             .max_size(a.max_size)
             .desired_capacity(a.desired_capacity)
@@ -395,7 +566,7 @@ impl Resource for AutoScalingGroup {
             },
         )
         .await?;
-        wait_for_capacity(cx, a, started).await?;
+        wait_for_capacity(cx, a, None).await?;
         let g = describe(cx, &a.name)
             .await?
             .ok_or_else(|| ProviderError::NotFound(a.name.clone()))?;
@@ -498,7 +669,35 @@ impl Resource for AutoScalingGroup {
             })
         };
         let tgs: Vec<String> = g.target_group_arns().to_vec();
-        let lt = g.launch_template();
+        let policy = g.mixed_instances_policy();
+        let lt = g.launch_template().or_else(|| {
+            policy
+                .and_then(|p| p.launch_template())
+                .and_then(|l| l.launch_template_specification())
+        });
+        let mixed_instances = policy.map(|p| {
+            let d = p.instances_distribution();
+            MixedInstances {
+                instance_types: p
+                    .launch_template()
+                    .map(|l| {
+                        l.overrides()
+                            .iter()
+                            .filter_map(|o| o.instance_type().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                // AWS's defaults when a field is not reported: base 0, 100% on-demand.
+                on_demand_base_capacity: d.and_then(|d| d.on_demand_base_capacity()).unwrap_or(0),
+                on_demand_percentage_above_base: d
+                    .and_then(|d| d.on_demand_percentage_above_base_capacity())
+                    .unwrap_or(100),
+                spot_allocation_strategy: SpotAllocation::parse(
+                    d.and_then(|d| d.spot_allocation_strategy())
+                        .unwrap_or_default(),
+                ),
+            }
+        });
         Ok(Some(Observed {
             args: AutoScalingGroupArgs {
                 name: id.to_owned(),
@@ -543,6 +742,7 @@ impl Resource for AutoScalingGroup {
                     .collect(),
                 wait_for_capacity_timeout: args
                     .map_or_else(default_capacity_wait, |a| a.wait_for_capacity_timeout),
+                mixed_instances,
             },
             outputs: AutoScalingGroupOutputs {
                 name: id.to_owned(),
@@ -568,15 +768,12 @@ impl Resource for AutoScalingGroup {
         let started = std::time::SystemTime::now();
         let resized = a != b;
         if resized {
+            let (template, mixed) = template_of(new)?;
             client
                 .update_auto_scaling_group()
                 .auto_scaling_group_name(id)
-                .launch_template(
-                    LaunchTemplateSpecification::builder()
-                        .launch_template_id(new.launch_template_id.value()?)
-                        .version(new.launch_template_version.value()?)
-                        .build(),
-                )
+                .set_launch_template(template)
+                .set_mixed_instances_policy(mixed)
                 .min_size(new.min_size)
                 .max_size(new.max_size)
                 .desired_capacity(new.desired_capacity)
@@ -647,9 +844,10 @@ impl Resource for AutoScalingGroup {
                 .await
                 .map_err(api_error("autoscaling:CreateOrUpdateTags"))?;
         }
-        // New sizes, or instances of a new template or in new subnets: in service first.
+        // New sizes (or a new template or subnets, which reach new instances only): the
+        // minimum in service first.
         if resized {
-            wait_for_capacity(cx, new, started).await?;
+            wait_for_capacity(cx, new, Some(started)).await?;
         }
         Ok(outputs.clone())
     }

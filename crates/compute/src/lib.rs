@@ -11,7 +11,7 @@ mod scaling_policy;
 
 pub use auto_scaling_group::{
     AutoScalingGroup, AutoScalingGroupArgs, AutoScalingGroupHandle, AutoScalingGroupOutputs,
-    HealthCheck,
+    HealthCheck, MixedInstances, SpotAllocation,
 };
 pub use launch_template::{
     LaunchTemplate, LaunchTemplateArgs, LaunchTemplateHandle, LaunchTemplateOutputs, UserData,

@@ -26,8 +26,9 @@ fn group() -> Group {
 
 /// Instances that fail to launch (here an EBS key Auto Scaling's role may not use) are a
 /// failed scaling activity on AWS, and a group with no instances. The create fails with
-/// Auto Scaling's reason instead of reporting success; with no failed activity, it fails
-/// when the wait times out, saying how many instances are healthy.
+/// Auto Scaling's reason instead of reporting success. A failure Auto Scaling retries past
+/// does not end the wait; when it times out, it says how many instances are healthy and
+/// the last failure.
 #[tokio::test]
 async fn a_group_whose_instances_fail_to_launch_fails_its_create() {
     let create = mock!(aws_sdk_autoscaling::Client::create_auto_scaling_group)
@@ -76,7 +77,8 @@ async fn a_group_whose_instances_fail_to_launch_fails_its_create() {
     );
     assert_eq!(failed.num_calls(), 1, "it failed at the first look");
 
-    // An activity from before this create is not its failure: the wait times out.
+    // A failure Auto Scaling retries past (no capacity in one zone) is not the end: the
+    // wait goes on, and its timeout names it.
     let old = mock!(aws_sdk_autoscaling::Client::describe_scaling_activities).then_output(|| {
         DescribeScalingActivitiesOutput::builder()
             .activities(
@@ -84,7 +86,8 @@ async fn a_group_whose_instances_fail_to_launch_fails_its_create() {
                     .activity_id("a-0")
                     .auto_scaling_group_name("shop-app")
                     .status_code(ScalingActivityStatusCode::Failed)
-                    .start_time(aws_smithy_types::DateTime::from_secs(0))
+                    .status_message("We currently do not have sufficient t3.medium capacity in the Availability Zone you requested (eu-central-1a). InsufficientInstanceCapacity")
+                    .start_time(aws_smithy_types::DateTime::from(std::time::SystemTime::now()))
                     .build(),
             )
             .build()
@@ -105,8 +108,8 @@ async fn a_group_whose_instances_fail_to_launch_fails_its_create() {
     let ProviderError::Timeout { what, .. } = &err else {
         panic!("{err:?}");
     };
-    assert_eq!(
-        what,
-        "auto scaling group shop-app to have 2 healthy instances in service (it has 0)"
+    assert!(
+        what.starts_with("auto scaling group shop-app to have 2 healthy instances in service (it has 0; last failed launch: We currently do not have sufficient t3.medium capacity"),
+        "{what}"
     );
 }

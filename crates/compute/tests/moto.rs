@@ -49,19 +49,21 @@ async fn launch_template_auto_scaling_group_and_policies() {
             .unwrap();
         subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
     }
-    let build = |itype: &'static str, cpu: f64| {
+    let build = |itype: &'static str, cpu: f64, spot: bool| {
         let (ami, subnets) = (ami.clone(), subnets.clone());
         move |s: &mut Stack| {
             let lt = s.add(
                 "app",
                 LaunchTemplate::new("contract-app", ami, itype).user_data("#!/bin/bash\necho hi\n"),
             );
-            let asg = s.add(
-                "app-asg",
+            let mut group =
                 AutoScalingGroup::new("contract-app", lt.id(), lt.latest_version(), subnets)
                     .capacity(2, 4, 8)
-                    .tag("tier", "app"),
-            );
+                    .tag("tier", "app");
+            if spot {
+                group = group.spot_above_base(2, ["t3.large", "t3a.large", "m5.large"]);
+            }
+            let asg = s.add("app-asg", group);
             s.add(
                 "cpu",
                 ScalingPolicy::target_tracking(asg.name(), "cpu", Metric::Cpu, cpu),
@@ -72,7 +74,7 @@ async fn launch_template_auto_scaling_group_and_policies() {
             );
         }
     };
-    e.up(&e.stack(build("t3.medium", 70.0))).await;
+    e.up(&e.stack(build("t3.medium", 70.0, false))).await;
     let asg = aws_sdk_autoscaling::Client::new(&e.conf);
     let g = asg
         .describe_auto_scaling_groups()
@@ -124,7 +126,7 @@ async fn launch_template_auto_scaling_group_and_policies() {
 
     // A new instance type is a new template version, and the group follows it; the CPU
     // target changes in place.
-    let st = e.stack(build("t3.large", 60.0));
+    let st = e.stack(build("t3.large", 60.0, false));
     let ops = e.ops(&st).await;
     assert_eq!((ops["app"], ops["cpu"]), (Op::Update, Op::Update));
     e.up(&st).await;
@@ -151,6 +153,46 @@ async fn launch_template_auto_scaling_group_and_policies() {
         .unwrap();
     assert_eq!(e.drift().await["app-asg"], vec!["desired_capacity"]);
     e.up(&st).await;
+
+    // Spot above an on-demand base of 2, capacity-optimized, over three types: in place.
+    let st = e.stack(build("t3.large", 60.0, true));
+    assert_eq!(e.ops(&st).await["app-asg"], Op::Update);
+    e.up(&st).await;
+    let g = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("contract-app")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.auto_scaling_groups()[0];
+    let policy = g.mixed_instances_policy().unwrap();
+    let d = policy.instances_distribution().unwrap();
+    assert_eq!(
+        (
+            d.on_demand_base_capacity(),
+            d.on_demand_percentage_above_base_capacity(),
+            d.spot_allocation_strategy()
+        ),
+        (Some(2), Some(0), Some("capacity-optimized"))
+    );
+    let types: Vec<_> = policy
+        .launch_template()
+        .unwrap()
+        .overrides()
+        .iter()
+        .filter_map(|o| o.instance_type())
+        .collect();
+    assert_eq!(types, ["t3.large", "t3a.large", "m5.large"]);
+    let spec = policy
+        .launch_template()
+        .unwrap()
+        .launch_template_specification()
+        .unwrap();
+    assert_eq!(spec.launch_template_id(), Some(lt_id.as_str()));
+    assert!(
+        e.drift().await.is_empty(),
+        "the policy reads back as declared"
+    );
 
     let sum = e
         .engine

@@ -16,7 +16,7 @@ use strata_core::{
 };
 
 use crate::db_subnet_group::DbSubnetGroup;
-use crate::engine_version::{offered, satisfies, version_not_offered, well_formed};
+use crate::engine_version::{offered, satisfies, upgrade_target, version_not_offered, well_formed};
 use crate::rds_common::{
     check_identifier, create_tags, not_found, owned, rds, same_set, update_tags, user_tags,
 };
@@ -142,6 +142,11 @@ pub struct DbInstanceArgs {
     /// User tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The instance this one is a read replica of (its identifier), in the same region:
+    /// made by CreateDBInstanceReadReplica, with the source's engine, storage, encryption
+    /// and subnet group. See [`DbInstanceArgs::read_replica`].
+    #[serde(default)]
+    pub replicate_source_db: Option<Input<String>>,
 }
 
 impl DbInstance {
@@ -179,6 +184,7 @@ impl DbInstance {
             skip_final_snapshot: false,
             apply_immediately: true,
             tags: BTreeMap::new(),
+            replicate_source_db: None,
         }
     }
 }
@@ -247,6 +253,28 @@ impl DbInstanceArgs {
     pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.tags.insert(k.into(), v.into());
         self
+    }
+    /// A read replica `identifier` of the instance these args declare, whose identifier
+    /// is `source` (its handle's `identifier()`, so the replica follows it): the same
+    /// engine, version, class, storage, encryption, groups and protection, which a
+    /// replica inherits. It has no backups, no master secret of its own, and no final
+    /// snapshot (RDS takes none of a replica). Multi-AZ and the class can be set after.
+    pub fn read_replica(
+        &self,
+        identifier: impl Into<String>,
+        source: impl Into<Input<String>>,
+    ) -> DbInstanceArgs {
+        DbInstanceArgs {
+            identifier: identifier.into(),
+            replicate_source_db: Some(source.into()),
+            multi_az: false,
+            backup_retention_period: 0,
+            preferred_backup_window: None,
+            master_user_secret_kms_key_id: None,
+            master_user_secret_rotation_days: None,
+            skip_final_snapshot: true,
+            ..self.clone()
+        }
     }
 }
 
@@ -460,6 +488,36 @@ async fn wait_available(
         .ok_or_else(|| ProviderError::NotFound(id.to_owned()))
 }
 
+/// `key` as a declaration states it: an AWS managed key (`aws/rds`,
+/// `aws/secretsmanager`), which AWS reports by its ARN when no key was given, reads as
+/// none. (A state refreshed by an older strata may hold that ARN: read this way, the
+/// next refresh heals it instead of planning a replacement.) A key named by an alias is
+/// kept as declared; a key that cannot be described is kept as it is.
+async fn customer_key(cx: &Cx<'_>, key: Option<Input<String>>) -> Option<Input<String>> {
+    let Some(Input::Value(k)) = &key else {
+        return key;
+    };
+    if k.starts_with("alias/") || k.contains(":alias/") {
+        return key;
+    }
+    let Ok(kms) = cx.client(aws_sdk_kms::Client::new) else {
+        return key;
+    };
+    match kms.describe_key().key_id(k).send().await {
+        Ok(d)
+            if d.key_metadata().and_then(|m| m.key_manager())
+                == Some(&aws_sdk_kms::types::KeyManagerType::Aws) =>
+        {
+            None
+        }
+        Ok(_) => key,
+        Err(e) => {
+            tracing::debug!(key = %k, "kms:DescribeKey failed ({e}); the key is read as it is");
+            key
+        }
+    }
+}
+
 /// What refuses the delete of instance `id` under deletion protection, and the way out.
 fn protected(id: &str) -> FieldError {
     FieldError::new(
@@ -504,7 +562,12 @@ fn check_kept_keys(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
         }
     };
     for db in stack.of_type(DbInstance::TYPE) {
-        if db.literal("skip_final_snapshot").and_then(|v| v.as_bool()) != Some(true) {
+        if db.retained() {
+            keep(
+                &db,
+                format!("DB instance {} (retain_on_delete)", db.urn().name()),
+            );
+        } else if db.literal("skip_final_snapshot").and_then(|v| v.as_bool()) != Some(true) {
             keep(
                 &db,
                 format!("the final snapshot of DB instance {}", db.urn().name()),
@@ -531,7 +594,7 @@ fn check_kept_keys(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
                 FieldError::new(
                     "retain_on_delete",
                     format!(
-                        "{} outlives the stack and is encrypted with this key, which a delete would schedule for deletion (the snapshot could then never be restored): declare the key with ResourceOptions::default().retain_on_delete()",
+                        "{} outlives the stack and is encrypted with this key, which a delete would schedule for deletion (the data could then never be restored): declare the key with ResourceOptions::default().retain_on_delete(), or, for a database whose data need not outlive it, skip_final_snapshot(true)",
                         what.join(" and ")
                     ),
                 ),
@@ -551,6 +614,7 @@ impl Resource for DbInstance {
         "storage_encrypted",
         "kms_key_id",
         "master_user_secret_kms_key_id",
+        "replicate_source_db",
     ];
     const IDENTITY: &'static [&'static str] = &["identifier"];
     type Args = DbInstanceArgs;
@@ -670,6 +734,31 @@ impl Resource for DbInstance {
         cx: &Cx<'_>,
         a: &DbInstanceArgs,
     ) -> Result<Created<DbInstanceOutputs>, ProviderError> {
+        if let Some(source) = &a.replicate_source_db {
+            // Engine, version, storage, encryption and subnet group come from the source
+            // (a subnet group may be named only for a replica in another region).
+            rds(cx)?
+                .create_db_instance_read_replica()
+                .db_instance_identifier(&a.identifier)
+                .source_db_instance_identifier(source.value()?)
+                .db_instance_class(&a.instance_class)
+                .multi_az(a.multi_az)
+                .storage_type(a.storage_type.as_str())
+                .set_iops(a.iops)
+                .set_vpc_security_group_ids(Some(values(&a.vpc_security_group_ids)?))
+                .set_db_parameter_group_name(opt(&a.parameter_group_name)?)
+                .publicly_accessible(a.publicly_accessible)
+                .deletion_protection(a.deletion_protection)
+                .set_tags(Some(create_tags(cx, &a.tags)))
+                .send()
+                .await
+                .map_err(api_error("rds:CreateDBInstanceReadReplica"))?;
+            let d = wait_available(cx, &a.identifier).await?;
+            return Ok(Created {
+                id: a.identifier.clone(),
+                outputs: outputs(&d),
+            });
+        }
         let call = rds(cx)?
             .create_db_instance()
             .db_instance_identifier(&a.identifier)
@@ -866,10 +955,14 @@ impl Resource for DbInstance {
                 },
                 db_name: d.db_name().map(str::to_owned),
                 master_username: d.master_username().unwrap_or_default().to_owned(),
-                master_user_secret_kms_key_id: keep(
-                    d.master_user_secret().and_then(|s| s.kms_key_id()),
-                    args.map(|a| &a.master_user_secret_kms_key_id),
-                ),
+                master_user_secret_kms_key_id: customer_key(
+                    cx,
+                    keep(
+                        d.master_user_secret().and_then(|s| s.kms_key_id()),
+                        args.map(|a| &a.master_user_secret_kms_key_id),
+                    ),
+                )
+                .await,
                 master_user_secret_rotation_days,
                 backup_retention_period: pending
                     .and_then(|p| p.backup_retention_period())
@@ -881,12 +974,26 @@ impl Resource for DbInstance {
                     None => None,
                 },
                 storage_encrypted: d.storage_encrypted().unwrap_or(false),
-                kms_key_id: keep(d.kms_key_id(), args.map(|a| &a.kms_key_id)),
+                kms_key_id: customer_key(cx, keep(d.kms_key_id(), args.map(|a| &a.kms_key_id)))
+                    .await,
                 publicly_accessible: d.publicly_accessible().unwrap_or(false),
                 deletion_protection: d.deletion_protection().unwrap_or(false),
                 skip_final_snapshot: args.is_some_and(|a| a.skip_final_snapshot),
                 apply_immediately: args.is_none_or(|a| a.apply_immediately),
                 tags: user_tags(d.tag_list()),
+                replicate_source_db: {
+                    // Reported by identifier (or by ARN, for a source in another region).
+                    let live = d.read_replica_source_db_instance_identifier();
+                    let declared = args
+                        .and_then(|a| a.replicate_source_db.as_ref())
+                        .and_then(|i| i.value().ok());
+                    match (live, declared) {
+                        (Some(l), Some(dv)) if l == dv || l.ends_with(&format!(":{dv}")) => {
+                            Some(Input::Value(dv.clone()))
+                        }
+                        (l, _) => l.map(|l| Input::Value(l.to_owned())),
+                    }
+                },
             },
             outputs: outputs(&d),
         }))
@@ -936,20 +1043,26 @@ impl Resource for DbInstance {
             call = call.set_iops(new.iops);
             any = true;
         }
-        let mut version = false;
+        // The live version, when the version is to change.
+        let mut version = None;
         if old.engine_version != new.engine_version {
-            // Only when the live version does not satisfy the new declaration already
-            // (it may have moved past it by a minor upgrade).
+            // Only when the live version (or the one pending) does not satisfy the new
+            // declaration already (it may have moved past it by a minor upgrade).
             let live = describe(cx, id)
                 .await?
-                .and_then(|d| d.engine_version().map(str::to_owned))
+                .and_then(|d| {
+                    d.pending_modified_values()
+                        .and_then(|p| p.engine_version())
+                        .or(d.engine_version())
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             if !satisfies(&new.engine, &new.engine_version, &live) {
                 call = call
                     .engine_version(&new.engine_version)
                     .allow_major_version_upgrade(new.allow_major_version_upgrade);
                 any = true;
-                version = true;
+                version = Some(live);
             }
         }
         if old.preferred_backup_window != new.preferred_backup_window {
@@ -970,12 +1083,28 @@ impl Resource for DbInstance {
         }
         let mut out = outputs_in.clone();
         if any {
-            match call.clone().send().await {
-                Err(e) if version && version_not_offered(&e) => {
-                    let v = offered(cx, &new.engine, &new.engine_version).await?;
-                    call.engine_version(v).send().await
+            // A version RDS does not offer, or cannot upgrade to from the live one (a
+            // major alone names that major's default minor, which may be older than
+            // the live minor's upgrade targets): the newest valid upgrade target that
+            // satisfies the declaration.
+            match (call.clone().send().await, &version) {
+                (Err(e), Some(live)) if version_not_offered(&e) => {
+                    let (v, major) =
+                        upgrade_target(cx, &new.engine, live, &new.engine_version).await?;
+                    if major && !new.allow_major_version_upgrade {
+                        return Err(ProviderError::Invalid {
+                            field: "allow_major_version_upgrade".to_owned(),
+                            message: format!(
+                                "the upgrade of DB instance {id} from {live} to {v} is a major version upgrade: set allow_major_version_upgrade"
+                            ),
+                        });
+                    }
+                    call.engine_version(v)
+                        .allow_major_version_upgrade(major)
+                        .send()
+                        .await
                 }
-                r => r,
+                (r, _) => r,
             }
             .map_err(api_error("rds:ModifyDBInstance"))?;
             if new.apply_immediately {

@@ -118,12 +118,24 @@ async fn dynamic(
     Ok(found)
 }
 
+/// The method each of `names` takes: `immediate` for a dynamic parameter, otherwise
+/// `pending-reboot`.
+fn method(now: &BTreeSet<String>, name: &str) -> ApplyMethod {
+    if now.contains(name) {
+        ApplyMethod::Immediate
+    } else {
+        ApplyMethod::PendingReboot
+    }
+}
+
 /// Sets parameters `p` of group `name`: dynamic ones applied immediately, static ones at
-/// the instances' next reboot, which a warning names (RDS does not reboot for them).
+/// the instances' next reboot, which a warning names when the group may be in use
+/// (`in_use`: not right after its create, when instances made with it start with them).
 async fn set(
     client: &aws_sdk_rds::Client,
     name: &str,
     p: &BTreeMap<String, String>,
+    in_use: bool,
 ) -> Result<(), ProviderError> {
     let names: Vec<&String> = p.keys().collect();
     let now = dynamic(client, name, &names).await?;
@@ -133,11 +145,7 @@ async fn set(
             Parameter::builder()
                 .parameter_name(k)
                 .parameter_value(v)
-                .apply_method(if now.contains(k) {
-                    ApplyMethod::Immediate
-                } else {
-                    ApplyMethod::PendingReboot
-                })
+                .apply_method(method(&now, k))
                 .build()
         })
         .collect();
@@ -156,7 +164,7 @@ async fn set(
         .filter(|n| !now.contains(n.as_str()))
         .map(|n| n.as_str())
         .collect();
-    if !later.is_empty() {
+    if in_use && !later.is_empty() {
         tracing::warn!(
             "DB parameter group {name}: {} take effect at the next reboot of the instances that use it (static parameters, or of unknown apply type)",
             later.join(", ")
@@ -203,7 +211,7 @@ impl Resource for DbParameterGroup {
             .send()
             .await
             .map_err(api_error("rds:CreateDBParameterGroup"))?;
-        set(&client, &args.name, &args.parameters).await?;
+        set(&client, &args.name, &args.parameters, false).await?;
         let arn = out
             .db_parameter_group()
             .and_then(|g| g.db_parameter_group_arn())
@@ -242,7 +250,7 @@ impl Resource for DbParameterGroup {
         if !owned(cx, &client, &arn).await? {
             return Ok(Recovery::Absent);
         }
-        set(&client, &args.name, &args.parameters).await?;
+        set(&client, &args.name, &args.parameters, false).await?;
         Ok(Recovery::Found(Created {
             id: args.name.clone(),
             outputs: DbParameterGroupOutputs {
@@ -327,15 +335,19 @@ impl Resource for DbParameterGroup {
             .filter(|(k, v)| old.parameters.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        set(&client, id, &changed).await?;
-        let removed: Vec<Parameter> = old
+        set(&client, id, &changed, true).await?;
+        let gone: Vec<&String> = old
             .parameters
             .keys()
             .filter(|k| !new.parameters.contains_key(*k))
+            .collect();
+        let now = dynamic(&client, id, &gone).await?;
+        let removed: Vec<Parameter> = gone
+            .iter()
             .map(|k| {
                 Parameter::builder()
-                    .parameter_name(k)
-                    .apply_method(ApplyMethod::PendingReboot)
+                    .parameter_name(*k)
+                    .apply_method(method(&now, k))
                     .build()
             })
             .collect();

@@ -44,19 +44,71 @@ pub(crate) fn satisfies(engine: &str, declared: &str, live: &str) -> bool {
     let (Some(d), Some(l)) = (parts(declared), parts(live)) else {
         return false;
     };
-    let major = major_len(engine, &d);
-    if d.len() < major || l.len() < major || d[..major] != l[..major] {
-        return false;
-    }
-    l >= d
+    same_major(engine, declared, live) && l >= d
 }
 
 /// Whether RDS refused a create or modify because it offers no such version ("Cannot
-/// find version 14.10 for postgres", `InvalidParameterCombination`).
+/// find version 14.10 for postgres"), or cannot upgrade to it ("Cannot upgrade postgres
+/// from 16.13 to 17.6"), `InvalidParameterCombination` both.
 pub(crate) fn version_not_offered<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("InvalidParameterCombination")
-        && e.message()
-            .is_some_and(|m| m.starts_with("Cannot find version"))
+        && e.message().is_some_and(|m| {
+            m.starts_with("Cannot find version") || m.starts_with("Cannot upgrade")
+        })
+}
+
+/// Whether `a` and `b` have the same major version of `engine`.
+fn same_major(engine: &str, a: &str, b: &str) -> bool {
+    parts(a).zip(parts(b)).is_some_and(|(a, b)| {
+        let m = major_len(engine, &a);
+        a.len() >= m && b.len() >= m && a[..m] == b[..m]
+    })
+}
+
+/// The version to upgrade an instance of `engine` at `live` to for the declaration
+/// `declared`: the newest of the live version's valid upgrade targets
+/// (DescribeDBEngineVersions) that satisfies it, and whether that is a major version
+/// upgrade. An error names the field and the targets RDS offers.
+pub(crate) async fn upgrade_target(
+    cx: &Cx<'_>,
+    engine: &str,
+    live: &str,
+    declared: &str,
+) -> Result<(String, bool), ProviderError> {
+    let out = rds(cx)?
+        .describe_db_engine_versions()
+        .engine(engine)
+        .engine_version(live)
+        .send()
+        .await
+        .map_err(api_error("rds:DescribeDBEngineVersions"))?;
+    let targets: Vec<(String, bool)> = out
+        .db_engine_versions()
+        .iter()
+        .flat_map(|v| v.valid_upgrade_target())
+        .filter_map(|t| {
+            Some((
+                t.engine_version()?.to_owned(),
+                t.is_major_version_upgrade().unwrap_or(false),
+            ))
+        })
+        .collect();
+    targets
+        .iter()
+        .filter(|(v, _)| satisfies(engine, declared, v))
+        .max_by_key(|(v, _)| parts(v))
+        .cloned()
+        .ok_or_else(|| ProviderError::Invalid {
+            field: "engine_version".to_owned(),
+            message: format!(
+                "RDS offers no upgrade of {engine} {live} that satisfies {declared} (its upgrade targets: {})",
+                if targets.is_empty() {
+                    "none".to_owned()
+                } else {
+                    targets.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>().join(", ")
+                }
+            ),
+        })
 }
 
 /// The version to ask RDS for when it refused `declared`: the newest version of
@@ -84,12 +136,7 @@ pub(crate) async fn offered(
     newest_satisfying(engine, declared, &versions).ok_or_else(|| {
         let same_major: Vec<&str> = versions
             .iter()
-            .filter(|v| {
-                parts(declared).zip(parts(v)).is_some_and(|(d, l)| {
-                    let m = major_len(engine, &d);
-                    l.len() >= m && d.len() >= m && l[..m] == d[..m]
-                })
-            })
+            .filter(|v| same_major(engine, declared, v))
             .map(String::as_str)
             .collect();
         ProviderError::Invalid {

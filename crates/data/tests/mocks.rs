@@ -459,3 +459,174 @@ async fn dynamic_parameters_apply_at_once_and_static_ones_at_the_next_reboot() {
         .unwrap();
     assert_eq!((describe.num_calls(), modify.num_calls()), (1, 1));
 }
+
+fn db_cx_test<'a>(ctx: &'a Context, urn: &'a Urn) -> Cx<'a> {
+    Cx {
+        context: ctx,
+        urn,
+        token: "t",
+    }
+}
+
+fn live_db(version: &str, kms_key: &str) -> aws_sdk_rds::types::DbInstance {
+    aws_sdk_rds::types::DbInstance::builder()
+        .db_instance_identifier("shop-db")
+        .db_instance_arn("arn:aws:rds:eu-central-1:123456789012:db:shop-db")
+        .db_instance_status("available")
+        .engine("postgres")
+        .engine_version(version)
+        .db_instance_class("db.r5.large")
+        .storage_encrypted(true)
+        .kms_key_id(kms_key)
+        .build()
+}
+
+/// A major version alone names that major's default minor, which RDS refuses when it is
+/// not an upgrade target of the live minor ("Cannot upgrade postgres from 16.13 to
+/// 17.6"; terraform-aws-modules/terraform-aws-rds#627). The upgrade then goes to the
+/// newest valid upgrade target that satisfies the declaration, as a major upgrade only
+/// with allow_major_version_upgrade.
+#[tokio::test]
+async fn a_major_upgrade_goes_to_a_valid_upgrade_target_of_the_live_minor() {
+    use aws_sdk_rds::operation::describe_db_engine_versions::DescribeDbEngineVersionsOutput;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::operation::modify_db_instance::{
+        ModifyDBInstanceError, ModifyDbInstanceOutput,
+    };
+    use aws_sdk_rds::types::{DbEngineVersion, UpgradeTarget};
+
+    let key = "arn:aws:kms:eu-central-1:123456789012:key/0123";
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+        DescribeDbInstancesOutput::builder()
+            .db_instances(live_db("16.13", key))
+            .build()
+    });
+    let refused = mock!(aws_sdk_rds::Client::modify_db_instance)
+        .match_requests(|r| r.engine_version() == Some("17"))
+        .then_error(|| {
+            ModifyDBInstanceError::generic(
+                aws_sdk_rds::error::ErrorMetadata::builder()
+                    .code("InvalidParameterCombination")
+                    .message("Cannot upgrade postgres from 16.13 to 17.6")
+                    .build(),
+            )
+        });
+    let targets = mock!(aws_sdk_rds::Client::describe_db_engine_versions)
+        .match_requests(|r| r.engine() == Some("postgres") && r.engine_version() == Some("16.13"))
+        .then_output(|| {
+            let t = |v: &str, major: bool| {
+                UpgradeTarget::builder()
+                    .engine("postgres")
+                    .engine_version(v)
+                    .is_major_version_upgrade(major)
+                    .build()
+            };
+            DescribeDbEngineVersionsOutput::builder()
+                .db_engine_versions(
+                    DbEngineVersion::builder()
+                        .engine("postgres")
+                        .engine_version("16.13")
+                        .valid_upgrade_target(t("16.14", false))
+                        .valid_upgrade_target(t("17.9", true))
+                        .valid_upgrade_target(t("17.10", true))
+                        .build(),
+                )
+                .build()
+        });
+    let upgraded = mock!(aws_sdk_rds::Client::modify_db_instance)
+        .match_requests(|r| {
+            r.engine_version() == Some("17.10") && r.allow_major_version_upgrade() == Some(true)
+        })
+        .then_output(|| ModifyDbInstanceOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        [&describe, &refused, &targets, &upgraded]
+    );
+    let ctx = Context::new().with(client);
+    let urn = Urn::new("dev", DbInstance::TYPE, "db");
+    let cx = db_cx_test(&ctx, &urn);
+    let old = DbInstance::postgres("shop-db", "16", "db.r5.large", "shop-db");
+    let outputs = DbInstanceOutputs {
+        identifier: "shop-db".into(),
+        arn: "arn:aws:rds:eu-central-1:123456789012:db:shop-db".into(),
+        address: "shop-db.rds".into(),
+        port: 5432,
+        endpoint: "shop-db.rds:5432".into(),
+        master_user_secret_arn: None,
+        engine_version: "16.13".into(),
+    };
+    // Without allow_major_version_upgrade: refused, naming the field, before any change.
+    let mut new = old.clone();
+    new.engine_version = "17".into();
+    let err = DbInstance::update(&cx, "shop-db", &old, &new, &outputs)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, strata_core::ProviderError::Invalid { field, message }
+            if field == "allow_major_version_upgrade" && message.contains("16.13 to 17.10")),
+        "{err:?}"
+    );
+    assert_eq!(upgraded.num_calls(), 0);
+    new.allow_major_version_upgrade = true;
+    DbInstance::update(&cx, "shop-db", &old, &new, &outputs)
+        .await
+        .unwrap();
+    assert_eq!(upgraded.num_calls(), 1);
+}
+
+/// An encrypted instance declared without a key reports AWS's managed key by its ARN. A
+/// state refreshed by an older strata holds that ARN, which planned a replacement
+/// (`kms_key_id` replaces): read now reads an AWS managed key as none, so a refresh heals
+/// the state. A customer managed key reads as itself.
+#[tokio::test]
+async fn an_aws_managed_key_reads_as_no_key() {
+    use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+    use aws_sdk_kms::types::{KeyManagerType, KeyMetadata};
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+
+    let aws_key = "arn:aws:kms:eu-central-1:123456789012:key/aws-rds";
+    let cmk = "arn:aws:kms:eu-central-1:123456789012:key/customer";
+    for (live, manager, want) in [
+        (aws_key, KeyManagerType::Aws, None),
+        (cmk, KeyManagerType::Customer, Some(cmk)),
+    ] {
+        let describe = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(live_db("14.17", live))
+                .build()
+        });
+        let manager = manager.clone();
+        let key = mock!(aws_sdk_kms::Client::describe_key)
+            .match_requests(move |r| r.key_id() == Some(live))
+            .then_output(move || {
+                DescribeKeyOutput::builder()
+                    .key_metadata(
+                        KeyMetadata::builder()
+                            .key_id(live)
+                            .key_manager(manager.clone())
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let ctx = Context::new()
+            .with(mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe]))
+            .with(mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&key]));
+        let urn = Urn::new("dev", DbInstance::TYPE, "db");
+        let cx = db_cx_test(&ctx, &urn);
+        // The state as an older refresh left it: the live key's ARN.
+        let mut state = DbInstance::postgres("shop-db", "14", "db.r5.large", "shop-db");
+        state.kms_key_id = Some(live.to_owned().into());
+        let read = DbInstance::read(&cx, "shop-db", Some(&state))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read.args.kms_key_id.and_then(|k| k.value().ok().cloned()),
+            want.map(str::to_owned),
+            "{live}"
+        );
+        assert_eq!(key.num_calls(), 1);
+    }
+}

@@ -1829,3 +1829,74 @@ async fn a_newer_live_minor_version_satisfies_the_declared_one() {
     );
     e.destroy().await;
 }
+
+/// Read replicas of an instance: made from it by CreateDBInstanceReadReplica (engine,
+/// storage and subnet group inherited), read back without drift, removed one by one as
+/// the count drops, and deleted before their primary, without a final snapshot (RDS
+/// takes none of a replica).
+#[tokio::test]
+async fn read_replicas_follow_their_primary() {
+    let e = env("data-replicas").await;
+    let (a, b) = subnets(&e.conf, "10.68").await;
+    let build = |replicas: u32| {
+        let (a, b) = (a.clone(), b.clone());
+        move |s: &mut Stack| {
+            let g = s.add("db-subnets", DbSubnetGroup::new("replicas-db", [a, b]));
+            let primary = DbInstance::postgres("replicas-db", "14", "db.t3.micro", g.name())
+                .db_name("shop")
+                .deletion_protection(false)
+                .skip_final_snapshot(true);
+            let db = s.add("db", primary.clone());
+            for i in 1..=replicas {
+                s.add(
+                    format!("replica-{i}"),
+                    primary.read_replica(format!("replicas-db-r{i}"), db.identifier()),
+                );
+            }
+        }
+    };
+    let rds = aws_sdk_rds::Client::new(&e.conf);
+    let replicas_of = || {
+        let rds = rds.clone();
+        async move {
+            let d = rds
+                .describe_db_instances()
+                .db_instance_identifier("replicas-db")
+                .send()
+                .await
+                .unwrap();
+            let mut r = d.db_instances()[0]
+                .read_replica_db_instance_identifiers()
+                .to_vec();
+            r.sort();
+            r
+        }
+    };
+    e.up(&e.stack(build(2))).await;
+    assert_eq!(replicas_of().await, ["replicas-db-r1", "replicas-db-r2"]);
+    let r1 = rds
+        .describe_db_instances()
+        .db_instance_identifier("replicas-db-r1")
+        .send()
+        .await
+        .unwrap();
+    let r1 = &r1.db_instances()[0];
+    assert_eq!(
+        r1.read_replica_source_db_instance_identifier(),
+        Some("replicas-db")
+    );
+    assert_eq!(r1.db_instance_class(), Some("db.t3.micro"));
+    let drift = e.drift().await;
+    assert!(drift.is_empty(), "{drift:?}");
+
+    // One fewer: the second replica goes, the primary stays.
+    let st = e.stack(build(1));
+    let ops = e.ops(&st).await;
+    assert_eq!(
+        (ops["db"], ops["replica-1"], ops["replica-2"]),
+        (Op::Same, Op::Same, Op::Delete)
+    );
+    e.up(&st).await;
+    assert_eq!(replicas_of().await, ["replicas-db-r1"]);
+    e.destroy().await;
+}

@@ -337,8 +337,8 @@ impl Resource for Trail {
     type Args = TrailArgs;
     type Outputs = TrailOutputs;
 
-    /// The trail's key, and the key of its bucket's default encryption, must let
-    /// CloudTrail use them: otherwise no log file is ever written.
+    /// The trail's key (or, without one, the key of its bucket's default encryption)
+    /// must let CloudTrail use it: otherwise no log file is ever written.
     fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
         let mut uses = Vec::new();
         for trail in stack.of_type(Self::TYPE) {
@@ -349,6 +349,10 @@ impl Resource for Trail {
                     service: KeyService::CloudTrail,
                     why: format!("trail {name} encrypts its log files with this key"),
                 });
+            }
+            // A trail with a key of its own writes with it, not the bucket's default.
+            if trail.is_set("kms_key_id") {
+                continue;
             }
             for bucket in trail.references("s3_bucket_name") {
                 let Some(bucket) = stack

@@ -11,7 +11,7 @@
 //! - CloudTrail cannot write its log files, and CloudFront cannot read the objects.
 //!
 //! [`KeyService`] names these users, builds the statement that grants each one (the
-//! typed key-policy builder of `strata_security` uses it), and [`check_key_grants`] lets
+//! typed key-policy builder of `strata_security` uses it), and [`check_key_uses`] lets
 //! the types that use a key refuse, at seal time, a key whose policy leaves their service
 //! out.
 
@@ -146,13 +146,24 @@ impl KeyService {
                     }),
                 ]
             }
-            _ => vec![json!({
-                "Sid": sid,
-                "Effect": "Allow",
-                "Principal": {"Service": self.principal()},
-                "Action": self.actions(),
-                "Resource": "*",
-            })],
+            _ => {
+                let mut statement = json!({
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": {"Service": self.principal()},
+                    "Action": self.actions(),
+                    "Resource": "*",
+                });
+                // Log delivery only on this account's behalf (the confused-deputy
+                // condition AWS documents for it). CloudTrail's documented conditions
+                // (its trail ARN in the encryption context) do not hold when it writes
+                // through a bucket's default key, and none is documented for alarms.
+                if self == KeyService::LogDelivery {
+                    statement["Condition"] =
+                        json!({"StringEquals": {"aws:SourceAccount": account}});
+                }
+                vec![statement]
+            }
         }
     }
 }
