@@ -673,6 +673,57 @@ async fn certificate_validated_in_a_zone_update_drift_replace_delete() {
     );
 }
 
+/// ACM gives every certificate of a domain in an account the same validation record, in
+/// every region. The e-commerce stack has two: the ALB's in the stack's region and
+/// CloudFront's in us-east-1. Deleting one must leave the record the other needs to
+/// renew; deleting the last removes it.
+#[tokio::test]
+async fn a_validation_record_shared_across_regions_outlives_one_certificate() {
+    let e = env("alb-cert-shared").await;
+    let zone_id = zone(&e, "shared.example.com").await;
+    let build = |both: bool| {
+        let zone_id = zone_id.clone();
+        move |s: &mut Stack| {
+            if both {
+                s.add(
+                    "alb-cert",
+                    Certificate::dns("shared.example.com").validate_in_zone(zone_id.clone()),
+                );
+            }
+            s.add(
+                "cdn-cert",
+                Certificate::dns("shared.example.com")
+                    .for_cloudfront()
+                    .validate_in_zone(zone_id),
+            );
+        }
+    };
+    e.up(&e.stack(build(true))).await;
+    let (alb, cdn) = (e.id("alb-cert").await, e.id("cdn-cert").await);
+    assert!(alb.contains(&format!(":{REGION}:")) && cdn.contains(":us-east-1:"));
+    let record = cnames(&e, &zone_id).await;
+    assert_eq!(record.len(), 1, "one record for both: {record:?}");
+
+    // The ALB's certificate goes; CloudFront's still validates (and renews) with it.
+    let st = e.stack(build(false));
+    assert_eq!(e.ops(&st).await["alb-cert"], Op::Delete);
+    e.up(&st).await;
+    assert!(acm_in(&e, REGION)
+        .describe_certificate()
+        .certificate_arn(&alb)
+        .send()
+        .await
+        .is_err());
+    assert_eq!(cnames(&e, &zone_id).await, record, "the record stays");
+
+    e.destroy().await;
+    assert_eq!(
+        cnames(&e, &zone_id).await,
+        vec![],
+        "the last one removes it"
+    );
+}
+
 #[tokio::test]
 async fn a_certificate_for_cloudfront_lives_in_us_east_1() {
     let e = env("alb-cert-cf").await;

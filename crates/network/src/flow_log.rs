@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
 use serde::{Deserialize, Serialize};
 use strata_core::aws::api_error;
-use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
+use strata_core::aws::kms::{bucket_key_uses, check_key_uses, KeyService};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
     StackView, Urn,
@@ -189,25 +189,13 @@ impl Resource for FlowLog {
     fn check_stack(stack: &StackView<'_>) -> Vec<(Urn, FieldError)> {
         let mut uses = Vec::new();
         for log in stack.of_type(Self::TYPE) {
-            for bucket in log.references("destination") {
-                let Some(bucket) = stack
-                    .get(bucket)
-                    .filter(|b| b.type_name() == "aws:s3/bucket")
-                else {
-                    continue;
-                };
-                for key in keys_at(stack, &bucket, "encryption") {
-                    uses.push(KeyUse {
-                        key,
-                        service: KeyService::LogDelivery,
-                        why: format!(
-                            "flow log {} writes to bucket {}, whose default encryption uses this key",
-                            log.urn().name(),
-                            bucket.urn().name()
-                        ),
-                    });
-                }
-            }
+            uses.extend(bucket_key_uses(
+                stack,
+                &log,
+                "destination",
+                KeyService::LogDelivery,
+                &format!("flow log {}", log.urn().name()),
+            ));
         }
         check_key_uses(stack, uses)
     }

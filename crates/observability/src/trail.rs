@@ -7,7 +7,7 @@ use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::types::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use strata_core::aws::kms::{check_key_uses, keys_at, KeyService, KeyUse};
+use strata_core::aws::kms::{bucket_key_uses, check_key_uses, keys_at, KeyService, KeyUse};
 use strata_core::aws::{api_error, check_tags, tag_changes, user_tags};
 use strata_core::{
     Created, Cx, FieldError, Input, Observed, ProviderError, Recovery, Resource, ResourceArgs,
@@ -354,24 +354,13 @@ impl Resource for Trail {
             if trail.is_set("kms_key_id") {
                 continue;
             }
-            for bucket in trail.references("s3_bucket_name") {
-                let Some(bucket) = stack
-                    .get(bucket)
-                    .filter(|b| b.type_name() == "aws:s3/bucket")
-                else {
-                    continue;
-                };
-                for key in keys_at(stack, &bucket, "encryption") {
-                    uses.push(KeyUse {
-                        key,
-                        service: KeyService::CloudTrail,
-                        why: format!(
-                            "trail {name} writes to bucket {}, whose default encryption uses this key",
-                            bucket.urn().name()
-                        ),
-                    });
-                }
-            }
+            uses.extend(bucket_key_uses(
+                stack,
+                &trail,
+                "s3_bucket_name",
+                KeyService::CloudTrail,
+                &format!("trail {name}"),
+            ));
         }
         check_key_uses(stack, uses)
     }

@@ -25,6 +25,10 @@ use crate::{FieldError, Urn};
 /// The type token of a customer managed key (`strata_security::KmsKey`).
 pub const KMS_KEY_TYPE: &str = "aws:kms/key";
 
+/// The type token of an S3 bucket (`strata_data::Bucket`), whose `encryption` may name a
+/// key.
+pub const BUCKET_TYPE: &str = "aws:s3/bucket";
+
 /// An AWS service that uses a key on the account's behalf, which only the key policy can
 /// let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,6 +257,34 @@ pub fn keys_at<'a>(stack: &StackView<'a>, user: &Declared<'a>, path: &str) -> Ve
     user.references(path)
         .into_iter()
         .filter(|u| stack.get(u).is_some_and(|k| k.type_name() == KMS_KEY_TYPE))
+        .collect()
+}
+
+/// The uses of keys by `service` through the default encryption of the S3 buckets of the
+/// stack that the value at `path` of `user` names (a flow log's destination, a trail's
+/// bucket): `writer` says who writes there, for the message ("flow log vpc-logs").
+pub fn bucket_key_uses<'a>(
+    stack: &StackView<'a>,
+    user: &Declared<'a>,
+    path: &str,
+    service: KeyService,
+    writer: &str,
+) -> Vec<KeyUse<'a>> {
+    user.references(path)
+        .into_iter()
+        .filter_map(|b| stack.get(b).filter(|b| b.type_name() == BUCKET_TYPE))
+        .flat_map(|bucket| {
+            keys_at(stack, &bucket, "encryption")
+                .into_iter()
+                .map(move |key| KeyUse {
+                    key,
+                    service,
+                    why: format!(
+                        "{writer} writes to bucket {}, whose default encryption uses this key",
+                        bucket.urn().name()
+                    ),
+                })
+        })
         .collect()
 }
 
